@@ -1,0 +1,76 @@
+// StreamableHttpServer serves an idp::mcp::Server over the Streamable HTTP transport
+// (MCP 2025-11-25, also 2025-06-18 and 2025-03-26 clients) on one endpoint of an
+// idp::http::Server: POST for client messages (answered with JSON, or with an SSE stream as
+// soon as the request sends notifications or server-to-client requests), GET for the
+// standalone server-to-client stream, DELETE to end a session. Sessions have unguessable ids;
+// SSE events carry ids and can be replayed with Last-Event-ID from a bounded buffer.
+// Host and Origin are validated against DNS rebinding. A stateless mode issues no sessions.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "idp/http/message.h"
+#include "idp/http/server.h"
+#include "idp/mcp/server.h"
+
+namespace idp::mcp {
+
+// Authenticates an HTTP request before any MCP processing. Return the caller's identity, or the
+// HTTP response to send instead (401 with WWW-Authenticate, 403, ...).
+using Authenticator = std::function<boost::asio::awaitable<std::expected<Identity, http::Response>>(
+    const http::Request& request)>;
+
+struct StreamableHttpOptions {
+  std::string path = "/mcp";
+  bool stateless = false;  // no Mcp-Session-Id; every POST stands alone; GET/DELETE give 405
+
+  enum class ResponseMode {
+    kAuto,  // JSON, switching to SSE when the request streams something before its result
+    kJson,  // always JSON; notifications tied to a request are dropped
+    kSse,   // always SSE
+  };
+  ResponseMode response_mode = ResponseMode::kAuto;
+
+  // Accepted Host values (host or host:port). Empty: the loopback names (localhost, 127.0.0.1,
+  // [::1]) when the HTTP server listens on loopback, anything otherwise.
+  std::vector<std::string> allowed_hosts;
+  // Accepted Origin values ("https://app.example.com"). Empty: loopback origins only. A request
+  // without Origin (not from a browser) is accepted.
+  std::vector<std::string> allowed_origins;
+
+  std::chrono::milliseconds sse_retry{1000};              // "retry:" of the priming event
+  std::chrono::milliseconds keepalive_interval{15'000};   // SSE comment when idle
+  std::size_t max_sessions = 10'000;
+  std::chrono::seconds session_idle_timeout{30 * 60};
+  std::size_t replay_events = 256;       // per stream, for Last-Event-ID
+  std::size_t retained_streams = 64;     // finished POST streams kept for replay, per session
+
+  Authenticator authenticate;  // optional
+};
+
+class StreamableHttpServer {
+ public:
+  StreamableHttpServer(Server& server, StreamableHttpOptions options = {});
+  ~StreamableHttpServer();
+  StreamableHttpServer(const StreamableHttpServer&) = delete;
+  StreamableHttpServer& operator=(const StreamableHttpServer&) = delete;
+
+  // Registers the endpoint on `http` (before http.start()) and a stop hook that ends streams.
+  void attach(http::Server& http);
+
+  std::size_t session_count() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace idp::mcp

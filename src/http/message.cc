@@ -1,0 +1,117 @@
+#include "idp/http/message.h"
+
+#include "request_impl.h"
+
+namespace idp::http {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+void Headers::set(std::string_view name, std::string value) {
+  std::erase_if(items_, [&](const auto& kv) { return iequals(kv.first, name); });
+  items_.emplace_back(std::string(name), std::move(value));
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const {
+  for (const auto& [k, v] : items_) {
+    if (iequals(k, name)) return v;
+  }
+  return std::nullopt;
+}
+
+std::string_view Request::method() const { return impl_->message.method_string(); }
+std::string_view Request::target() const { return impl_->message.target(); }
+
+std::string_view Request::path() const {
+  std::string_view t = target();
+  auto q = t.find('?');
+  return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+std::string_view Request::query() const {
+  std::string_view t = target();
+  auto q = t.find('?');
+  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  auto it = impl_->message.find(name);
+  if (it == impl_->message.end()) return std::nullopt;
+  return it->value();
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> Request::headers() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (const auto& f : impl_->message) out.emplace_back(f.name_string(), f.value());
+  return out;
+}
+
+std::string_view Request::body() const { return impl_->message.body(); }
+unsigned Request::version() const { return impl_->message.version(); }
+std::string_view Request::remote_address() const { return impl_->remote_address; }
+const std::string& Request::trace_id() const { return impl_->trace_id; }
+bool Request::is_tls() const { return impl_->tls; }
+
+Response Response::json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.headers.add("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.headers.add("Content-Type", "text/plain; charset=utf-8");
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::empty(int status) {
+  Response r;
+  r.status = status;
+  return r;
+}
+
+std::string_view reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+  }
+  return "Unknown";
+}
+
+}  // namespace idp::http

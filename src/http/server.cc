@@ -1,0 +1,556 @@
+#include "idp/http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "idp/core/log.h"
+#include "idp/core/random.h"
+#include "request_impl.h"
+
+namespace idp::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+using net::awaitable;
+
+namespace {
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+struct Route {
+  std::string method;
+  Handler handler;
+};
+
+// What stop() needs to reach a connection from outside its strand.
+struct ConnControl {
+  net::any_io_executor executor;
+  bool busy = false;   // touched only on the connection's strand
+  bool alive = true;   // idem
+  std::function<void()> close;  // idem; closes the socket
+};
+
+template <class Stream>
+auto& lowest(Stream& s) {
+  return beast::get_lowest_layer(s);
+}
+
+bool is_benign(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::operation_aborted || ec == beast::error::timeout ||
+         ec == net::error::connection_reset || ec == net::error::bad_descriptor ||
+         ec == net::ssl::error::stream_truncated || ec == net::error::broken_pipe;
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  explicit Impl(ServerOptions o) : opt(std::move(o)), ioc(opt.threads > 0 ? opt.threads : 1) {}
+
+  ServerOptions opt;
+  net::io_context ioc;
+  std::optional<net::ssl::context> ssl;
+  tcp::acceptor acceptor{ioc};
+  std::optional<net::signal_set> signals;
+  std::unordered_map<std::string, std::vector<Route>> routes;
+  std::vector<std::function<void()>> stop_hooks;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> connections{0};
+  std::uint16_t bound_port = 0;
+  bool started = false;
+
+  std::mutex conns_mutex;
+  std::uint64_t next_conn_id = 0;
+  std::unordered_map<std::uint64_t, std::shared_ptr<ConnControl>> conns;
+
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+
+  const Handler* find(std::string_view method, std::string_view path, std::string* allow) const {
+    auto it = routes.find(std::string(path));
+    if (it == routes.end()) return nullptr;
+    for (const auto& r : it->second) {
+      if (r.method == "*" || r.method == method) return &r.handler;
+    }
+    for (const auto& r : it->second) {
+      if (!allow->empty()) allow->append(", ");
+      allow->append(r.method);
+    }
+    return nullptr;
+  }
+
+  template <class Stream>
+  awaitable<void> serve(Stream stream, std::shared_ptr<ConnControl> ctl, std::string remote);
+  awaitable<void> listen();
+  awaitable<void> drain();
+  void finish_stop();
+};
+
+namespace {
+
+template <class Stream>
+class ResponderImpl final : public Responder {
+ public:
+  ResponderImpl(Stream& stream, const ServerOptions& opt, const RequestImpl& req,
+                const std::atomic<bool>& stopping)
+      : stream_(stream), opt_(opt), req_(req), stopping_(stopping),
+        keep_alive_(req.message.keep_alive()) {}
+
+  awaitable<void> send(Response r) override {
+    if (state_ != State::kNone) co_return;
+    state_ = State::kDone;
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status),
+                                            req_.message.version()};
+    for (const auto& [k, v] : r.headers.items()) res.insert(k, v);
+    if (stopping_) keep_alive_ = false;
+    res.keep_alive(keep_alive_);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    lowest(stream_).expires_after(opt_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
+    lowest(stream_).expires_never();
+    if (ec) failed_ = true;
+  }
+
+  awaitable<bool> start_stream(Response head) override {
+    if (state_ != State::kNone) co_return false;
+    state_ = State::kStreaming;
+    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(head.status),
+                                           req_.message.version()};
+    for (const auto& [k, v] : head.headers.items()) res.insert(k, v);
+    if (req_.message.version() >= 11) {
+      res.chunked(true);
+    } else {
+      chunked_ = false;
+      keep_alive_ = false;
+    }
+    res.keep_alive(keep_alive_);
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    lowest(stream_).expires_after(opt_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kUseTuple);
+    lowest(stream_).expires_never();
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  awaitable<bool> write(std::string_view data) override {
+    if (state_ != State::kStreaming || failed_) co_return false;
+    if (data.empty()) co_return true;
+    lowest(stream_).expires_after(opt_.write_timeout);
+    beast::error_code ec;
+    if (chunked_) {
+      std::tie(ec, std::ignore) =
+          co_await net::async_write(stream_, bhttp::make_chunk(net::buffer(data)), kUseTuple);
+    } else {
+      std::tie(ec, std::ignore) = co_await net::async_write(stream_, net::buffer(data), kUseTuple);
+    }
+    lowest(stream_).expires_never();
+    if (ec) failed_ = true;
+    co_return !failed_;
+  }
+
+  awaitable<void> finish() override {
+    if (state_ != State::kStreaming) co_return;
+    state_ = State::kDone;
+    if (failed_) co_return;
+    if (chunked_) {
+      lowest(stream_).expires_after(opt_.write_timeout);
+      auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), kUseTuple);
+      lowest(stream_).expires_never();
+      if (ec) failed_ = true;
+    }
+  }
+
+  bool stopping() const override { return stopping_; }
+
+  bool started() const { return state_ != State::kNone; }
+  bool streaming() const { return state_ == State::kStreaming; }
+  bool reusable() const { return !failed_ && keep_alive_ && !stopping_; }
+
+ private:
+  enum class State { kNone, kStreaming, kDone };
+  Stream& stream_;
+  const ServerOptions& opt_;
+  const RequestImpl& req_;
+  const std::atomic<bool>& stopping_;
+  State state_ = State::kNone;
+  bool keep_alive_;
+  bool chunked_ = true;
+  bool failed_ = false;
+};
+
+template <class Stream>
+awaitable<void> write_plain_error(Stream& stream, const ServerOptions& opt, int status,
+                                  const std::string& text) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.keep_alive(false);
+  res.body() = std::string(text) + "\n";
+  res.prepare_payload();
+  lowest(stream).expires_after(opt.write_timeout);
+  co_await bhttp::async_write(stream, res, kUseTuple);
+}
+
+}  // namespace
+
+template <class Stream>
+awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> ctl,
+                                    std::string remote) {
+  ctl->close = [&stream] {
+    beast::error_code ignored;
+    lowest(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest(stream).socket().close(ignored);
+  };
+  constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  if constexpr (kTls) {
+    lowest(stream).expires_after(opt.header_timeout);
+    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, kUseTuple);
+    if (ec) {
+      log::debug("tls handshake from {} failed: {}", remote, ec.message());
+      co_return;
+    }
+  }
+
+  beast::flat_buffer buffer;
+  bool first = true;
+  bool close_gracefully = true;
+  for (;;) {
+    ctl->busy = false;
+    if (stopping) break;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
+    parser.body_limit(opt.max_body_bytes);
+    lowest(stream).expires_after(first ? opt.header_timeout : opt.idle_timeout);
+    first = false;
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
+    ctl->busy = true;
+    if (ec) {
+      // Named locals around co_await: GCC 12 mishandles temporaries there.
+      int status = 0;
+      std::string text;
+      if (ec == bhttp::error::header_limit) {
+        status = 431;
+        text = "request header fields exceed " + std::to_string(opt.max_header_bytes) + " bytes";
+      } else if (ec == bhttp::error::body_limit) {
+        status = 413;
+        text = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";
+      } else if (!is_benign(ec)) {
+        status = 400;
+        text = "malformed HTTP request: " + ec.message();
+      }
+      if (status) co_await write_plain_error(stream, opt, status, text);
+      break;
+    }
+    if (auto it = parser.get().find(bhttp::field::expect);
+        it != parser.get().end() && iequals(it->value(), "100-continue")) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+      lowest(stream).expires_after(opt.write_timeout);
+      co_await bhttp::async_write(stream, cont, kUseTuple);
+    }
+    lowest(stream).expires_after(opt.body_timeout);
+    std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+    lowest(stream).expires_never();
+    if (ec) {
+      int status = 0;
+      std::string text;
+      if (ec == bhttp::error::body_limit) {
+        status = 413;
+        text = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";
+      } else if (!is_benign(ec)) {
+        status = 400;
+        text = "malformed HTTP request: " + ec.message();
+      }
+      if (status) co_await write_plain_error(stream, opt, status, text);
+      break;
+    }
+
+    RequestImpl req;
+    req.message = parser.release();
+    req.remote_address = remote;
+    req.trace_id = trace_id();
+    req.tls = kTls;
+    Request request(req);
+    ResponderImpl<Stream> responder(stream, opt, req, stopping);
+
+    std::string allow;
+    const Handler* handler = find(request.method(), request.path(), &allow);
+    if (!handler) {
+      Response r = allow.empty() ? Response::text(404, "no route for " + std::string(request.path()))
+                                 : Response::text(405, std::string(request.method()) +
+                                                           " is not allowed here; use " + allow);
+      if (!allow.empty()) r.headers.add("Allow", allow);
+      co_await responder.send(std::move(r));
+    } else {
+      std::string failure;
+      try {
+        co_await (*handler)(request, responder);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      if (!failure.empty()) {
+        log::error("handler for {} {} failed: {}", request.method(), request.path(), failure);
+        if (!responder.started()) {
+          co_await responder.send(Response::text(500, "internal error (trace " + req.trace_id + ")"));
+        }
+      }
+      if (responder.streaming()) co_await responder.finish();
+      if (!responder.started()) {
+        co_await responder.send(Response::text(500, "handler sent no response"));
+      }
+    }
+    if (!responder.reusable()) {
+      close_gracefully = !stopping;
+      break;
+    }
+  }
+
+  ctl->alive = false;
+  beast::error_code ignored;
+  if constexpr (kTls) {
+    if (close_gracefully) {
+      lowest(stream).expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(kUseTuple);
+    }
+  }
+  lowest(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+  lowest(stream).close();
+}
+
+awaitable<void> Server::Impl::listen() {
+  auto self = shared_from_this();
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), kUseTuple);
+    if (ec) {
+      if (stopping || ec == net::error::operation_aborted) break;
+      log::warn("accept failed: {}", ec.message());
+      net::steady_timer t(ioc, std::chrono::milliseconds(50));
+      co_await t.async_wait(kUseTuple);
+      continue;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::string remote;
+    if (auto ep = socket.remote_endpoint(ignored); !ignored) remote = ep.address().to_string();
+
+    if (connections.load() >= opt.max_connections) {
+      auto ex = socket.get_executor();
+      net::co_spawn(
+          ex,
+          [s = beast::tcp_stream(std::move(socket)), this]() mutable -> awaitable<void> {
+            const std::string text = "too many connections; try again later";
+            co_await write_plain_error(s, opt, 503, text);
+            s.close();
+          },
+          net::detached);
+      continue;
+    }
+
+    auto ctl = std::make_shared<ConnControl>();
+    ctl->executor = socket.get_executor();
+    std::uint64_t id;
+    {
+      std::lock_guard lock(conns_mutex);
+      id = next_conn_id++;
+      conns.emplace(id, ctl);
+    }
+    connections.fetch_add(1);
+    auto on_done = [self, id](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("connection failed: {}", ex.what());
+        }
+      }
+      {
+        std::lock_guard lock(self->conns_mutex);
+        self->conns.erase(id);
+      }
+      self->connections.fetch_sub(1);
+    };
+    auto ex = ctl->executor;
+    if (ssl) {
+      using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+      net::co_spawn(ex, serve(TlsStream(beast::tcp_stream(std::move(socket)), *ssl), ctl, remote),
+                    on_done);
+    } else {
+      net::co_spawn(ex, serve(beast::tcp_stream(std::move(socket)), ctl, remote), on_done);
+    }
+  }
+}
+
+awaitable<void> Server::Impl::drain() {
+  auto self = shared_from_this();
+  auto deadline = std::chrono::steady_clock::now() + opt.shutdown_grace;
+  net::steady_timer timer(ioc);
+  while (connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    // Idle keep-alive connections are closed at once; busy ones get the grace period.
+    std::vector<std::shared_ptr<ConnControl>> snapshot;
+    {
+      std::lock_guard lock(conns_mutex);
+      for (auto& [id, c] : conns) snapshot.push_back(c);
+    }
+    for (auto& c : snapshot) {
+      net::post(c->executor, [c] {
+        if (c->alive && !c->busy && c->close) c->close();
+      });
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(kUseTuple);
+  }
+  std::vector<std::shared_ptr<ConnControl>> snapshot;
+  {
+    std::lock_guard lock(conns_mutex);
+    for (auto& [id, c] : conns) snapshot.push_back(c);
+  }
+  for (auto& c : snapshot) {
+    net::post(c->executor, [c] {
+      if (c->alive && c->close) c->close();
+    });
+  }
+  timer.expires_after(std::chrono::milliseconds(50));
+  co_await timer.async_wait(kUseTuple);
+  ioc.stop();
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+
+Server::~Server() {
+  stop();
+  wait();
+}
+
+void Server::route(std::string method, std::string path, Handler handler) {
+  impl_->routes[std::move(path)].push_back(Route{std::move(method), std::move(handler)});
+}
+
+void Server::on_stop(std::function<void()> hook) { impl_->stop_hooks.push_back(std::move(hook)); }
+
+Result<std::uint16_t> Server::start() {
+  Impl& s = *impl_;
+  if (s.started) return make_error(ErrorCode::kInvalidArgument, "server already started");
+  std::string where = s.opt.host + ":" + std::to_string(s.opt.port);
+  beast::error_code ec;
+  auto addr = net::ip::make_address(s.opt.host, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot listen on " + where + ": '" + s.opt.host + "' is not an IP address");
+  }
+  if (!s.opt.tls_cert_file.empty() || !s.opt.tls_key_file.empty()) {
+    if (s.opt.tls_cert_file.empty() || s.opt.tls_key_file.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "TLS needs both a certificate file and a key file");
+    }
+    s.ssl.emplace(net::ssl::context::tls_server);
+    s.ssl->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                       net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+    s.ssl->use_certificate_chain_file(s.opt.tls_cert_file, ec);
+    if (ec) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "cannot load TLS certificate " + s.opt.tls_cert_file + ": " + ec.message());
+    }
+    s.ssl->use_private_key_file(s.opt.tls_key_file, net::ssl::context::pem, ec);
+    if (ec) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "cannot load TLS key " + s.opt.tls_key_file + ": " + ec.message());
+    }
+  }
+  tcp::endpoint ep(addr, s.opt.port);
+  s.acceptor.open(ep.protocol(), ec);
+  if (!ec) s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(ep, ec);
+  if (!ec) s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(ErrorCode::kUnavailable, "cannot listen on " + where + ": " + ec.message());
+  }
+  s.bound_port = s.acceptor.local_endpoint().port();
+  s.started = true;
+  net::co_spawn(s.ioc, s.listen(), net::detached);
+  int n = s.opt.threads > 0 ? s.opt.threads : 1;
+  for (int i = 0; i < n; ++i) {
+    s.threads.emplace_back([self = impl_] {
+      for (;;) {
+        try {
+          self->ioc.run();
+          break;
+        } catch (const std::exception& e) {
+          log::error("unhandled exception on a server thread: {}", e.what());
+        }
+      }
+    });
+  }
+  return s.bound_port;
+}
+
+std::uint16_t Server::port() const { return impl_->bound_port; }
+const ServerOptions& Server::options() const { return impl_->opt; }
+
+void Server::stop() {
+  auto self = impl_;
+  if (!self->started) return;
+  bool expected = false;
+  if (!self->stopping.compare_exchange_strong(expected, true)) return;
+  net::post(self->ioc, [self] {
+    beast::error_code ignored;
+    self->acceptor.close(ignored);
+    if (self->signals) self->signals->cancel(ignored);
+    for (auto& hook : self->stop_hooks) {
+      try {
+        hook();
+      } catch (const std::exception& e) {
+        log::error("stop hook failed: {}", e.what());
+      }
+    }
+    net::co_spawn(self->ioc, self->drain(), net::detached);
+  });
+}
+
+void Server::wait() {
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+}
+
+void Server::run_until_signal() {
+  auto self = impl_;
+  self->signals.emplace(self->ioc, SIGINT, SIGTERM);
+  self->signals->async_wait([self](const beast::error_code& ec, int signo) {
+    if (ec) return;
+    log::info("signal {} received; stopping", signo);
+    Server::Impl& s = *self;
+    bool expected = false;
+    if (!s.stopping.compare_exchange_strong(expected, true)) return;
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    for (auto& hook : s.stop_hooks) hook();
+    net::co_spawn(s.ioc, s.drain(), net::detached);
+  });
+  wait();
+}
+
+}  // namespace idp::http

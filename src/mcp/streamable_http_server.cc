@@ -1,0 +1,661 @@
+#include "idp/mcp/streamable_http_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+#include <unordered_map>
+
+#include "core.h"
+#include "idp/core/json_util.h"
+#include "idp/core/log.h"
+#include "idp/core/random.h"
+#include "idp/http/sse.h"
+
+namespace idp::mcp {
+
+namespace net = boost::asio;
+using detail::EventStream;
+using detail::Notifier;
+using detail::PendingReply;
+using detail::RequestState;
+using detail::Session;
+using net::awaitable;
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view media_type(std::string_view v) {
+  auto semi = v.find(';');
+  return trim(semi == std::string_view::npos ? v : v.substr(0, semi));
+}
+
+// Whether an Accept header admits `type` ("application/json").
+bool accepts(std::string_view accept, std::string_view type) {
+  auto slash = type.find('/');
+  std::string_view major = type.substr(0, slash);
+  while (!accept.empty()) {
+    auto comma = accept.find(',');
+    std::string_view item = media_type(accept.substr(0, comma));
+    accept = comma == std::string_view::npos ? std::string_view{} : accept.substr(comma + 1);
+    if (http::iequals(item, type) || item == "*/*") return true;
+    if (item.size() == major.size() + 2 && http::iequals(item.substr(0, major.size()), major) &&
+        item.substr(major.size()) == "/*") {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_loopback_name(std::string_view host) {
+  return http::iequals(host, "localhost") || host == "127.0.0.1" || host == "[::1]" ||
+         host == "::1";
+}
+
+// "host:port" / "[v6]:port" -> host part.
+std::string_view host_part(std::string_view hostport) {
+  if (!hostport.empty() && hostport.front() == '[') {
+    auto close = hostport.find(']');
+    return close == std::string_view::npos ? hostport : hostport.substr(0, close + 1);
+  }
+  auto colon = hostport.rfind(':');
+  return colon == std::string_view::npos ? hostport : hostport.substr(0, colon);
+}
+
+http::Response rpc_error(int status, int code, std::string message,
+                         const json::value& id = nullptr) {
+  return http::Response::json(status,
+                              jsonrpc::error_response(id, {code, std::move(message), std::nullopt}));
+}
+
+}  // namespace
+
+struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpServer::Impl> {
+  Impl(Server& s, StreamableHttpOptions o) : core(s.core()), opt(std::move(o)) {}
+
+  detail::ServerCore& core;
+  StreamableHttpOptions opt;
+  bool loopback_bind = true;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> sweeper_started{false};
+
+  mutable std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions;
+
+  struct PendingEntry {
+    std::string session_id;
+    std::shared_ptr<PendingReply> reply;
+  };
+  std::mutex pending_mu;
+  std::unordered_map<std::string, PendingEntry> pending;
+
+  // ---- checks shared by POST, GET and DELETE ----
+
+  std::optional<http::Response> check_host_origin(const http::Request& req) const {
+    auto host = req.header("Host");
+    if (!host) return rpc_error(400, jsonrpc::kConnectionClosed, "Bad Request: missing Host header");
+    bool host_ok;
+    if (!opt.allowed_hosts.empty()) {
+      host_ok = false;
+      for (const auto& h : opt.allowed_hosts) {
+        if (http::iequals(h, *host) || http::iequals(h, host_part(*host))) host_ok = true;
+      }
+    } else {
+      host_ok = !loopback_bind || is_loopback_name(host_part(*host));
+    }
+    if (!host_ok) {
+      log::warn("rejected request with Host '{}' (DNS rebinding protection)", *host);
+      return rpc_error(403, jsonrpc::kConnectionClosed,
+                       "Forbidden: Host '" + std::string(*host) + "' is not allowed");
+    }
+    if (auto origin = req.header("Origin")) {
+      bool origin_ok = false;
+      if (!opt.allowed_origins.empty()) {
+        for (const auto& o : opt.allowed_origins) {
+          if (o == "*" || http::iequals(o, *origin)) origin_ok = true;
+        }
+      } else {
+        std::string_view rest = *origin;
+        auto scheme_end = rest.find("://");
+        if (scheme_end != std::string_view::npos) {
+          rest = rest.substr(scheme_end + 3);
+          origin_ok = is_loopback_name(host_part(rest));
+        }
+      }
+      if (!origin_ok) {
+        log::warn("rejected request with Origin '{}'", *origin);
+        return rpc_error(403, jsonrpc::kConnectionClosed,
+                         "Forbidden: Origin '" + std::string(*origin) + "' is not allowed");
+      }
+    }
+    if (auto v = req.header("MCP-Protocol-Version"); v && !is_supported_protocol_version(*v)) {
+      std::string supported;
+      for (auto s : supported_protocol_versions()) {
+        if (!supported.empty()) supported += ", ";
+        supported += s;
+      }
+      return rpc_error(400, jsonrpc::kConnectionClosed,
+                       "Bad Request: unsupported MCP-Protocol-Version '" + std::string(*v) +
+                           "' (supported: " + supported + ")");
+    }
+    return std::nullopt;
+  }
+
+  // Looks up the session named by Mcp-Session-Id, or the response to send instead.
+  std::expected<std::shared_ptr<Session>, http::Response> find_session(const http::Request& req) {
+    auto sid = req.header("Mcp-Session-Id");
+    if (!sid) {
+      return std::unexpected(rpc_error(
+          400, jsonrpc::kConnectionClosed,
+          "Bad Request: missing Mcp-Session-Id header; send initialize first to start a session"));
+    }
+    std::shared_ptr<Session> s;
+    {
+      std::lock_guard lock(mu);
+      auto it = sessions.find(std::string(*sid));
+      if (it != sessions.end()) s = it->second;
+    }
+    if (!s) {
+      return std::unexpected(rpc_error(
+          404, jsonrpc::kRequestTimeout,
+          "Session not found: it ended or expired; start a new session with initialize"));
+    }
+    s->last_used_ns = now_ns();
+    return s;
+  }
+
+  std::shared_ptr<Session> new_session(bool ephemeral) {
+    auto s = std::make_shared<Session>();
+    s->last_used_ns = now_ns();
+    if (ephemeral) return s;
+    s->id = random_token(32);
+    s->standalone = std::make_shared<EventStream>("g", opt.replay_events);
+    std::lock_guard lock(mu);
+    if (sessions.size() >= opt.max_sessions) return nullptr;
+    sessions.emplace(s->id, s);
+    return s;
+  }
+
+  void end_session(const std::shared_ptr<Session>& s) {
+    s->closed = true;
+    std::vector<std::shared_ptr<RequestState>> running;
+    std::vector<std::shared_ptr<EventStream>> streams;
+    {
+      std::lock_guard lock(s->mu);
+      for (auto& [k, w] : s->in_flight) {
+        if (auto r = w.lock()) running.push_back(r);
+      }
+      for (auto& [k, st] : s->streams) streams.push_back(st);
+      if (s->standalone) streams.push_back(s->standalone);
+    }
+    for (auto& r : running) r->cancel();
+    for (auto& st : streams) st->complete(std::nullopt);
+  }
+
+  // ---- SSE delivery ----
+
+  static std::string event_id(const EventStream& st, std::uint64_t seq) {
+    return st.id() + "_" + std::to_string(seq);
+  }
+
+  // Writes events after `after` until the stream completes, a close is requested, the peer goes
+  // away, or the server stops. Returns false if the peer went away.
+  awaitable<bool> pump(http::Responder& res, EventStream& st, Notifier& waker, std::uint64_t after,
+                       bool with_ids, const Session* session) {
+    std::uint64_t sent = after;
+    for (;;) {
+      auto batch = st.take(sent, true);
+      // Named locals, not temporaries, around co_await: GCC 12 mishandles temporaries there.
+      for (std::size_t i = 0; i < batch.events.size(); ++i) {
+        std::uint64_t seq = batch.events[i].first;
+        std::string frame =
+            http::format_sse_event(batch.events[i].second, with_ids ? event_id(st, seq) : "");
+        bool written = co_await res.write(frame);
+        if (!written) co_return false;
+        sent = seq;
+      }
+      if (batch.complete || batch.close_requested) co_return true;
+      if (res.stopping() || stopping || (session && session->closed)) co_return true;
+      bool woke = co_await waker.wait(opt.keepalive_interval);
+      if (!woke) {
+        std::string frame = http::format_sse_comment("keepalive");
+        bool written = co_await res.write(frame);
+        if (!written) co_return false;
+      }
+    }
+  }
+
+  awaitable<void> start_sse(http::Responder& res, const Session& session, EventStream& st,
+                            bool with_session_header, bool priming) {
+    http::Response head;
+    head.status = 200;
+    head.headers.add("Content-Type", "text/event-stream");
+    head.headers.add("Cache-Control", "no-cache, no-transform");
+    if (with_session_header) head.headers.add("Mcp-Session-Id", session.id);
+    bool started = co_await res.start_stream(std::move(head));
+    if (started && priming) {
+      // The priming event gives the client an id to resume from before anything else is sent.
+      std::string frame = http::format_sse_event("", event_id(st, st.last_seq()),
+                                                 static_cast<int>(opt.sse_retry.count()));
+      co_await res.write(frame);
+    }
+  }
+
+  // ---- POST ----
+
+  awaitable<void> handle_post(const http::Request& req, http::Responder& res) {
+    if (auto r = check_host_origin(req)) co_return co_await res.send(std::move(*r));
+    Identity identity;
+    if (opt.authenticate) {
+      auto who = co_await opt.authenticate(req);
+      if (!who) co_return co_await res.send(std::move(who.error()));
+      identity = std::move(*who);
+    }
+    auto ct = req.header("Content-Type");
+    if (!ct || !http::iequals(media_type(*ct), "application/json")) {
+      co_return co_await res.send(rpc_error(
+          415, jsonrpc::kConnectionClosed,
+          "Unsupported Media Type: Content-Type must be application/json (got '" +
+              std::string(ct.value_or("")) + "')"));
+    }
+    auto accept = req.header("Accept").value_or("");
+    if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+      co_return co_await res.send(rpc_error(
+          406, jsonrpc::kConnectionClosed,
+          "Not Acceptable: Accept must list both application/json and text/event-stream (got '" +
+              std::string(accept) + "')"));
+    }
+    auto parsed = ::idp::json::parse(req.body());
+    if (!parsed) {
+      co_return co_await res.send(
+          rpc_error(400, jsonrpc::kParseError, "Parse error: " + parsed.error().message()));
+    }
+    auto message = jsonrpc::parse(std::move(*parsed));
+    if (!message) {
+      co_return co_await res.send(
+          rpc_error(400, message.error().code, "Invalid Request: " + message.error().message));
+    }
+    jsonrpc::Message& m = *message;
+    bool is_init = m.is_request() && m.method == "initialize";
+
+    std::shared_ptr<Session> session;
+    if (opt.stateless) {
+      session = new_session(true);
+      if (auto v = req.header("MCP-Protocol-Version")) session->protocol_version = std::string(*v);
+    } else if (is_init) {
+      if (req.header("Mcp-Session-Id")) {
+        co_return co_await res.send(rpc_error(
+            400, jsonrpc::kInvalidRequest,
+            "Invalid Request: initialize must not carry an Mcp-Session-Id; omit it to start a new "
+            "session",
+            m.id));
+      }
+      session = new_session(false);
+      if (!session) {
+        co_return co_await res.send(rpc_error(503, jsonrpc::kConnectionClosed,
+                                              "Service Unavailable: too many sessions", m.id));
+      }
+      log::debug("session {}... started", session->id.substr(0, 8));
+    } else {
+      auto found = find_session(req);
+      if (!found) co_return co_await res.send(std::move(found.error()));
+      session = std::move(*found);
+    }
+    start_sweeper(co_await net::this_coro::executor);
+
+    if (m.is_notification()) {
+      core.handle_notification(*session, m);
+      co_return co_await res.send(http::Response::empty(202));
+    }
+    if (m.is_response()) {
+      deliver_reply(*session, m);
+      co_return co_await res.send(http::Response::empty(202));
+    }
+    co_await run_request(req, res, session, std::move(m), std::move(identity), is_init);
+  }
+
+  void deliver_reply(const Session& session, const jsonrpc::Message& m) {
+    std::shared_ptr<PendingReply> reply;
+    {
+      std::lock_guard lock(pending_mu);
+      auto it = m.id.is_string() ? pending.find(std::string(m.id.get_string())) : pending.end();
+      if (it != pending.end() && it->second.session_id == session.id) reply = it->second.reply;
+    }
+    if (!reply) {
+      log::debug("ignored a response to an unknown request id {}", json::serialize(m.id));
+      return;
+    }
+    {
+      std::lock_guard lock(reply->mu);
+      reply->done = true;
+      reply->ok = m.kind == jsonrpc::Message::Kind::kResponse;
+      reply->result = m.result;
+      reply->error = m.error;
+    }
+    reply->waker->notify();
+  }
+
+  awaitable<void> run_request(const http::Request& req, http::Responder& res,
+                              std::shared_ptr<Session> session, jsonrpc::Message m,
+                              Identity identity, bool is_init) {
+    auto ex = co_await net::this_coro::executor;
+    const bool stateful = !session->id.empty();
+    const auto mode = opt.response_mode;
+
+    std::string stream_id;
+    {
+      std::lock_guard lock(session->mu);
+      stream_id = "p" + std::to_string(session->next_stream++);
+    }
+    auto stream = std::make_shared<EventStream>(stream_id, opt.replay_events);
+    auto rs = std::make_shared<RequestState>();
+    rs->session = session;
+    rs->stream = mode == StreamableHttpOptions::ResponseMode::kJson ? nullptr : stream;
+    rs->id = m.id;
+    rs->identity = std::move(identity);
+    if (auto* meta = ::idp::json::find_object(m.params, "_meta")) {
+      rs->meta = *meta;
+      if (auto it = meta->find("progressToken"); it != meta->end()) rs->progress_token = it->value();
+    }
+    std::weak_ptr<Impl> weak_self = shared_from_this();
+    std::string sid = session->id;
+    rs->register_pending = [weak_self, sid](std::shared_ptr<PendingReply> p, std::string id) {
+      if (auto self = weak_self.lock()) {
+        std::lock_guard lock(self->pending_mu);
+        self->pending[id] = PendingEntry{sid, std::move(p)};
+      }
+    };
+    rs->unregister_pending = [weak_self](const std::string& id) {
+      if (auto self = weak_self.lock()) {
+        std::lock_guard lock(self->pending_mu);
+        self->pending.erase(id);
+      }
+    };
+    std::string key = jsonrpc::id_key(m.id);
+    if (stateful) {
+      std::lock_guard lock(session->mu);
+      session->in_flight[key] = rs;
+      session->streams[stream_id] = stream;
+    }
+
+    auto waker = std::make_shared<Notifier>(ex);
+    stream->attach(waker);
+    net::co_spawn(ex, core.handle_request(session, rs, std::move(m)),
+                  [self = shared_from_this(), session, stream, key, stream_id, stateful,
+                   id = rs->id](std::exception_ptr e, std::optional<std::string> response) {
+                    if (e) {
+                      std::string what = "internal error";
+                      try {
+                        std::rethrow_exception(e);
+                      } catch (const std::exception& ex) {
+                        what = ex.what();
+                      }
+                      log::error("request handler failed: {}", what);
+                      response = jsonrpc::error_response(
+                          id, {jsonrpc::kInternalError, "Internal error: " + what, std::nullopt});
+                    }
+                    stream->complete(std::move(response));
+                    if (stateful) self->retire(*session, key, stream_id);
+                  });
+
+    // Let a quick handler finish first: then the answer goes out as plain JSON.
+    co_await net::post(ex, net::use_awaitable);
+    bool sse = mode == StreamableHttpOptions::ResponseMode::kSse;
+    auto started = std::chrono::steady_clock::now();
+    while (!sse) {
+      bool complete = stream->is_complete();
+      if (complete && !stream->has_pending_events()) break;
+      if (stream->has_pending_events() || stream->take(stream->last_seq(), false).close_requested) {
+        sse = mode == StreamableHttpOptions::ResponseMode::kAuto;
+        if (sse) break;
+      }
+      if (res.stopping() || stopping) break;
+      bool woke = co_await waker->wait(opt.keepalive_interval);
+      // A long request in auto mode switches to SSE so that keep-alives can flow.
+      if (!woke && mode == StreamableHttpOptions::ResponseMode::kAuto &&
+          std::chrono::steady_clock::now() - started >= opt.keepalive_interval) {
+        sse = true;
+      }
+    }
+
+    if (!sse) {
+      stream->detach();
+      auto batch = stream->take(0, false);
+      if (!batch.complete || batch.events.empty()) {
+        if (batch.complete) co_return co_await res.send(http::Response::empty(202));  // cancelled
+        co_return co_await res.send(
+            rpc_error(503, jsonrpc::kConnectionClosed, "Service Unavailable: server is stopping"));
+      }
+      http::Response r = http::Response::json(200, std::move(batch.events.back().second));
+      if (is_init && stateful) r.headers.add("Mcp-Session-Id", session->id);
+      co_return co_await res.send(std::move(r));
+    }
+
+    co_await start_sse(res, *session, *stream, is_init && stateful, stateful);
+    co_await pump(res, *stream, *waker, 0, stateful, session.get());
+    stream->detach();
+  }
+
+  // A finished POST stream stays replayable for a while; the oldest ones are dropped.
+  void retire(Session& session, const std::string& key, const std::string& stream_id) {
+    std::lock_guard lock(session.mu);
+    session.in_flight.erase(key);
+    session.finished_streams.push_back(stream_id);
+    while (session.finished_streams.size() > opt.retained_streams) {
+      session.streams.erase(session.finished_streams.front());
+      session.finished_streams.pop_front();
+    }
+  }
+
+  // ---- GET ----
+
+  awaitable<void> handle_get(const http::Request& req, http::Responder& res) {
+    if (auto r = check_host_origin(req)) co_return co_await res.send(std::move(*r));
+    if (opt.authenticate) {
+      auto who = co_await opt.authenticate(req);
+      if (!who) co_return co_await res.send(std::move(who.error()));
+    }
+    if (opt.stateless) {
+      http::Response r = rpc_error(405, jsonrpc::kConnectionClosed,
+                                   "Method Not Allowed: this server is stateless; use POST");
+      r.headers.add("Allow", "POST");
+      co_return co_await res.send(std::move(r));
+    }
+    if (!accepts(req.header("Accept").value_or(""), "text/event-stream")) {
+      co_return co_await res.send(rpc_error(406, jsonrpc::kConnectionClosed,
+                                            "Not Acceptable: GET needs Accept: text/event-stream"));
+    }
+    auto found = find_session(req);
+    if (!found) co_return co_await res.send(std::move(found.error()));
+    std::shared_ptr<Session> session = std::move(*found);
+    auto ex = co_await net::this_coro::executor;
+
+    std::shared_ptr<EventStream> stream;
+    std::uint64_t after = 0;
+    bool resuming = false;
+    if (auto last = req.header("Last-Event-ID")) {
+      auto sep = last->rfind('_');
+      std::string_view sid = sep == std::string_view::npos ? *last : last->substr(0, sep);
+      std::string_view seq = sep == std::string_view::npos ? "" : last->substr(sep + 1);
+      auto [p, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), after);
+      {
+        std::lock_guard lock(session->mu);
+        if (sid == "g") {
+          stream = session->standalone;
+        } else if (auto it = session->streams.find(sid); it != session->streams.end()) {
+          stream = it->second;
+        }
+      }
+      if (!stream || ec != std::errc() || p != seq.data() + seq.size()) {
+        co_return co_await res.send(rpc_error(
+            404, jsonrpc::kConnectionClosed,
+            "Not Found: Last-Event-ID '" + std::string(*last) + "' names no stream of this session"));
+      }
+      resuming = true;
+    } else {
+      std::lock_guard lock(session->mu);
+      stream = session->standalone;
+      after = stream->last_seq();
+    }
+    auto waker = std::make_shared<Notifier>(ex);
+    if (!stream->attach(waker)) {
+      co_return co_await res.send(rpc_error(
+          409, jsonrpc::kConnectionClosed,
+          "Conflict: this stream is already being delivered on another connection"));
+    }
+    if (resuming && stream->take(after, false).lost) {
+      log::warn("Last-Event-ID replay for stream {} is incomplete: older events were dropped",
+                stream->id());
+    }
+    co_await start_sse(res, *session, *stream, false, !resuming);
+    co_await pump(res, *stream, *waker, after, true, session.get());
+    stream->detach();
+  }
+
+  // ---- DELETE ----
+
+  awaitable<void> handle_delete(const http::Request& req, http::Responder& res) {
+    if (auto r = check_host_origin(req)) co_return co_await res.send(std::move(*r));
+    if (opt.authenticate) {
+      auto who = co_await opt.authenticate(req);
+      if (!who) co_return co_await res.send(std::move(who.error()));
+    }
+    if (opt.stateless) {
+      http::Response r = rpc_error(405, jsonrpc::kConnectionClosed,
+                                   "Method Not Allowed: this server is stateless; use POST");
+      r.headers.add("Allow", "POST");
+      co_return co_await res.send(std::move(r));
+    }
+    auto found = find_session(req);
+    if (!found) co_return co_await res.send(std::move(found.error()));
+    {
+      std::lock_guard lock(mu);
+      sessions.erase((*found)->id);
+    }
+    end_session(*found);
+    log::debug("session {}... ended by the client", (*found)->id.substr(0, 8));
+    co_return co_await res.send(http::Response::empty(200));
+  }
+
+  // ---- housekeeping ----
+
+  void start_sweeper(net::any_io_executor ex) {
+    if (sweeper_started.exchange(true)) return;
+    net::co_spawn(ex, sweep(shared_from_this()), [](std::exception_ptr) {});
+  }
+
+  static awaitable<void> sweep(std::shared_ptr<Impl> self) {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    auto period = std::min<std::chrono::steady_clock::duration>(
+        std::chrono::seconds(30), self->opt.session_idle_timeout / 2 + std::chrono::milliseconds(1));
+    while (!self->stopping) {
+      timer.expires_after(std::min<std::chrono::steady_clock::duration>(period, std::chrono::seconds(1)));
+      co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+      std::int64_t limit =
+          now_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(self->opt.session_idle_timeout).count();
+      std::vector<std::shared_ptr<Session>> expired;
+      {
+        std::lock_guard lock(self->mu);
+        for (auto it = self->sessions.begin(); it != self->sessions.end();) {
+          Session& s = *it->second;
+          bool busy;
+          {
+            std::lock_guard slock(s.mu);
+            busy = !s.in_flight.empty() || (s.standalone && s.standalone->attached());
+          }
+          if (!busy && s.last_used_ns.load() < limit) {
+            expired.push_back(it->second);
+            it = self->sessions.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      for (auto& s : expired) {
+        log::debug("session {}... expired after inactivity", s->id.substr(0, 8));
+        self->end_session(s);
+      }
+    }
+  }
+
+  void on_stop() {
+    stopping = true;
+    std::vector<std::shared_ptr<Session>> all;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [k, s] : sessions) all.push_back(s);
+    }
+    for (auto& s : all) {
+      std::lock_guard lock(s->mu);
+      for (auto& [k, st] : s->streams) st->request_close();
+      if (s->standalone) s->standalone->request_close();
+    }
+  }
+
+  void on_broadcast(std::string_view method, const json::object& params,
+                    std::string_view only_subscribed_uri) {
+    std::string message = jsonrpc::notification(method, params);
+    std::vector<std::shared_ptr<Session>> all;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [k, s] : sessions) all.push_back(s);
+    }
+    for (auto& s : all) {
+      if (!only_subscribed_uri.empty()) {
+        std::lock_guard lock(s->mu);
+        if (!s->subscriptions.contains(only_subscribed_uri)) continue;
+      }
+      s->notify(message);
+    }
+  }
+};
+
+StreamableHttpServer::StreamableHttpServer(Server& server, StreamableHttpOptions options)
+    : impl_(std::make_shared<Impl>(server, std::move(options))) {
+  std::weak_ptr<Impl> weak = impl_;
+  std::lock_guard lock(impl_->core.listeners_mu);
+  impl_->core.listeners.push_back(
+      [weak](std::string_view method, const json::object& params, std::string_view uri) {
+        if (auto self = weak.lock()) self->on_broadcast(method, params, uri);
+      });
+}
+
+StreamableHttpServer::~StreamableHttpServer() { impl_->on_stop(); }
+
+void StreamableHttpServer::attach(http::Server& http) {
+  const std::string& host = http.options().host;
+  impl_->loopback_bind = host.starts_with("127.") || host == "::1" || host == "localhost";
+  auto self = impl_;
+  http.route("POST", impl_->opt.path, [self](const http::Request& req, http::Responder& res) {
+    return self->handle_post(req, res);
+  });
+  http.route("GET", impl_->opt.path, [self](const http::Request& req, http::Responder& res) {
+    return self->handle_get(req, res);
+  });
+  http.route("DELETE", impl_->opt.path, [self](const http::Request& req, http::Responder& res) {
+    return self->handle_delete(req, res);
+  });
+  http.on_stop([self] { self->on_stop(); });
+}
+
+std::size_t StreamableHttpServer::session_count() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->sessions.size();
+}
+
+}  // namespace idp::mcp
