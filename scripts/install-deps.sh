@@ -21,7 +21,7 @@ NPM_PROJECTS=(peers peers-alpha)
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libvalijson-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev libvalijson-dev libsqlite3-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   wrk nginx-light jq curl ca-certificates
 )

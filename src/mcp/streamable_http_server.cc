@@ -326,7 +326,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       deliver_reply(*session, m);
       co_return co_await res.send(http::Response::empty(202));
     }
-    co_await run_request(req, res, session, std::move(m), std::move(identity), is_init);
+    co_await run_request(res, session, std::move(m), std::move(identity), is_init);
   }
 
   void deliver_reply(const Session& session, const jsonrpc::Message& m) {
@@ -350,7 +350,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     reply->waker->notify();
   }
 
-  awaitable<void> run_request(const http::Request& req, http::Responder& res,
+  awaitable<void> run_request(http::Responder& res,
                               std::shared_ptr<Session> session, jsonrpc::Message m,
                               Identity identity, bool is_init) {
     auto ex = co_await net::this_coro::executor;

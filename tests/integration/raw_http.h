@@ -1,0 +1,53 @@
+// A deliberately simple blocking HTTP/1.1 client for tests: sends exactly what it is given
+// (so tests can send malformed or hostile requests) and reads one response, or streams SSE.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace idp::test {
+
+struct RawResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string header(const std::string& name) const;
+};
+
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~RawConnection();
+
+  // Sends a request; headers are sent as given (Host is added when absent).
+  void send(const std::string& method, const std::string& target,
+            const std::vector<std::pair<std::string, std::string>>& headers,
+            const std::string& body);
+  void send_raw(const std::string& bytes);
+  RawResponse read();  // a whole response (Content-Length or chunked)
+  // Reads a streamed response until `needle` appears in the body or the timeout; returns what
+  // was read. Leaves the connection open.
+  RawResponse read_until(const std::string& needle);
+  bool closed_by_peer();  // true if the server closed the connection
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One-shot helpers.
+RawResponse request(std::uint16_t port, const std::string& method, const std::string& target,
+                    const std::vector<std::pair<std::string, std::string>>& headers,
+                    const std::string& body = {});
+
+// The JSON-RPC messages carried by an SSE body ("data:" lines joined per event), in order.
+std::vector<std::string> sse_data(const std::string& body);
+std::vector<std::string> sse_ids(const std::string& body);
+
+}  // namespace idp::test

@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include "idp/core/json_util.h"
+#include "idp/mcp/schema.h"
+#include "idp/mcp/types.h"
+
+namespace idp::mcp {
+namespace {
+
+boost::json::object obj(std::string_view text) { return ::idp::json::parse(text)->as_object(); }
+boost::json::value val(std::string_view text) { return *::idp::json::parse(text); }
+
+const char* kAddSchema = R"({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},
+  "required":["a","b"],"additionalProperties":false})";
+
+TEST(Schema, AcceptsConformingArguments) {
+  auto v = SchemaValidator::compile(obj(kAddSchema));
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->validate(val(R"({"a":1,"b":2.5})")));
+}
+
+TEST(Schema, NamesTheFieldWithTheWrongType) {
+  auto v = SchemaValidator::compile(obj(kAddSchema));
+  auto problem = v->validate(val(R"({"a":"one","b":2})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("a: wrong type (got string)"), std::string::npos) << *problem;
+}
+
+TEST(Schema, NamesAMissingRequiredField) {
+  auto v = SchemaValidator::compile(obj(kAddSchema));
+  auto problem = v->validate(val(R"({"a":1})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("'b'"), std::string::npos) << *problem;
+}
+
+TEST(Schema, RejectsUnexpectedFields) {
+  auto v = SchemaValidator::compile(obj(kAddSchema));
+  auto problem = v->validate(val(R"({"a":1,"b":2,"c":3})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("c"), std::string::npos) << *problem;
+}
+
+TEST(Schema, FollowsDefsReferencesOf2020_12Schemas) {
+  auto v = SchemaValidator::compile(obj(R"({
+    "$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",
+    "$defs":{"address":{"type":"object","properties":{"city":{"type":"string"}}}},
+    "properties":{"address":{"$ref":"#/$defs/address"}},"additionalProperties":false})"));
+  ASSERT_TRUE(v) << v.error().message();
+  EXPECT_FALSE(v->validate(val(R"({"address":{"city":"Paris"}})")));
+  auto problem = v->validate(val(R"({"address":{"city":7}})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("address.city"), std::string::npos) << *problem;
+}
+
+TEST(Schema, NestedArrayPathsArePrinted) {
+  auto v = SchemaValidator::compile(
+      obj(R"({"type":"object","properties":{"items":{"type":"array","items":{"type":"integer"}}}})"));
+  auto problem = v->validate(val(R"({"items":[1,"two"]})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("items[1]"), std::string::npos) << *problem;
+}
+
+TEST(Schema, UncompilableSchemaIsAnError) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{"a":{"$ref":"#/nowhere"}}})"));
+  EXPECT_FALSE(v);
+}
+
+TEST(Types, ToolRoundTripsThroughJson) {
+  Tool t;
+  t.name = "add";
+  t.title = "Add";
+  t.description = "Adds";
+  t.input_schema = obj(kAddSchema);
+  t.annotations = ToolAnnotations{.read_only_hint = true};
+  auto j = boost::json::value_from(t);
+  EXPECT_EQ(j.at("inputSchema").at("required").as_array().size(), 2u);
+  EXPECT_EQ(j.at("annotations").at("readOnlyHint").as_bool(), true);
+  auto back = boost::json::value_to<Tool>(j);
+  EXPECT_EQ(back.name, "add");
+  EXPECT_EQ(back.title, "Add");
+  EXPECT_EQ(back.annotations->read_only_hint, true);
+}
+
+TEST(Types, CallToolResultOmitsDefaults) {
+  auto j = boost::json::value_from(CallToolResult::text("hi"));
+  EXPECT_FALSE(j.as_object().contains("isError"));
+  auto e = boost::json::value_from(CallToolResult::error("boom"));
+  EXPECT_TRUE(e.at("isError").as_bool());
+  EXPECT_EQ(e.at("content").at(0).at("text").as_string(), "boom");
+}
+
+TEST(Types, ProtocolVersions) {
+  EXPECT_TRUE(is_supported_protocol_version("2025-11-25"));
+  EXPECT_TRUE(is_supported_protocol_version("2025-03-26"));
+  EXPECT_FALSE(is_supported_protocol_version("2024-11-05"));
+  EXPECT_EQ(parse_log_level("warning"), LogLevel::kWarning);
+  EXPECT_FALSE(parse_log_level("loud"));
+}
+
+}  // namespace
+}  // namespace idp::mcp
