@@ -12,7 +12,7 @@ require_peers
 
 # Hard limit per conformance run: a healthy run takes seconds; a hung scenario costs the
 # runner's own per-scenario timeout (60 s in 0.1.16, 30 s in alpha.12).
-RUN_LIMIT=${IDP_CONFORMANCE_RUN_LIMIT:-130}
+RUN_LIMIT=${IDP_CONFORMANCE_RUN_LIMIT:-130} # 2 runs x 130 s stays under the ctest TIMEOUT of 300 s
 
 start_server PORT PID
 URL=http://localhost:$PORT/mcp # the dns-rebinding scenario needs a localhost/127.0.0.1 URL

@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_peers
 command -v jq >/dev/null || { echo "run-inspector.sh: jq is required" >&2; exit 2; }
 
-CALL_LIMIT=${IDP_INSPECTOR_CALL_LIMIT:-60}
+CALL_LIMIT=${IDP_INSPECTOR_CALL_LIMIT:-45} # 5 calls x 45 s stays under the ctest TIMEOUT of 300 s
 
 start_server PORT PID
 URL=http://127.0.0.1:$PORT/mcp

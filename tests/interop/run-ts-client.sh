@@ -15,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_peers
 
 export PEERS_NODE_MODULES=$IDP_NODE_MODULES
-export IDP_TS_WATCHDOG_S=${IDP_TS_WATCHDOG_S:-60}
+export IDP_TS_WATCHDOG_S=${IDP_TS_WATCHDOG_S:-50} # 4 variants x (50 + 15) s stays under the ctest TIMEOUT of 300 s
 VARIANT_LIMIT=$((IDP_TS_WATCHDOG_S + 15))
 
 results=()

@@ -12,7 +12,7 @@
 //   --checks LIST   run only these checks (letters, e.g. "abcd"); default: all (a-j)
 //
 // One line per check ("PASS (x) ..." / "FAIL (x) ..."); exit status 1 when any check failed.
-// IDP_TS_DEBUG=1 prints every HTTP exchange the transport makes; IDP_TS_WATCHDOG_S bounds the run (60).
+// IDP_TS_DEBUG=1 prints every HTTP exchange the transport makes; IDP_TS_WATCHDOG_S bounds the run (default 60; run-ts-client.sh sets 50).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
