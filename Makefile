@@ -41,7 +41,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS) -L 'unit|integration'
 
 bench: deps build
-	bench/server_throughput
+	BUILD_DIR=$(CURDIR)/$(BUILD) bench/server_throughput
 
 demo: deps build
 	scripts/demo.sh
