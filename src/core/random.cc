@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstdint>
 #include <stdexcept>
 
 #include "idp/core/secret.h"
@@ -62,15 +63,20 @@ std::string random_token(std::size_t bytes) {
 }
 
 std::string trace_id() {
-  std::array<unsigned char, 8> raw{};
-  RAND_bytes(raw.data(), static_cast<int>(raw.size()));
+  // splitmix64 seeded once per thread from the CSPRNG: trace ids need to be distinct, not
+  // secret, and this runs for every request.
+  thread_local std::uint64_t state = [] {
+    std::uint64_t seed = 0;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
+    return seed;
+  }();
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(16);
-  for (unsigned char b : raw) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, z >>= 4) out[i] = kHex[z & 15];
   return out;
 }
 

@@ -131,7 +131,8 @@ class ResponderImpl final : public Responder {
     res.prepare_payload();
     lowest(stream_).expires_after(opt_.write_timeout);
     auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
-    lowest(stream_).expires_never();
+    // No expires_never() here: the connection loop arms the next read's timeout anyway, and
+    // every timer change costs on the hot path.
     if (ec) failed_ = true;
   }
 
@@ -270,8 +271,12 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
       lowest(stream).expires_after(opt.write_timeout);
       co_await bhttp::async_write(stream, cont, kUseTuple);
     }
-    lowest(stream).expires_after(opt.body_timeout);
+    // Small bodies usually arrive with the header: then no timer change is needed.
+    auto length = parser.content_length();
+    bool buffered = parser.is_done() || (length && buffer.size() >= *length);
+    if (!buffered) lowest(stream).expires_after(opt.body_timeout);
     std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+    // Handlers may run long (SSE): no read/write is pending then, so disarm the timer.
     lowest(stream).expires_never();
     if (ec) {
       int status = 0;
@@ -342,7 +347,19 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
 awaitable<void> Server::Impl::listen() {
   auto self = shared_from_this();
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), kUseTuple);
+    // One thread needs no strands: every handler already runs on it. (if/else, not ?:, with
+    // co_await: GCC 12 evaluates both arms of a conditional with co_await.)
+    beast::error_code ec;
+    tcp::socket socket(ioc);
+    if (opt.threads > 1) {
+      auto [e, s] = co_await acceptor.async_accept(net::make_strand(ioc), kUseTuple);
+      ec = e;
+      socket = tcp::socket(std::move(s));
+    } else {
+      auto [e, s] = co_await acceptor.async_accept(kUseTuple);
+      ec = e;
+      socket = std::move(s);
+    }
     if (ec) {
       if (stopping || ec == net::error::operation_aborted) break;
       log::warn("accept failed: {}", ec.message());

@@ -60,7 +60,8 @@ class EventStream {
   const std::string id_;
   const std::size_t capacity_;
   mutable std::mutex mu_;
-  std::deque<std::pair<std::uint64_t, std::string>> events_;
+  // A vector, not a deque: most streams hold one event, and a deque allocates on construction.
+  std::vector<std::pair<std::uint64_t, std::string>> events_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t first_retained_ = 1;
   bool complete_ = false;
@@ -80,12 +81,30 @@ struct PendingReply {
 
 struct Session;
 
+// Server-to-client requests awaiting their answer, by request id; shared by a transport's
+// sessions (an answer must come from the session the request went to).
+class PendingRegistry {
+ public:
+  void add(const std::string& id, std::string session_id, std::shared_ptr<PendingReply> reply);
+  void remove(const std::string& id);
+  // The waiting reply for `id` if it belongs to `session_id`.
+  std::shared_ptr<PendingReply> find(const std::string& id, const std::string& session_id);
+
+ private:
+  struct Entry {
+    std::string session_id;
+    std::shared_ptr<PendingReply> reply;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
 // One in-flight client request.
 struct RequestState {
   std::weak_ptr<Session> session;
   std::shared_ptr<EventStream> stream;  // null when nothing can be streamed (JSON-only mode)
-  std::function<void(std::shared_ptr<PendingReply>, std::string id)> register_pending;
-  std::function<void(const std::string& id)> unregister_pending;
+  std::shared_ptr<PendingRegistry> pending;  // null when the transport cannot carry requests
+  std::string session_id;
   json::value id;
   json::object meta;
   std::optional<json::value> progress_token;
@@ -112,8 +131,9 @@ struct Session : std::enable_shared_from_this<Session> {
   bool initialized = false;
   std::set<std::string, std::less<>> subscriptions;
   std::shared_ptr<EventStream> standalone;
-  std::map<std::string, std::shared_ptr<EventStream>, std::less<>> streams;  // by stream id
-  std::deque<std::string> finished_streams;  // oldest first, for eviction
+  // Streams a client has seen (SSE), by stream id, for Last-Event-ID; oldest evicted first.
+  std::map<std::string, std::shared_ptr<EventStream>, std::less<>> streams;
+  std::deque<std::string> stream_order;
   std::unordered_map<std::string, std::weak_ptr<RequestState>> in_flight;  // by id_key
   std::uint64_t next_stream = 1;
 

@@ -24,8 +24,8 @@ bool EventStream::push(std::string message) {
     if (complete_) return false;
     ever_pushed_ = true;
     events_.emplace_back(next_seq_++, std::move(message));
-    while (events_.size() > capacity_) {
-      events_.pop_front();
+    if (events_.size() > capacity_) {
+      events_.erase(events_.begin(), events_.begin() + (events_.size() - capacity_));
       first_retained_ = events_.front().first;
     }
     w = waker_;
@@ -42,8 +42,8 @@ void EventStream::complete(std::optional<std::string> final_message) {
     complete_ = true;
     if (final_message) {
       events_.emplace_back(next_seq_++, std::move(*final_message));
-      while (events_.size() > capacity_ + 1) {
-        events_.pop_front();
+      if (events_.size() > capacity_ + 1) {
+        events_.erase(events_.begin(), events_.begin() + (events_.size() - capacity_ - 1));
         first_retained_ = events_.front().first;
       }
     }
@@ -105,6 +105,27 @@ std::uint64_t EventStream::last_seq() const {
 bool EventStream::has_pending_events() const {
   std::lock_guard lock(mu_);
   return ever_pushed_;
+}
+
+// ---- PendingRegistry ----
+
+void PendingRegistry::add(const std::string& id, std::string session_id,
+                          std::shared_ptr<PendingReply> reply) {
+  std::lock_guard lock(mu_);
+  entries_[id] = Entry{std::move(session_id), std::move(reply)};
+}
+
+void PendingRegistry::remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  entries_.erase(id);
+}
+
+std::shared_ptr<PendingReply> PendingRegistry::find(const std::string& id,
+                                                    const std::string& session_id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.session_id != session_id) return nullptr;
+  return it->second.reply;
 }
 
 // ---- RequestState / Session ----------------------------------------------------------------
@@ -323,17 +344,18 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       co_return fail(id, jsonrpc::kInvalidParams, "Unknown tool: " + std::string(*name),
                      json::value(json::object{{"tool", json::string(*name)}}));
     }
-    static const json::object kNoArgs;
-    const json::object* args = &kNoArgs;
+    static const json::value kNoArgs = json::object{};
+    const json::value* args_value = &kNoArgs;
     if (auto it = params.find("arguments"); it != params.end() && !it->value().is_null()) {
-      args = it->value().if_object();
-      if (!args) {
+      args_value = &it->value();
+      if (!args_value->is_object()) {
         co_return fail(id, jsonrpc::kInvalidParams, "tools/call: params.arguments must be an object");
       }
     }
+    const json::object* args = &args_value->get_object();
     CallToolResult result;
     if (entry->input) {
-      if (auto problem = entry->input->validate(json::value(*args))) {
+      if (auto problem = entry->input->validate(*args_value)) {
         result = CallToolResult::error("Invalid arguments for tool '" + entry->tool.name +
                                        "': " + *problem);
         co_return ok(id, json::value_from(result));

@@ -94,15 +94,14 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   std::atomic<bool> stopping{false};
   std::atomic<bool> sweeper_started{false};
 
-  mutable std::mutex mu;
-  std::unordered_map<std::string, std::shared_ptr<Session>> sessions;
-
-  struct PendingEntry {
-    std::string session_id;
-    std::shared_ptr<PendingReply> reply;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::mutex pending_mu;
-  std::unordered_map<std::string, PendingEntry> pending;
+  mutable std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<Session>, StringHash, std::equal_to<>> sessions;
+
+  std::shared_ptr<detail::PendingRegistry> pending = std::make_shared<detail::PendingRegistry>();
 
   // ---- checks shared by POST, GET and DELETE ----
 
@@ -167,7 +166,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     std::shared_ptr<Session> s;
     {
       std::lock_guard lock(mu);
-      auto it = sessions.find(std::string(*sid));
+      auto it = sessions.find(*sid);
       if (it != sessions.end()) s = it->second;
     }
     if (!s) {
@@ -331,11 +330,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
 
   void deliver_reply(const Session& session, const jsonrpc::Message& m) {
     std::shared_ptr<PendingReply> reply;
-    {
-      std::lock_guard lock(pending_mu);
-      auto it = m.id.is_string() ? pending.find(std::string(m.id.get_string())) : pending.end();
-      if (it != pending.end() && it->second.session_id == session.id) reply = it->second.reply;
-    }
+    if (m.id.is_string()) reply = pending->find(std::string(m.id.get_string()), session.id);
     if (!reply) {
       log::debug("ignored a response to an unknown request id {}", json::serialize(m.id));
       return;
@@ -350,9 +345,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     reply->waker->notify();
   }
 
-  awaitable<void> run_request(http::Responder& res,
-                              std::shared_ptr<Session> session, jsonrpc::Message m,
-                              Identity identity, bool is_init) {
+  awaitable<void> run_request(http::Responder& res, std::shared_ptr<Session> session,
+                              jsonrpc::Message m, Identity identity, bool is_init) {
     auto ex = co_await net::this_coro::executor;
     const bool stateful = !session->id.empty();
     const auto mode = opt.response_mode;
@@ -362,42 +356,28 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       std::lock_guard lock(session->mu);
       stream_id = "p" + std::to_string(session->next_stream++);
     }
-    auto stream = std::make_shared<EventStream>(stream_id, opt.replay_events);
+    auto stream = std::make_shared<EventStream>(std::move(stream_id), opt.replay_events);
     auto rs = std::make_shared<RequestState>();
     rs->session = session;
+    rs->session_id = session->id;
     rs->stream = mode == StreamableHttpOptions::ResponseMode::kJson ? nullptr : stream;
+    rs->pending = rs->stream ? pending : nullptr;
     rs->id = m.id;
     rs->identity = std::move(identity);
     if (auto* meta = ::idp::json::find_object(m.params, "_meta")) {
       rs->meta = *meta;
       if (auto it = meta->find("progressToken"); it != meta->end()) rs->progress_token = it->value();
     }
-    std::weak_ptr<Impl> weak_self = shared_from_this();
-    std::string sid = session->id;
-    rs->register_pending = [weak_self, sid](std::shared_ptr<PendingReply> p, std::string id) {
-      if (auto self = weak_self.lock()) {
-        std::lock_guard lock(self->pending_mu);
-        self->pending[id] = PendingEntry{sid, std::move(p)};
-      }
-    };
-    rs->unregister_pending = [weak_self](const std::string& id) {
-      if (auto self = weak_self.lock()) {
-        std::lock_guard lock(self->pending_mu);
-        self->pending.erase(id);
-      }
-    };
-    std::string key = jsonrpc::id_key(m.id);
+    std::string key;
     if (stateful) {
+      key = jsonrpc::id_key(m.id);
       std::lock_guard lock(session->mu);
       session->in_flight[key] = rs;
-      session->streams[stream_id] = stream;
     }
 
-    auto waker = std::make_shared<Notifier>(ex);
-    stream->attach(waker);
     net::co_spawn(ex, core.handle_request(session, rs, std::move(m)),
-                  [self = shared_from_this(), session, stream, key, stream_id, stateful,
-                   id = rs->id](std::exception_ptr e, std::optional<std::string> response) {
+                  [session, stream, key = std::move(key), id = rs->id](
+                      std::exception_ptr e, std::optional<std::string> response) {
                     if (e) {
                       std::string what = "internal error";
                       try {
@@ -410,21 +390,32 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
                           id, {jsonrpc::kInternalError, "Internal error: " + what, std::nullopt});
                     }
                     stream->complete(std::move(response));
-                    if (stateful) self->retire(*session, key, stream_id);
+                    if (!key.empty()) {
+                      std::lock_guard lock(session->mu);
+                      session->in_flight.erase(key);
+                    }
                   });
 
-    // Let a quick handler finish first: then the answer goes out as plain JSON.
+    // Let a quick handler finish first: then the answer goes out as plain JSON and nothing
+    // else (no waker, no replay buffer) is needed.
     co_await net::post(ex, net::use_awaitable);
     bool sse = mode == StreamableHttpOptions::ResponseMode::kSse;
+    std::shared_ptr<Notifier> waker;
     auto started = std::chrono::steady_clock::now();
     while (!sse) {
-      bool complete = stream->is_complete();
-      if (complete && !stream->has_pending_events()) break;
-      if (stream->has_pending_events() || stream->take(stream->last_seq(), false).close_requested) {
-        sse = mode == StreamableHttpOptions::ResponseMode::kAuto;
-        if (sse) break;
+      if (stream->is_complete() && !stream->has_pending_events()) break;
+      if (mode == StreamableHttpOptions::ResponseMode::kAuto &&
+          (stream->has_pending_events() || stream->take(stream->last_seq(), false).close_requested)) {
+        sse = true;
+        break;
       }
       if (res.stopping() || stopping) break;
+      if (!waker) {
+        // Attach, then loop to re-check: anything pushed before the attach is seen then.
+        waker = std::make_shared<Notifier>(ex);
+        stream->attach(waker);
+        continue;
+      }
       bool woke = co_await waker->wait(opt.keepalive_interval);
       // A long request in auto mode switches to SSE so that keep-alives can flow.
       if (!woke && mode == StreamableHttpOptions::ResponseMode::kAuto &&
@@ -434,7 +425,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     }
 
     if (!sse) {
-      stream->detach();
+      if (waker) stream->detach();
       auto batch = stream->take(0, false);
       if (!batch.complete || batch.events.empty()) {
         if (batch.complete) co_return co_await res.send(http::Response::empty(202));  // cancelled
@@ -446,19 +437,24 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       co_return co_await res.send(std::move(r));
     }
 
+    if (!waker) {
+      waker = std::make_shared<Notifier>(ex);
+      stream->attach(waker);
+    }
+    if (stateful) remember_stream(*session, stream);
     co_await start_sse(res, *session, *stream, is_init && stateful, stateful);
     co_await pump(res, *stream, *waker, 0, stateful, session.get());
     stream->detach();
   }
 
-  // A finished POST stream stays replayable for a while; the oldest ones are dropped.
-  void retire(Session& session, const std::string& key, const std::string& stream_id) {
+  // A stream the client has seen stays replayable (Last-Event-ID) until newer ones push it out.
+  void remember_stream(Session& session, const std::shared_ptr<EventStream>& stream) {
     std::lock_guard lock(session.mu);
-    session.in_flight.erase(key);
-    session.finished_streams.push_back(stream_id);
-    while (session.finished_streams.size() > opt.retained_streams) {
-      session.streams.erase(session.finished_streams.front());
-      session.finished_streams.pop_front();
+    session.streams[stream->id()] = stream;
+    session.stream_order.push_back(stream->id());
+    while (session.stream_order.size() > opt.retained_streams) {
+      session.streams.erase(session.stream_order.front());
+      session.stream_order.pop_front();
     }
   }
 

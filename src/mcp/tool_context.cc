@@ -62,7 +62,7 @@ boost::asio::awaitable<bool> ToolContext::sleep(std::chrono::milliseconds durati
 boost::asio::awaitable<Result<json::value>> ToolContext::request(std::string_view method,
                                                                  json::object params,
                                                                  std::chrono::milliseconds timeout) {
-  if (!state_->stream || !state_->register_pending) {
+  if (!state_->stream || !state_->pending) {
     co_return make_error(ErrorCode::kUnavailable,
                          "this request cannot carry server-to-client requests (JSON response "
                          "mode)");
@@ -72,7 +72,7 @@ boost::asio::awaitable<Result<json::value>> ToolContext::request(std::string_vie
   auto pending = std::make_shared<detail::PendingReply>();
   pending->waker = std::make_shared<detail::Notifier>(ex);
   std::string id = "srv-" + random_token(12);
-  state_->register_pending(pending, id);
+  state_->pending->add(id, state_->session_id, pending);
   std::size_t slot;
   {
     std::lock_guard lock(state_->mu);
@@ -95,7 +95,7 @@ boost::asio::awaitable<Result<json::value>> ToolContext::request(std::string_vie
     if (now >= deadline) break;
     co_await pending->waker->wait(deadline - now);
   }
-  state_->unregister_pending(id);
+  state_->pending->remove(id);
   {
     std::lock_guard lock(state_->mu);
     state_->on_cancel[slot] = [] {};
