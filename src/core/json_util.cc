@@ -7,9 +7,16 @@
 namespace idp::json {
 
 Result<bj::value> parse(std::string_view text, ParseLimits limits) {
+  return parse(text, limits, bj::storage_ptr());
+}
+
+Result<bj::value> parse(std::string_view text, ParseLimits limits, bj::storage_ptr storage) {
   bj::parse_options opt;
   opt.max_depth = limits.max_depth;
-  bj::stream_parser p(bj::storage_ptr(), opt);
+  // The parser's temporary stack stays in a small local buffer.
+  unsigned char temp[1024];
+  bj::stream_parser p(bj::storage_ptr(), opt, temp);
+  p.reset(std::move(storage));
   boost::system::error_code ec;
   std::size_t n = p.write_some(text.data(), text.size(), ec);
   if (!ec && n < text.size()) ec = bj::error::extra_data;

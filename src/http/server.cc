@@ -15,7 +15,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <atomic>
+#include <memory_resource>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -115,15 +117,18 @@ template <class Stream>
 class ResponderImpl final : public Responder {
  public:
   ResponderImpl(Stream& stream, const ServerOptions& opt, const RequestImpl& req,
-                const std::atomic<bool>& stopping)
-      : stream_(stream), opt_(opt), req_(req), stopping_(stopping),
+                const std::atomic<bool>& stopping, std::pmr::memory_resource* arena)
+      : stream_(stream), opt_(opt), req_(req), stopping_(stopping), arena_(arena),
         keep_alive_(req.message.keep_alive()) {}
 
   awaitable<void> send(Response r) override {
     if (state_ != State::kNone) co_return;
     state_ = State::kDone;
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status),
-                                            req_.message.version()};
+    bhttp::response<bhttp::string_body, Fields> res{
+        std::piecewise_construct, std::make_tuple(),
+        std::make_tuple(std::pmr::polymorphic_allocator<char>(arena_))};
+    res.result(static_cast<bhttp::status>(r.status));
+    res.version(req_.message.version());
     for (const auto& [k, v] : r.headers.items()) res.insert(k, v);
     if (stopping_) keep_alive_ = false;
     res.keep_alive(keep_alive_);
@@ -197,6 +202,7 @@ class ResponderImpl final : public Responder {
   const ServerOptions& opt_;
   const RequestImpl& req_;
   const std::atomic<bool>& stopping_;
+  std::pmr::memory_resource* arena_;
   State state_ = State::kNone;
   bool keep_alive_;
   bool chunked_ = true;
@@ -238,10 +244,15 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
   beast::flat_buffer buffer;
   bool first = true;
   bool close_gracefully = true;
+  alignas(std::max_align_t) std::array<std::byte, 4096> arena_buffer;
   for (;;) {
     ctl->busy = false;
     if (stopping) break;
-    bhttp::request_parser<bhttp::string_body> parser;
+    // Per-request arena for header fields; declared before everything that uses it.
+    std::pmr::monotonic_buffer_resource arena(arena_buffer.data(), arena_buffer.size());
+    bhttp::request_parser<bhttp::string_body, std::pmr::polymorphic_allocator<char>> parser(
+        std::piecewise_construct, std::make_tuple(),
+        std::make_tuple(std::pmr::polymorphic_allocator<char>(&arena)));
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
     lowest(stream).expires_after(first ? opt.header_timeout : opt.idle_timeout);
@@ -292,13 +303,10 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
       break;
     }
 
-    RequestImpl req;
-    req.message = parser.release();
-    req.remote_address = remote;
-    req.trace_id = trace_id();
-    req.tls = kTls;
+    // Constructed from the parsed message (not assigned) so the fields stay in the arena.
+    RequestImpl req{parser.release(), remote, trace_id(), kTls};
     Request request(req);
-    ResponderImpl<Stream> responder(stream, opt, req, stopping);
+    ResponderImpl<Stream> responder(stream, opt, req, stopping, &arena);
 
     std::string allow;
     const Handler* handler = find(request.method(), request.path(), &allow);

@@ -47,6 +47,8 @@ class EventStream {
   };
   // Events with sequence numbers greater than `after`.
   Batch take(std::uint64_t after, bool consume_close);
+  // Moves out the final message of a complete stream that was never delivered as SSE.
+  std::optional<std::string> take_final();
 
   // The writer currently delivering the stream (at most one).
   bool attach(std::shared_ptr<Notifier> waker);
@@ -65,6 +67,7 @@ class EventStream {
   std::uint64_t next_seq_ = 1;
   std::uint64_t first_retained_ = 1;
   bool complete_ = false;
+  bool has_final_ = false;
   bool close_requested_ = false;
   bool ever_pushed_ = false;
   std::shared_ptr<Notifier> waker_;

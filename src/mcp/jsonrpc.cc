@@ -25,41 +25,35 @@ std::expected<Message, RpcError> parse(json::value value) {
   if (jv == obj->end() || !jv->value().is_string() || jv->value().get_string() != "2.0") {
     return invalid("\"jsonrpc\" must be \"2.0\"");
   }
-  Message m;
+  // Members are moved (not assigned) into the Message so that they keep the storage they were
+  // parsed with (a per-request arena): assignment across storages would copy.
   auto method = obj->find("method");
   auto id = obj->find("id");
   if (method != obj->end()) {
     if (!method->value().is_string()) return invalid("\"method\" must be a string");
-    m.method = std::string(method->value().get_string());
-    if (auto p = obj->find("params"); p != obj->end()) {
-      if (!p->value().is_object()) {
-        if (p->value().is_null()) {
-          // Tolerated: some clients send "params": null.
-        } else {
-          return invalid("\"params\" must be an object (MCP uses named parameters)");
-        }
-      } else {
-        m.params = std::move(p->value().get_object());
-      }
+    auto p = obj->find("params");
+    bool has_params = p != obj->end() && p->value().is_object();
+    if (p != obj->end() && !has_params && !p->value().is_null()) {  // "params": null is tolerated
+      return invalid("\"params\" must be an object (MCP uses named parameters)");
     }
+    // Constructed, never assigned: assignment into default storage would copy.
+    json::object params =
+        has_params ? json::object(std::move(p->value().get_object())) : json::object();
     if (id == obj->end()) {
-      m.kind = Message::Kind::kNotification;
-    } else {
-      if (!valid_id(id->value())) return invalid("\"id\" must be a string or an integer");
-      m.kind = Message::Kind::kRequest;
-      m.id = std::move(id->value());
+      return Message{Message::Kind::kNotification, json::value(),
+                     std::string(method->value().get_string()), std::move(params), {}, {}};
     }
-    return m;
+    if (!valid_id(id->value())) return invalid("\"id\" must be a string or an integer");
+    return Message{Message::Kind::kRequest, json::value(std::move(id->value())),
+                   std::string(method->value().get_string()), std::move(params), {}, {}};
   }
   if (id == obj->end()) return invalid("a message needs \"method\" or an \"id\" with a result");
   auto result = obj->find("result");
   auto error = obj->find("error");
   if (result != obj->end() && error == obj->end()) {
     if (!valid_id(id->value())) return invalid("\"id\" must be a string or an integer");
-    m.kind = Message::Kind::kResponse;
-    m.id = std::move(id->value());
-    m.result = std::move(result->value());
-    return m;
+    return Message{Message::Kind::kResponse, json::value(std::move(id->value())), {}, {},
+                   json::value(std::move(result->value())), {}};
   }
   if (error != obj->end() && result == obj->end()) {
     auto* eo = error->value().if_object();
@@ -69,14 +63,12 @@ std::expected<Message, RpcError> parse(json::value value) {
     if (code == eo->end() || !code->value().is_int64()) {
       return invalid("\"error.code\" must be an integer");
     }
-    m.kind = Message::Kind::kErrorResponse;
-    m.id = std::move(id->value());
-    m.error.code = static_cast<int>(code->value().get_int64());
-    if (msg != eo->end() && msg->value().is_string()) {
-      m.error.message = std::string(msg->value().get_string());
-    }
-    if (auto d = eo->find("data"); d != eo->end()) m.error.data = d->value();
-    return m;
+    RpcError e;
+    e.code = static_cast<int>(code->value().get_int64());
+    if (msg != eo->end() && msg->value().is_string()) e.message = std::string(msg->value().get_string());
+    if (auto d = eo->find("data"); d != eo->end()) e.data = d->value();
+    return Message{Message::Kind::kErrorResponse, json::value(std::move(id->value())), {}, {}, {},
+                   std::move(e)};
   }
   return invalid("a response must have exactly one of \"result\" and \"error\"");
 }
@@ -96,6 +88,17 @@ std::string response(const json::value& id, const json::value& result) {
   append_id(out, id);
   out += R"(,"result":)";
   out += json::serialize(result);
+  out += '}';
+  return out;
+}
+
+std::string response_raw(const json::value& id, std::string_view result_json) {
+  std::string out;
+  out.reserve(40 + result_json.size());
+  out += R"({"jsonrpc":"2.0","id":)";
+  append_id(out, id);
+  out += R"(,"result":)";
+  out += result_json;
   out += '}';
   return out;
 }

@@ -8,14 +8,161 @@
 #include <valijson/validator.hpp>
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "idp/core/json_util.h"
 
 namespace idp::mcp {
 
+namespace {
+
+// A fast acceptance check for the shape most tool schemas have: an object whose properties have
+// a primitive "type" (and perhaps bounds or an enum), "required", "additionalProperties". It
+// never rejects: when it cannot say "valid" the full validator decides (and explains), so it
+// only has to be at least as strict as the full one.
+struct FastProperty {
+  enum Type : unsigned { kString = 1, kNumber = 2, kInteger = 4, kBoolean = 8, kNull = 16 };
+  unsigned types = 0;
+  std::optional<double> minimum, maximum;
+  std::optional<boost::json::array> enumeration;
+};
+
+struct FastSchema {
+  std::vector<std::pair<std::string, FastProperty>> properties;
+  std::vector<std::string> required;
+  bool additional = true;
+
+  bool accepts(const boost::json::value& instance) const {
+    const auto* obj = instance.if_object();
+    if (!obj) return false;
+    for (const auto& name : required) {
+      if (!obj->contains(name)) return false;
+    }
+    for (const auto& [key, value] : *obj) {
+      const FastProperty* prop = nullptr;
+      for (const auto& [n, p] : properties) {
+        if (n == key) {
+          prop = &p;
+          break;
+        }
+      }
+      if (!prop) {
+        if (!additional) return false;
+        continue;
+      }
+      if (!accepts(*prop, value)) return false;
+    }
+    return true;
+  }
+
+  static bool accepts(const FastProperty& p, const boost::json::value& v) {
+    bool ok = false;
+    double number = 0;
+    if (v.is_string()) {
+      ok = p.types & FastProperty::kString;
+    } else if (v.is_int64() || v.is_uint64()) {
+      ok = p.types & (FastProperty::kNumber | FastProperty::kInteger);
+      number = v.is_int64() ? static_cast<double>(v.get_int64()) : static_cast<double>(v.get_uint64());
+    } else if (v.is_double()) {
+      ok = p.types & FastProperty::kNumber;
+      number = v.get_double();
+    } else if (v.is_bool()) {
+      ok = p.types & FastProperty::kBoolean;
+    } else if (v.is_null()) {
+      ok = p.types & FastProperty::kNull;
+    }
+    if (!ok) return false;
+    if (v.is_number()) {
+      if (p.minimum && number < *p.minimum) return false;
+      if (p.maximum && number > *p.maximum) return false;
+    }
+    if (p.enumeration) {
+      bool found = false;
+      for (const auto& e : *p.enumeration) found = found || e == v;
+      if (!found) return false;
+    }
+    return true;
+  }
+};
+
+bool is_annotation(std::string_view key) {
+  return key == "description" || key == "title" || key == "default" || key == "examples" ||
+         key == "$comment";
+}
+
+std::optional<FastProperty> fast_property(const boost::json::value& schema) {
+  const auto* o = schema.if_object();
+  if (!o) return std::nullopt;
+  FastProperty p;
+  for (const auto& [key, value] : *o) {
+    if (is_annotation(key)) continue;
+    if (key == "type") {
+      auto add = [&](const boost::json::value& t) {
+        if (!t.is_string()) return false;
+        std::string_view n = t.get_string();
+        if (n == "string") p.types |= FastProperty::kString;
+        else if (n == "number") p.types |= FastProperty::kNumber;
+        else if (n == "integer") p.types |= FastProperty::kInteger;
+        else if (n == "boolean") p.types |= FastProperty::kBoolean;
+        else if (n == "null") p.types |= FastProperty::kNull;
+        else return false;
+        return true;
+      };
+      if (const auto* a = value.if_array()) {
+        for (const auto& t : *a) {
+          if (!add(t)) return std::nullopt;
+        }
+      } else if (!add(value)) {
+        return std::nullopt;
+      }
+    } else if ((key == "minimum" || key == "maximum") && value.is_number()) {
+      (key == "minimum" ? p.minimum : p.maximum) = value.to_number<double>();
+    } else if (key == "enum" && value.is_array()) {
+      p.enumeration = value.get_array();
+    } else {
+      return std::nullopt;  // anything else: leave it to the full validator
+    }
+  }
+  if (p.types == 0) return std::nullopt;
+  return p;
+}
+
+std::optional<FastSchema> fast_schema(const boost::json::object& schema) {
+  FastSchema f;
+  bool is_object = false;
+  for (const auto& [key, value] : schema) {
+    if (is_annotation(key) || key == "$schema") continue;
+    if (key == "type" && value.is_string() && value.get_string() == "object") {
+      is_object = true;
+    } else if (key == "properties" && value.is_object()) {
+      for (const auto& [name, sub] : value.get_object()) {
+        auto prop = fast_property(sub);
+        if (!prop) return std::nullopt;
+        f.properties.emplace_back(std::string(name), std::move(*prop));
+      }
+    } else if (key == "required" && value.is_array()) {
+      for (const auto& r : value.get_array()) {
+        if (!r.is_string()) return std::nullopt;
+        f.required.emplace_back(r.get_string());
+      }
+    } else if (key == "additionalProperties" && value.is_bool()) {
+      f.additional = value.get_bool();
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!is_object) return std::nullopt;
+  return f;
+}
+
+}  // namespace
+
 struct SchemaValidator::Compiled {
   boost::json::value document;  // keeps the adapter's source alive for $ref resolution
   valijson::Schema schema;
+  std::optional<FastSchema> fast;
 };
 
 Result<SchemaValidator> SchemaValidator::compile(const boost::json::object& schema) {
@@ -28,6 +175,7 @@ Result<SchemaValidator> SchemaValidator::compile(const boost::json::object& sche
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInvalidArgument, std::string("invalid JSON Schema: ") + e.what());
   }
+  compiled->fast = fast_schema(schema);
   SchemaValidator v;
   v.compiled_ = std::move(compiled);
   return v;
@@ -81,6 +229,7 @@ const boost::json::value* at_path(const boost::json::value& root,
 }  // namespace
 
 std::optional<std::string> SchemaValidator::validate(const boost::json::value& instance) const {
+  if (compiled_->fast && compiled_->fast->accepts(instance)) return std::nullopt;
   valijson::adapters::BoostJsonAdapter target(instance);
   {
     valijson::Validator fast;

@@ -40,6 +40,7 @@ void EventStream::complete(std::optional<std::string> final_message) {
     std::lock_guard lock(mu_);
     if (complete_) return;
     complete_ = true;
+    has_final_ = final_message.has_value();
     if (final_message) {
       events_.emplace_back(next_seq_++, std::move(*final_message));
       if (events_.size() > capacity_ + 1) {
@@ -73,6 +74,12 @@ EventStream::Batch EventStream::take(std::uint64_t after, bool consume_close) {
   b.close_requested = close_requested_;
   if (consume_close) close_requested_ = false;
   return b;
+}
+
+std::optional<std::string> EventStream::take_final() {
+  std::lock_guard lock(mu_);
+  if (!complete_ || events_.empty() || !has_final_) return std::nullopt;
+  return std::move(events_.back().second);
 }
 
 bool EventStream::attach(std::shared_ptr<Notifier> waker) {
@@ -358,7 +365,7 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       if (auto problem = entry->input->validate(*args_value)) {
         result = CallToolResult::error("Invalid arguments for tool '" + entry->tool.name +
                                        "': " + *problem);
-        co_return ok(id, json::value_from(result));
+        co_return jsonrpc::response_raw(id, serialize(result));
       }
     }
     ToolContext ctx(request);
@@ -382,7 +389,7 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
                                        "outputSchema: " + *problem);
       }
     }
-    co_return ok(id, json::value_from(result));
+    co_return jsonrpc::response_raw(id, serialize(result));
   }
 
   if (method == "resources/list") {

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
@@ -279,7 +280,10 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
           "Not Acceptable: Accept must list both application/json and text/event-stream (got '" +
               std::string(accept) + "')"));
     }
-    auto parsed = ::idp::json::parse(req.body());
+    // One arena per request: the message and everything parsed from it are freed together.
+    auto parsed = ::idp::json::parse(req.body(), {},
+                                     boost::json::make_shared_resource<boost::json::monotonic_resource>(
+                                         req.body().size() * 2 + 256));
     if (!parsed) {
       co_return co_await res.send(
           rpc_error(400, jsonrpc::kParseError, "Parse error: " + parsed.error().message()));
@@ -426,13 +430,13 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
 
     if (!sse) {
       if (waker) stream->detach();
-      auto batch = stream->take(0, false);
-      if (!batch.complete || batch.events.empty()) {
-        if (batch.complete) co_return co_await res.send(http::Response::empty(202));  // cancelled
+      auto final_message = stream->take_final();
+      if (!final_message) {
+        if (stream->is_complete()) co_return co_await res.send(http::Response::empty(202));  // cancelled
         co_return co_await res.send(
             rpc_error(503, jsonrpc::kConnectionClosed, "Service Unavailable: server is stopping"));
       }
-      http::Response r = http::Response::json(200, std::move(batch.events.back().second));
+      http::Response r = http::Response::json(200, std::move(*final_message));
       if (is_init && stateful) r.headers.add("Mcp-Session-Id", session->id);
       co_return co_await res.send(std::move(r));
     }

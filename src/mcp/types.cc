@@ -1,5 +1,7 @@
 #include "idp/mcp/types.h"
 
+#include <boost/json/serialize.hpp>
+
 #include <array>
 #include <stdexcept>
 
@@ -179,6 +181,22 @@ Tool tag_invoke(json::value_to_tag<Tool>, const json::value& v) {
     x.meta = it->value().get_object();
   }
   return x;
+}
+
+std::string serialize(const CallToolResult& x) {
+  std::string out = R"({"content":)";
+  out += json::serialize(x.content);
+  if (x.structured_content) {
+    out += R"(,"structuredContent":)";
+    out += json::serialize(*x.structured_content);
+  }
+  if (x.is_error) out += R"(,"isError":true)";
+  if (x.meta) {
+    out += R"(,"_meta":)";
+    out += json::serialize(*x.meta);
+  }
+  out += '}';
+  return out;
 }
 
 void tag_invoke(json::value_from_tag, json::value& v, const CallToolResult& x) {

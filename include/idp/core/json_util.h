@@ -23,6 +23,8 @@ struct ParseLimits {
 // Parses one JSON text. The error names the byte offset and the reason:
 // "invalid JSON at byte 17: syntax error".
 Result<bj::value> parse(std::string_view text, ParseLimits limits = {});
+// The same, allocating from `storage` (e.g. a per-request arena).
+Result<bj::value> parse(std::string_view text, ParseLimits limits, bj::storage_ptr storage);
 
 std::string serialize(const bj::value& v);
 

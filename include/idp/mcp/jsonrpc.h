@@ -52,6 +52,8 @@ std::expected<Message, RpcError> parse(json::value value);
 
 // Builders; each returns the serialized message.
 std::string response(const json::value& id, const json::value& result);
+// A response whose result is already serialized JSON.
+std::string response_raw(const json::value& id, std::string_view result_json);
 std::string error_response(const json::value& id, const RpcError& error);
 std::string request(const json::value& id, std::string_view method, const json::object& params);
 std::string notification(std::string_view method, const json::object& params);

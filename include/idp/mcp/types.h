@@ -126,6 +126,9 @@ enum class LogLevel { kDebug, kInfo, kNotice, kWarning, kError, kCritical, kAler
 std::string_view to_string(LogLevel level);
 std::optional<LogLevel> parse_log_level(std::string_view text);
 
+// CallToolResult as JSON text, without building a json::value first (the hot path).
+std::string serialize(const CallToolResult& result);
+
 void tag_invoke(json::value_from_tag, json::value& v, const Implementation& x);
 Implementation tag_invoke(json::value_to_tag<Implementation>, const json::value& v);
 void tag_invoke(json::value_from_tag, json::value& v, const ToolAnnotations& x);

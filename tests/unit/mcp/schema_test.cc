@@ -99,3 +99,30 @@ TEST(Types, ProtocolVersions) {
 
 }  // namespace
 }  // namespace idp::mcp
+
+namespace idp::mcp {
+namespace {
+
+// The quick acceptance path for simple object schemas must agree with the full validator.
+TEST(Schema, QuickPathAgreesWithTheFullValidator) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{
+      "n":{"type":"integer","minimum":1,"maximum":10,"description":"count"},
+      "mode":{"type":"string","enum":["fast","slow"]},
+      "flag":{"type":["boolean","null"]}},"required":["n"]})"));
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->validate(val(R"({"n":3})")));
+  EXPECT_FALSE(v->validate(val(R"({"n":3,"mode":"slow","flag":null,"other":1})")));
+  EXPECT_TRUE(v->validate(val(R"({"n":0})")));
+  EXPECT_TRUE(v->validate(val(R"({"n":11})")));
+  EXPECT_TRUE(v->validate(val(R"({"n":2.5})")));
+  EXPECT_TRUE(v->validate(val(R"({"n":3,"mode":"medium"})")));
+  EXPECT_TRUE(v->validate(val(R"({"n":3,"flag":"yes"})")));
+  EXPECT_TRUE(v->validate(val(R"({"mode":"fast"})")));
+  EXPECT_TRUE(v->validate(val(R"([1,2])")));
+  auto problem = v->validate(val(R"({"n":"3"})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("n: wrong type (got string)"), std::string::npos) << *problem;
+}
+
+}  // namespace
+}  // namespace idp::mcp
