@@ -76,6 +76,13 @@ class McpHttp : public ::testing::Test {
       co_await ctx.sleep(std::chrono::milliseconds(100));
       co_return CallToolResult::text("after reconnect");
     }));
+    Tool logs;
+    logs.name = "logs";
+    ASSERT_TRUE(server_->add_tool(logs, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+      ctx.log(LogLevel::kDebug, "debug line");
+      ctx.log(LogLevel::kError, bj::object{{"problem", "disk full"}}, "storage");
+      co_return CallToolResult::text("logged");
+    }));
     Tool boom;
     boom.name = "boom";
     ASSERT_TRUE(server_->add_tool(boom, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
@@ -399,7 +406,7 @@ TEST_F(McpHttp, ToolsListPaginatesWithOpaqueCursors) {
     if (!next) break;
     cursor = std::string(next->as_string());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"add", "progress", "slow", "reconnect", "boom"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"add", "progress", "slow", "reconnect", "logs", "boom"}));
   expect_error(post(R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"garbage"}})"), 200,
                -32602, "invalid cursor");
 }
@@ -431,6 +438,52 @@ TEST_F(McpHttp, StandaloneStreamCarriesListChanged) {
   }));
   auto r = get.read_until("list_changed");
   EXPECT_NE(r.body.find("notifications/tools/list_changed"), std::string::npos) << r.body;
+}
+
+TEST_F(McpHttp, LogLevelFiltersToolLogs) {
+  start();
+  initialize();
+  auto all = post(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"logs"}})");
+  auto events = test::sse_data(all.body);
+  ASSERT_EQ(events.size(), 3u) << all.body;  // debug, error, result
+  EXPECT_EQ(body_json(events[0]).at("params").at("level").as_string(), "debug");
+
+  ASSERT_EQ(post(R"({"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"warning"}})").status, 200);
+  auto filtered = post(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"logs"}})");
+  events = test::sse_data(filtered.body);
+  ASSERT_EQ(events.size(), 2u) << filtered.body;
+  auto e = body_json(events[0]);
+  EXPECT_EQ(e.at("method").as_string(), "notifications/message");
+  EXPECT_EQ(e.at("params").at("level").as_string(), "error");
+  EXPECT_EQ(e.at("params").at("logger").as_string(), "storage");
+  EXPECT_EQ(e.at("params").at("data").at("problem").as_string(), "disk full");
+}
+
+TEST_F(McpHttp, SubscribersHearResourceUpdates) {
+  start();
+  initialize();
+  ASSERT_EQ(post(R"({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"mem://hello"}})").status, 200);
+  test::RawConnection get(port_);
+  get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session_}}, "");
+  ASSERT_EQ(get.read_until("data:").status, 200);
+  server_->notify_resource_updated("mem://other");  // not subscribed: not delivered
+  server_->notify_resource_updated("mem://hello");
+  auto r = get.read_until("resources/updated");
+  auto events = test::sse_data(r.body);
+  ASSERT_EQ(events.size(), 1u) << r.body;
+  EXPECT_EQ(body_json(events[0]).at("params").at("uri").as_string(), "mem://hello");
+
+  ASSERT_EQ(post(R"({"jsonrpc":"2.0","id":2,"method":"resources/unsubscribe","params":{"uri":"mem://hello"}})").status, 200);
+  server_->notify_resource_updated("mem://hello");
+  Tool marker;  // a later event proves the unsubscribed update was not sent before it
+  marker.name = "marker";
+  ASSERT_TRUE(server_->add_tool(marker, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
+    co_return CallToolResult::text("x");
+  }));
+  r = get.read_until("list_changed");
+  events = test::sse_data(r.body);
+  ASSERT_EQ(events.size(), 2u) << r.body;
+  EXPECT_NE(events[1].find("notifications/tools/list_changed"), std::string::npos);
 }
 
 TEST_F(McpHttp, GetNeedsEventStreamAndSession) {
