@@ -74,9 +74,10 @@ std::string trace_id() {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   z ^= z >> 31;
+  // 15 hex digits (60 bits): fits std::string's small buffer, so no allocation per request.
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, z >>= 4) out[i] = kHex[z & 15];
+  std::string out(15, '0');
+  for (int i = 14; i >= 0; --i, z >>= 4) out[i] = kHex[z & 15];
   return out;
 }
 

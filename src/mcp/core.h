@@ -102,10 +102,15 @@ class PendingRegistry {
   std::unordered_map<std::string, Entry> entries_;
 };
 
-// One in-flight client request.
+// One in-flight client request. It owns its event stream (one allocation for both; the stream is
+// shared through an aliasing shared_ptr).
 struct RequestState {
+  RequestState(std::string stream_id, std::size_t capacity)
+      : own_stream(std::move(stream_id), capacity) {}
+  EventStream own_stream;
+
   std::weak_ptr<Session> session;
-  std::shared_ptr<EventStream> stream;  // null when nothing can be streamed (JSON-only mode)
+  EventStream* stream = nullptr;  // &own_stream, or null when nothing can be streamed (JSON mode)
   std::shared_ptr<PendingRegistry> pending;  // null when the transport cannot carry requests
   std::string session_id;
   json::value id;

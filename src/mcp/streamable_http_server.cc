@@ -360,11 +360,11 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       std::lock_guard lock(session->mu);
       stream_id = "p" + std::to_string(session->next_stream++);
     }
-    auto stream = std::make_shared<EventStream>(std::move(stream_id), opt.replay_events);
-    auto rs = std::make_shared<RequestState>();
+    auto rs = std::make_shared<RequestState>(std::move(stream_id), opt.replay_events);
+    std::shared_ptr<EventStream> stream(rs, &rs->own_stream);
     rs->session = session;
     rs->session_id = session->id;
-    rs->stream = mode == StreamableHttpOptions::ResponseMode::kJson ? nullptr : stream;
+    rs->stream = mode == StreamableHttpOptions::ResponseMode::kJson ? nullptr : &rs->own_stream;
     rs->pending = rs->stream ? pending : nullptr;
     rs->id = m.id;
     rs->identity = std::move(identity);

@@ -12,7 +12,7 @@ namespace idp {
 // default) give 256 bits: fit for session ids and other bearer-like handles.
 std::string random_token(std::size_t bytes = 32);
 
-// A short random id for logs and trace ids (16 hex characters); not for security.
+// A short random id for logs and trace ids (15 hex characters); not for security.
 std::string trace_id();
 
 std::string base64_encode(std::string_view data);     // standard alphabet, padded
