@@ -83,6 +83,22 @@ class McpHttp : public ::testing::Test {
       ctx.log(LogLevel::kError, bj::object{{"problem", "disk full"}}, "storage");
       co_return CallToolResult::text("logged");
     }));
+    Tool pinger;
+    pinger.name = "pinger";
+    ASSERT_TRUE(server_->add_tool(pinger, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+      auto r = co_await ctx.request("ping", {}, std::chrono::seconds(5));
+      if (!r) co_return CallToolResult::error(r.error().message());
+      co_return CallToolResult::text("client answered " + bj::serialize(*r));
+    }));
+    Tool liar;
+    liar.name = "liar";
+    liar.output_schema = ::idp::json::parse(
+        R"({"type":"object","properties":{"sum":{"type":"number"}},"required":["sum"]})")->as_object();
+    ASSERT_TRUE(server_->add_tool(liar, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
+      CallToolResult r = CallToolResult::text("sum is five");
+      r.structured_content = bj::object{{"sum", "five"}};
+      co_return r;
+    }));
     Tool boom;
     boom.name = "boom";
     ASSERT_TRUE(server_->add_tool(boom, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
@@ -237,6 +253,46 @@ TEST_F(McpHttp, AThrowingToolBecomesAToolError) {
   EXPECT_TRUE(j.at("result").at("isError").as_bool());
   EXPECT_NE(std::string(j.at("result").at("content").at(0).at("text").as_string()).find("database unreachable"),
             std::string::npos);
+}
+
+TEST_F(McpHttp, StructuredContentIsCheckedAgainstTheOutputSchema) {
+  start();
+  initialize();
+  auto r = post(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"liar"}})");
+  auto j = body_json(r.body);
+  EXPECT_TRUE(j.at("result").at("isError").as_bool()) << r.body;
+  std::string text(j.at("result").at("content").at(0).at("text").as_string());
+  EXPECT_NE(text.find("does not match its outputSchema: sum: wrong type (got string)"), std::string::npos)
+      << text;
+}
+
+TEST_F(McpHttp, ServerToClientRequestsTravelOnTheCallsStream) {
+  start();
+  initialize();
+  test::RawConnection call(port_);
+  call.send("POST", "/mcp",
+            {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
+             {"Mcp-Session-Id", session_}},
+            R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pinger"}})");
+  auto head = call.read_until("\"method\":\"ping\"");
+  auto events = test::sse_data(head.body);
+  ASSERT_EQ(events.size(), 1u) << head.body;
+  auto ping = body_json(events[0]);
+  ASSERT_TRUE(ping.at("id").is_string());
+  // A reply from another session is ignored; the right session's reply resumes the tool.
+  std::string reply = R"({"jsonrpc":"2.0","id":)" + bj::serialize(ping.at("id")) + R"(,"result":{"pong":true}})";
+  std::string forged = R"({"jsonrpc":"2.0","id":)" + bj::serialize(ping.at("id")) + R"(,"result":{"pong":"forged"}})";
+  std::string saved = session_;
+  session_.clear();
+  initialize();
+  EXPECT_EQ(post(forged).status, 202);
+  session_ = saved;
+  EXPECT_EQ(post(reply).status, 202);
+  auto rest = call.read_until("\"result\"");
+  events = test::sse_data(rest.body);
+  ASSERT_EQ(events.size(), 2u) << rest.body;
+  EXPECT_EQ(body_json(events[1]).at("result").at("content").at(0).at("text").as_string(),
+            "client answered {\"pong\":true}");
 }
 
 TEST_F(McpHttp, BodyOverTheLimitIs413) {
@@ -406,7 +462,8 @@ TEST_F(McpHttp, ToolsListPaginatesWithOpaqueCursors) {
     if (!next) break;
     cursor = std::string(next->as_string());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"add", "progress", "slow", "reconnect", "logs", "boom"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"add", "progress", "slow", "reconnect", "logs", "pinger",
+                                              "liar", "boom"}));
   expect_error(post(R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"garbage"}})"), 200,
                -32602, "invalid cursor");
 }
