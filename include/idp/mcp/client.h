@@ -1,0 +1,141 @@
+// idp::mcp::Client is an MCP client session over Streamable HTTP (protocol 2025-11-25, falling
+// back to 2025-06-18 and 2025-03-26): initialize and version negotiation, tools (all pages),
+// calls with progress, a timeout that progress resets (up to a hard maximum) and cancellation
+// (sends notifications/cancelled), server notifications and server-to-client requests through
+// hooks. It is robust where the reference SDKs are not: a lost SSE stream is resumed with
+// Last-Event-ID after the server's `retry:` delay; a forgotten session (HTTP 404) is
+// re-initialized once and the request retried once; an HTTP 401 asks the token provider for a
+// fresh token once and retries once. Remote URLs must be https://; http:// only for loopback.
+// Thread-safety: a Client may run several requests at once (each has its own HTTP exchange and
+// their answers never cross); create and destroy it on its executor's thread.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "idp/core/error.h"
+#include "idp/core/secret.h"
+#include "idp/http/client.h"
+#include "idp/http/message.h"
+#include "idp/mcp/types.h"
+
+namespace idp::mcp {
+
+// Supplies the bearer token sent as "Authorization: Bearer ...". Implementations cache tokens;
+// `refresh` is true after the server rejected the last one (HTTP 401).
+class TokenProvider {
+ public:
+  virtual ~TokenProvider() = default;
+  virtual boost::asio::awaitable<Result<Secret>> token(bool refresh) = 0;
+};
+
+// A fixed token (the secret's {"type":"bearer"} auth).
+class StaticTokenProvider final : public TokenProvider {
+ public:
+  explicit StaticTokenProvider(Secret token) : token_(std::move(token)) {}
+  boost::asio::awaitable<Result<Secret>> token(bool) override;
+
+ private:
+  Secret token_;
+};
+
+// Cancels one call from anywhere (any thread). Share it with the call through CallOptions.
+class CancelSignal {
+ public:
+  CancelSignal();
+  ~CancelSignal();
+  void cancel();
+  bool cancelled() const;
+
+  struct State;
+  std::shared_ptr<State> state() const { return state_; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+using RequestHook =
+    std::function<boost::asio::awaitable<Result<json::value>>(const json::object& params)>;
+
+struct ClientHooks {
+  RequestHook sampling;     // sampling/createMessage; declares the "sampling" capability
+  RequestHook elicitation;  // elicitation/create; schema defaults are filled into an accepted
+                            // answer's missing fields. Declares "elicitation".
+  RequestHook roots;        // roots/list; declares "roots"
+  std::function<void()> tools_changed;                 // notifications/tools/list_changed
+  std::function<void(const json::object&)> log;        // notifications/message params
+};
+
+struct ClientOptions {
+  Implementation info{"idp-agents", "0.1.0"};
+  http::Headers headers;  // sent with every request (e.g. custom auth headers)
+  std::shared_ptr<TokenProvider> token_provider;
+  std::chrono::milliseconds timeout{60'000};       // per request; progress resets it
+  std::chrono::milliseconds max_timeout{600'000};  // hard maximum per request
+  int max_reconnects = 5;                          // SSE resumptions per request
+  // Keep the standalone GET stream open for server-initiated requests and notifications
+  // (servers that answer the GET with 405 are fine).
+  bool listen = true;
+  std::chrono::milliseconds default_retry{1000};   // when the server sent no retry:
+  http::ClientOptions http;
+  ClientHooks hooks;
+};
+
+struct CallOptions {
+  std::optional<std::chrono::milliseconds> timeout;
+  // Called for each notifications/progress of this call (a progress token is sent when set).
+  std::function<void(double progress, std::optional<double> total, std::string_view message)>
+      on_progress;
+  std::shared_ptr<CancelSignal> cancel;
+};
+
+class Client {
+ public:
+  Client(boost::asio::any_io_executor executor, std::string url, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // initialize + notifications/initialized. Errors name the step and the URL.
+  boost::asio::awaitable<Result<void>> connect();
+  // tools/list, following nextCursor to the end.
+  boost::asio::awaitable<Result<std::vector<Tool>>> list_tools();
+  boost::asio::awaitable<Result<CallToolResult>> call_tool(std::string_view name,
+                                                           json::object arguments,
+                                                           CallOptions options = {});
+  boost::asio::awaitable<Result<void>> ping();
+  // Any request; the result object.
+  boost::asio::awaitable<Result<json::value>> request(std::string_view method, json::object params,
+                                                      CallOptions options = {});
+  boost::asio::awaitable<Result<void>> notify(std::string_view method, json::object params);
+  // Ends the session (HTTP DELETE) and closes idle connections.
+  boost::asio::awaitable<void> close();
+
+  const std::string& url() const;
+  const std::string& protocol_version() const;  // negotiated; empty before connect()
+  const Implementation& server_info() const;
+  const json::object& server_capabilities() const;
+  const std::string& instructions() const;
+  const std::string& session_id() const;
+  http::ClientStats http_stats() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Checks the URL policy: https://, or http:// to a loopback host. The error says what to do.
+Result<void> check_url_policy(std::string_view url);
+
+}  // namespace idp::mcp

@@ -1,0 +1,801 @@
+#include "idp/mcp/client.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "idp/core/json_util.h"
+#include "idp/core/log.h"
+#include "idp/http/sse_parser.h"
+#include "idp/mcp/jsonrpc.h"
+
+namespace idp::mcp {
+
+namespace net = boost::asio;
+using net::awaitable;
+using namespace net::experimental::awaitable_operators;
+
+// ---- small pieces -----------------------------------------------------------------------------
+
+awaitable<Result<Secret>> StaticTokenProvider::token(bool) { co_return token_; }
+
+struct CancelSignal::State {
+  std::mutex mu;
+  bool cancelled = false;
+  std::vector<std::function<void()>> wakers;
+};
+
+CancelSignal::CancelSignal() : state_(std::make_shared<State>()) {}
+CancelSignal::~CancelSignal() = default;
+
+void CancelSignal::cancel() {
+  std::vector<std::function<void()>> wakers;
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->cancelled) return;
+    state_->cancelled = true;
+    wakers = state_->wakers;
+  }
+  for (auto& w : wakers) w();
+}
+
+bool CancelSignal::cancelled() const {
+  std::lock_guard lock(state_->mu);
+  return state_->cancelled;
+}
+
+namespace {
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  return host.starts_with("127.");
+}
+
+std::string excerpt(std::string_view body) {
+  std::string out;
+  for (char c : body.substr(0, 200)) out += (c == '\n' || c == '\r') ? ' ' : c;
+  if (body.size() > 200) out += "...";
+  return out;
+}
+
+constexpr std::string_view kVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
+
+}  // namespace
+
+Result<void> check_url_policy(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "'" + std::string(url) + "' is not a valid URL (" + parsed.error().message() + ")");
+  }
+  std::string scheme(parsed->scheme());
+  std::string host(parsed->encoded_host());
+  if (scheme == "https") return {};
+  if (scheme == "http") {
+    if (is_loopback_host(host)) return {};
+    return make_error(ErrorCode::kInvalidArgument,
+                      "refusing plain http:// to " + host +
+                          ": remote MCP servers must use https:// (http:// is allowed only for "
+                          "localhost and 127.0.0.1)");
+  }
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unsupported URL scheme '" + scheme + "' in " + std::string(url) +
+                        " (use https://, or http:// on loopback)");
+}
+
+// ---- the session ------------------------------------------------------------------------------
+
+struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
+  Impl(net::any_io_executor ex, std::string u, ClientOptions o)
+      : executor(ex), url(std::move(u)), opt(std::move(o)), http(ex, opt.http) {}
+
+  net::any_io_executor executor;
+  std::string url;
+  ClientOptions opt;
+  http::Client http;
+
+  std::string protocol_version;
+  std::string session_id;
+  Implementation server_info;
+  json::object server_capabilities;
+  std::string instructions;
+  std::atomic<std::int64_t> next_id{1};
+  std::optional<Secret> token;
+  bool connected = false;
+
+  // What one request's exchange ended with.
+  struct Outcome {
+    enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kFailed } kind = kFailed;
+    json::value result;   // kDone
+    Error error{ErrorCode::kInternal, "no outcome"};
+  };
+
+  // Per-request state seen by the stream handlers and the watchdog.
+  struct Call {
+    json::value id;
+    std::optional<json::value> progress_token;
+    CallOptions options;
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point hard_deadline;
+    std::chrono::milliseconds timeout{0};
+    bool timed_out = false;
+    bool cancelled = false;
+    std::optional<json::value> result;
+    std::optional<jsonrpc::RpcError> rpc_error;
+  };
+
+  std::string where(std::string_view method) const { return std::string(method) + " " + url; }
+
+  awaitable<http::Headers> headers(bool with_session) {
+    http::Headers h = opt.headers;
+    h.set("Content-Type", "application/json");
+    h.set("Accept", "application/json, text/event-stream");
+    if (!protocol_version.empty()) h.set("MCP-Protocol-Version", protocol_version);
+    if (with_session && !session_id.empty()) h.set("Mcp-Session-Id", session_id);
+    if (opt.token_provider) {
+      if (!token) {
+        auto t = co_await opt.token_provider->token(false);
+        if (t) token = std::move(*t);
+        else log::warn("{}: no token: {}", url, t.error().message());
+      }
+      if (token) h.set("Authorization", "Bearer " + token->reveal());
+    }
+    co_return h;
+  }
+
+  // Handles one JSON-RPC message that arrived on a stream of `call`.
+  void on_message(Call& call, std::string_view text) {
+    auto parsed = ::idp::json::parse(text);
+    if (!parsed) {
+      log::warn("{}: ignoring an SSE event that is not JSON: {}", url, excerpt(text));
+      return;
+    }
+    auto m = jsonrpc::parse(std::move(*parsed));
+    if (!m) {
+      log::warn("{}: ignoring an invalid JSON-RPC message: {}", url, m.error().message);
+      return;
+    }
+    if (m->is_response()) {
+      if (jsonrpc::id_key(m->id) != jsonrpc::id_key(call.id)) return;  // not ours
+      if (m->kind == jsonrpc::Message::Kind::kResponse) {
+        call.result = std::move(m->result);
+      } else {
+        call.rpc_error = m->error;
+      }
+      return;
+    }
+    if (m->is_notification()) {
+      on_notification(call, *m);
+      return;
+    }
+    answer_server_request(std::move(*m));
+  }
+
+  void on_notification(Call& call, const jsonrpc::Message& m) {
+    if (m.method == "notifications/progress") {
+      auto it = m.params.find("progressToken");
+      if (!call.progress_token || it == m.params.end() ||
+          jsonrpc::id_key(it->value()) != jsonrpc::id_key(*call.progress_token)) {
+        return;
+      }
+      // Progress resets the timeout, never past the hard maximum.
+      call.deadline = std::min(std::chrono::steady_clock::now() + call.timeout, call.hard_deadline);
+      if (call.options.on_progress) {
+        double progress = ::idp::json::find_number(m.params, "progress").value_or(0);
+        auto total = ::idp::json::find_number(m.params, "total");
+        auto* message = ::idp::json::find_string(m.params, "message");
+        call.options.on_progress(progress, total, message ? std::string_view(*message) : "");
+      }
+    } else if (m.method == "notifications/message") {
+      if (opt.hooks.log) opt.hooks.log(m.params);
+    } else if (m.method == "notifications/tools/list_changed") {
+      if (opt.hooks.tools_changed) opt.hooks.tools_changed();
+    }
+  }
+
+  // Server-to-client requests are answered on their own POST, concurrently with the stream.
+  void answer_server_request(jsonrpc::Message m) {
+    net::co_spawn(executor, answer(shared_from_this(), std::move(m)), net::detached);
+  }
+
+  static void fill_defaults(const json::object& params, json::value& answer) {
+    auto* a = answer.if_object();
+    if (!a) return;
+    auto action = a->find("action");
+    if (action == a->end() || !action->value().is_string() || action->value().get_string() != "accept") {
+      return;
+    }
+    const json::object* schema = ::idp::json::find_object(params, "requestedSchema");
+    const json::object* props = schema ? ::idp::json::find_object(*schema, "properties") : nullptr;
+    if (!props) return;
+    json::value& content = (*a)["content"];
+    if (!content.is_object()) content = json::object{};
+    for (const auto& [name, prop] : *props) {
+      const auto* p = prop.if_object();
+      if (!p) continue;
+      auto def = p->find("default");
+      if (def != p->end() && !content.get_object().contains(name)) {
+        content.get_object()[name] = def->value();
+      }
+    }
+  }
+
+  static awaitable<void> answer(std::shared_ptr<Impl> self, jsonrpc::Message m) {
+    Result<json::value> result = make_error(ErrorCode::kNotFound, "unsupported");
+    int error_code = jsonrpc::kMethodNotFound;
+    if (m.method == "ping") {
+      result = json::value(json::object{});
+    } else if (m.method == "sampling/createMessage" && self->opt.hooks.sampling) {
+      result = co_await self->opt.hooks.sampling(m.params);
+      error_code = jsonrpc::kInternalError;
+    } else if (m.method == "elicitation/create" && self->opt.hooks.elicitation) {
+      result = co_await self->opt.hooks.elicitation(m.params);
+      if (result) fill_defaults(m.params, *result);
+      error_code = jsonrpc::kInternalError;
+    } else if (m.method == "roots/list") {
+      if (self->opt.hooks.roots) {
+        result = co_await self->opt.hooks.roots(m.params);
+        error_code = jsonrpc::kInternalError;
+      } else {
+        result = json::value(json::object{{"roots", json::array{}}});
+      }
+    }
+    std::string body;
+    if (result) {
+      body = jsonrpc::response(m.id, *result);
+    } else {
+      std::string message = error_code == jsonrpc::kMethodNotFound
+                                ? "Method not supported by this client: " + m.method
+                                : result.error().message();
+      body = jsonrpc::error_response(m.id, {error_code, message, std::nullopt});
+    }
+    auto posted = co_await self->post_message(std::move(body), "reply to " + m.method);
+    if (!posted) log::warn("{}", posted.error().message());
+  }
+
+  // POSTs a notification or a response; expects 202 (200 tolerated).
+  awaitable<Result<void>> post_message(std::string body, std::string what) {
+    http::ClientRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.headers = co_await headers(true);
+    req.body = std::move(body);
+    auto r = co_await http.request(std::move(req));
+    if (!r) co_return std::unexpected(r.error().with_context(what));
+    if (r->status != 202 && r->status != 200) {
+      co_return make_error(ErrorCode::kProtocol, what + ": " + url + " answered HTTP " +
+                                                     std::to_string(r->status) + ": " +
+                                                     excerpt(r->body));
+    }
+    co_return Result<void>{};
+  }
+
+  // One HTTP exchange for a request, including SSE resumption. Never throws.
+  awaitable<Outcome> exchange(const std::string& body, Call& call, std::string_view method) {
+    Outcome out;
+    http::ClientRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.headers = co_await headers(method != "initialize");
+    req.body = body;
+    req.read_timeout = call.timeout;
+
+    int status = 0;
+    std::string content_type;
+    std::string text;  // a JSON body
+    std::size_t cap = opt.http.max_response_bytes;
+    bool too_big = false;
+    http::SseParser parser;
+    bool sse = false;
+    auto on_head = [&](const http::ClientResponse& head) {
+      status = head.status;
+      content_type = std::string(head.headers.get("Content-Type").value_or(""));
+      sse = content_type.starts_with("text/event-stream");
+      if (method == "initialize" && status == 200) {
+        if (auto sid = head.headers.get("Mcp-Session-Id")) session_id = std::string(*sid);
+      }
+    };
+    auto on_chunk = [&](std::string_view chunk) {
+      if (sse && status == 200) {
+        for (auto& ev : parser.feed(chunk)) {
+          if (!ev.data.empty()) on_message(call, ev.data);
+        }
+        // Stop at the answer: a server SHOULD end the stream then, but need not.
+        return !parser.failed() && !call.result && !call.rpc_error;
+      }
+      if (text.size() + chunk.size() > cap) {
+        too_big = true;
+        return false;
+      }
+      text.append(chunk);
+      return true;
+    };
+    auto st = co_await http.stream(std::move(req), on_head, on_chunk);
+    if (!st) {
+      out.error = st.error().with_context(std::string(method));
+      co_return out;
+    }
+    if (status == 404 && !session_id.empty() && method != "initialize") {
+      out.kind = Outcome::kSessionGone;
+      co_return out;
+    }
+    if (status == 401) {
+      out.kind = Outcome::kUnauthorized;
+      out.error = Error(ErrorCode::kUnauthenticated,
+                        where(method) + ": the server rejected the credentials (HTTP 401)",
+                        excerpt(text));
+      co_return out;
+    }
+    if (status == 202) {
+      out.kind = Outcome::kAccepted;
+      co_return out;
+    }
+    if (too_big) {
+      out.error = Error(ErrorCode::kResourceExhausted,
+                        where(method) + ": the response exceeds " + std::to_string(cap) + " bytes");
+      co_return out;
+    }
+    if (status != 200) {
+      std::string detail = excerpt(text);
+      if (auto j = ::idp::json::parse(text); j && j->is_object()) {
+        if (auto* e = ::idp::json::find_object(j->get_object(), "error")) {
+          if (auto* msg = ::idp::json::find_string(*e, "message")) detail = std::string(*msg);
+        }
+      }
+      out.error = Error(status == 403 ? ErrorCode::kPermissionDenied : ErrorCode::kProtocol,
+                        where(method) + ": HTTP " + std::to_string(status) +
+                            (detail.empty() ? "" : ": " + detail));
+      co_return out;
+    }
+    if (sse) {
+      if (parser.failed()) {
+        out.error = parser.error()->with_context(where(method));
+        co_return out;
+      }
+      // The stream ended before the answer: resume it (SEP-1699) with Last-Event-ID.
+      int attempts = 0;
+      while (!call.result && !call.rpc_error) {
+        if (parser.last_event_id().empty() || session_id.empty()) {
+          out.error = Error(ErrorCode::kProtocol,
+                            where(method) + ": the SSE stream ended before the response and cannot "
+                                            "be resumed (no event id)");
+          co_return out;
+        }
+        if (++attempts > opt.max_reconnects) {
+          out.error = Error(ErrorCode::kUnavailable,
+                            where(method) + ": the SSE stream was lost " +
+                                std::to_string(attempts - 1) + " times; giving up");
+          co_return out;
+        }
+        auto delay = std::chrono::milliseconds(parser.retry_ms().value_or(
+            static_cast<int>(opt.default_retry.count())));
+        delay = std::min(delay * (1 << std::min(attempts - 1, 4)), std::chrono::milliseconds(30'000));
+        net::steady_timer timer(executor, delay);
+        co_await timer.async_wait(net::use_awaitable);
+        http::ClientRequest get;
+        get.method = "GET";
+        get.url = url;
+        get.headers = co_await headers(true);
+        get.headers.set("Accept", "text/event-stream");
+        get.headers.set("Last-Event-ID", parser.last_event_id());
+        get.read_timeout = call.timeout;
+        parser.reset();
+        int get_status = 0;
+        auto on_get_head = [&](const http::ClientResponse& head) { get_status = head.status; };
+        auto on_get_chunk = [&](std::string_view chunk) {
+          if (get_status != 200) return false;
+          for (auto& ev : parser.feed(chunk)) {
+            if (!ev.data.empty()) on_message(call, ev.data);
+          }
+          return !parser.failed() && !call.result && !call.rpc_error;
+        };
+        auto gr = co_await http.stream(std::move(get), on_get_head, on_get_chunk);
+        if (!gr) {
+          log::debug("{}: resuming the stream failed: {}", url, gr.error().message());
+          continue;
+        }
+        if (get_status == 404) {
+          out.kind = Outcome::kSessionGone;
+          co_return out;
+        }
+        if (get_status != 200) {
+          out.error = Error(ErrorCode::kProtocol, where(method) + ": resuming the SSE stream got HTTP " +
+                                                      std::to_string(get_status));
+          co_return out;
+        }
+      }
+    } else {
+      if (!content_type.starts_with("application/json")) {
+        out.error = Error(ErrorCode::kProtocol,
+                          where(method) + ": expected application/json or text/event-stream, got '" +
+                              content_type + "': " + excerpt(text));
+        co_return out;
+      }
+      auto j = ::idp::json::parse(text);
+      if (!j) {
+        out.error = Error(ErrorCode::kProtocol,
+                          where(method) + ": the response is not JSON (" + j.error().message() + ")");
+        co_return out;
+      }
+      auto m = jsonrpc::parse(std::move(*j));
+      if (!m || !m->is_response()) {
+        out.error = Error(ErrorCode::kProtocol,
+                          where(method) + ": the response is not a JSON-RPC response: " + excerpt(text));
+        co_return out;
+      }
+      if (jsonrpc::id_key(m->id) != jsonrpc::id_key(call.id)) {
+        out.error = Error(ErrorCode::kProtocol, where(method) + ": the response answers another request (id " +
+                                                    json::serialize(m->id) + ")");
+        co_return out;
+      }
+      if (m->kind == jsonrpc::Message::Kind::kResponse) {
+        call.result = std::move(m->result);
+      } else {
+        call.rpc_error = m->error;
+      }
+    }
+    if (call.rpc_error) {
+      out.error = Error(ErrorCode::kProtocol,
+                        where(method) + ": " + call.rpc_error->message + " (JSON-RPC error " +
+                            std::to_string(call.rpc_error->code) + ")");
+      co_return out;
+    }
+    out.kind = Outcome::kDone;
+    out.result = std::move(*call.result);
+    co_return out;
+  }
+
+  // ---- the standalone GET stream: server-initiated requests and notifications ----
+
+  bool closing = false;
+  std::shared_ptr<net::steady_timer> listen_stop;   // cancelled by close()
+  std::shared_ptr<net::steady_timer> listen_ready;  // cancelled when the GET got its answer
+
+  awaitable<void> wait_stop(std::shared_ptr<net::steady_timer> t) {
+    co_await t->async_wait(net::as_tuple(net::use_awaitable));
+  }
+
+  bool listening = false;
+
+  static awaitable<void> listen(std::shared_ptr<Impl> self) {
+    self->listening = true;
+    struct Done {
+      Impl* impl;
+      ~Done() { impl->listening = false; }
+    } done{self.get()};
+    http::SseParser parser;
+    Call none;  // messages on this stream answer no call of ours
+    none.id = json::value("standalone");
+    int failures = 0;
+    while (!self->closing && !self->session_id.empty()) {
+      http::ClientRequest get;
+      get.method = "GET";
+      get.url = self->url;
+      get.headers = co_await self->headers(true);
+      get.headers.set("Accept", "text/event-stream");
+      if (!parser.last_event_id().empty()) get.headers.set("Last-Event-ID", parser.last_event_id());
+      get.read_timeout = std::chrono::minutes(5);
+      parser.reset();
+      int status = 0;
+      auto on_head = [&](const http::ClientResponse& head) {
+        status = head.status;
+        if (self->listen_ready) self->listen_ready->cancel();
+      };
+      auto on_chunk = [&](std::string_view chunk) {
+        if (status != 200 || self->closing) return false;
+        for (auto& ev : parser.feed(chunk)) {
+          if (!ev.data.empty()) self->on_message(none, ev.data);
+        }
+        return !parser.failed();
+      };
+      auto stop = self->listen_stop;
+      auto raced = co_await (self->http.stream(std::move(get), on_head, on_chunk) ||
+                             self->wait_stop(stop));
+      if (self->listen_ready) self->listen_ready->cancel();
+      if (self->closing || raced.index() == 1) break;
+      auto& r = std::get<0>(raced);
+      if (r && (*r == 405 || *r == 404 || *r == 400 || *r == 409)) {
+        // The server offers no standalone stream (or forgot the session): nothing to listen to.
+        log::debug("{}: no standalone SSE stream (HTTP {})", self->url, *r);
+        break;
+      }
+      failures = (r && *r == 200) ? 0 : failures + 1;
+      auto delay = std::chrono::milliseconds(
+          parser.retry_ms().value_or(static_cast<int>(self->opt.default_retry.count())));
+      delay = std::min(delay * (1 << std::min(failures, 5)), std::chrono::milliseconds(30'000));
+      net::steady_timer timer(self->executor, delay);
+      auto raced_wait = co_await (timer.async_wait(net::as_tuple(net::use_awaitable)) ||
+                                  self->wait_stop(stop));
+      if (raced_wait.index() == 1) break;
+    }
+  }
+
+  // Opens the standalone stream and waits (briefly) until the server has answered it, so that
+  // server-initiated messages sent right after connect() are not missed.
+  awaitable<void> start_listening() {
+    if (!opt.listen || session_id.empty() || listening) co_return;
+    closing = false;
+    listen_stop = std::make_shared<net::steady_timer>(executor, std::chrono::steady_clock::time_point::max());
+    listen_ready = std::make_shared<net::steady_timer>(executor, std::chrono::seconds(2));
+    auto ready = listen_ready;
+    net::co_spawn(executor, listen(shared_from_this()), net::detached);
+    co_await ready->async_wait(net::as_tuple(net::use_awaitable));
+    listen_ready.reset();
+  }
+
+  void stop_listening() {
+    closing = true;
+    if (listen_stop) listen_stop->cancel();
+  }
+
+  // Waits until the call's deadline (which progress moves) or its cancellation. Ends quietly
+  // when the exchange finishes first (the || operator cancels it).
+  awaitable<void> watchdog(Call& call) {
+    auto timer = std::make_shared<net::steady_timer>(executor);
+    std::shared_ptr<CancelSignal::State> cancel_state;
+    if (call.options.cancel) {
+      cancel_state = call.options.cancel->state();
+      std::lock_guard lock(cancel_state->mu);
+      auto ex = executor;
+      std::weak_ptr<net::steady_timer> weak = timer;
+      cancel_state->wakers.push_back([weak, ex] {
+        net::post(ex, [weak] {
+          if (auto t = weak.lock()) t->cancel();
+        });
+      });
+    }
+    for (;;) {
+      if (cancel_state) {
+        std::lock_guard lock(cancel_state->mu);
+        if (cancel_state->cancelled) {
+          call.cancelled = true;
+          co_return;
+        }
+      }
+      if (std::chrono::steady_clock::now() >= call.deadline) {
+        call.timed_out = true;
+        co_return;
+      }
+      timer->expires_at(call.deadline);
+      co_await timer->async_wait(net::as_tuple(net::use_awaitable));
+      auto cs = co_await net::this_coro::cancellation_state;
+      if (cs.cancelled() != net::cancellation_type::none) co_return;
+    }
+  }
+
+  awaitable<Result<json::value>> send_request(std::string_view method, json::object params,
+                                              CallOptions options, bool allow_reinit) {
+    Call call;
+    call.id = json::value(next_id.fetch_add(1));
+    call.options = std::move(options);
+    call.timeout = call.options.timeout.value_or(opt.timeout);
+    auto now = std::chrono::steady_clock::now();
+    call.hard_deadline = now + std::max(opt.max_timeout, call.timeout);
+    call.deadline = std::min(now + call.timeout, call.hard_deadline);
+    if (call.options.on_progress) {
+      call.progress_token = call.id;
+      json::object& meta = params["_meta"].emplace_object();
+      meta["progressToken"] = call.id;
+    }
+    std::string body = jsonrpc::request(call.id, method, params);
+
+    bool retried_session = false;
+    bool retried_auth = false;
+    for (;;) {
+      auto raced = co_await (exchange(body, call, method) || watchdog(call));
+      if (raced.index() == 1) {
+        // Timed out or cancelled: tell the server, then report.
+        json::object cp{{"requestId", call.id},
+                        {"reason", call.cancelled ? "cancelled by the client" : "timed out"}};
+        auto sent = co_await post_message(jsonrpc::notification("notifications/cancelled", cp),
+                                          "notifications/cancelled");
+        if (!sent) log::debug("{}", sent.error().message());
+        if (call.cancelled) co_return make_error(ErrorCode::kCancelled, where(method) + ": cancelled");
+        co_return make_error(ErrorCode::kTimeout,
+                             where(method) + ": no answer within " + std::to_string(call.timeout.count()) +
+                                 " ms");
+      }
+      Outcome out = std::move(std::get<0>(raced));
+      switch (out.kind) {
+        case Outcome::kDone:
+          co_return std::move(out.result);
+        case Outcome::kAccepted:
+          co_return make_error(ErrorCode::kProtocol,
+                               where(method) + ": the server answered a request with 202 Accepted");
+        case Outcome::kSessionGone: {
+          if (!allow_reinit || retried_session) {
+            co_return make_error(ErrorCode::kUnavailable,
+                                 where(method) + ": the server does not know the session (HTTP 404)");
+          }
+          retried_session = true;
+          log::info("{}: the server forgot session {}...; starting a new one", url,
+                    session_id.substr(0, 8));
+          session_id.clear();
+          auto again = co_await initialize();
+          if (!again) co_return std::unexpected(again.error());
+          call.result.reset();
+          call.rpc_error.reset();
+          continue;
+        }
+        case Outcome::kUnauthorized: {
+          if (!opt.token_provider || retried_auth) co_return std::unexpected(out.error);
+          retried_auth = true;
+          auto fresh = co_await opt.token_provider->token(true);
+          if (!fresh) co_return std::unexpected(fresh.error().with_context(where(method)));
+          token = std::move(*fresh);
+          continue;
+        }
+        case Outcome::kFailed:
+          co_return std::unexpected(out.error);
+      }
+    }
+  }
+
+  awaitable<Result<void>> initialize() {
+    json::object caps;
+    if (opt.hooks.sampling) caps["sampling"] = json::object{};
+    if (opt.hooks.elicitation) caps["elicitation"] = json::object{{"form", json::object{}}};
+    if (opt.hooks.roots) caps["roots"] = json::object{{"listChanged", false}};
+    std::optional<Error> last;
+    for (std::string_view version : kVersions) {
+      json::object params{{"protocolVersion", version},
+                          {"capabilities", caps},
+                          {"clientInfo", json::value_from(opt.info)}};
+      protocol_version.clear();
+      session_id.clear();
+      auto r = co_await send_request("initialize", std::move(params), {}, false);
+      if (!r) {
+        // A server that rejects the version outright (HTTP 400 / JSON-RPC error): try older.
+        last = r.error();
+        if (r.error().code() == ErrorCode::kProtocol &&
+            r.error().message().find("ersion") != std::string::npos) {
+          continue;
+        }
+        co_return std::unexpected(r.error());
+      }
+      const json::object* o = r->if_object();
+      const json::string* v = o ? ::idp::json::find_string(*o, "protocolVersion") : nullptr;
+      if (!v) {
+        co_return make_error(ErrorCode::kProtocol, where("initialize") + ": the result has no protocolVersion");
+      }
+      bool supported = false;
+      for (auto s : kVersions) supported = supported || s == std::string_view(*v);
+      if (!supported) {
+        co_return make_error(ErrorCode::kProtocol,
+                             where("initialize") + ": the server speaks MCP " + std::string(*v) +
+                                 ", which this client does not support (it speaks 2025-11-25, "
+                                 "2025-06-18, 2025-03-26)");
+      }
+      protocol_version = std::string(*v);
+      if (auto* info = ::idp::json::find_object(*o, "serverInfo")) {
+        try {
+          server_info = json::value_to<Implementation>(json::value(*info));
+        } catch (const std::exception&) {
+        }
+      }
+      if (auto* caps_in = ::idp::json::find_object(*o, "capabilities")) server_capabilities = *caps_in;
+      if (auto* ins = ::idp::json::find_string(*o, "instructions")) instructions = std::string(*ins);
+      auto note = co_await post_message(jsonrpc::notification("notifications/initialized", {}),
+                                        "notifications/initialized");
+      if (!note) co_return std::unexpected(note.error());
+      connected = true;
+      co_await start_listening();
+      co_return Result<void>{};
+    }
+    co_return std::unexpected(last.value_or(Error(ErrorCode::kProtocol, where("initialize") + ": no common protocol version")));
+  }
+};
+
+// ---- Client -----------------------------------------------------------------------------------
+
+Client::Client(net::any_io_executor executor, std::string url, ClientOptions options)
+    : impl_(std::make_shared<Impl>(executor, std::move(url), std::move(options))) {}
+
+Client::~Client() { impl_->stop_listening(); }
+
+awaitable<Result<void>> Client::connect() {
+  auto policy = check_url_policy(impl_->url);
+  if (!policy) co_return std::unexpected(policy.error());
+  co_return co_await impl_->initialize();
+}
+
+awaitable<Result<std::vector<Tool>>> Client::list_tools() {
+  std::vector<Tool> tools;
+  std::string cursor;
+  std::set<std::string> seen;
+  for (int page = 0; page < 10'000; ++page) {
+    json::object params;
+    if (!cursor.empty()) params["cursor"] = cursor;
+    auto r = co_await request("tools/list", std::move(params));
+    if (!r) co_return std::unexpected(r.error());
+    const json::object* o = r->if_object();
+    const json::array* list = o ? ::idp::json::find_array(*o, "tools") : nullptr;
+    if (!list) {
+      co_return make_error(ErrorCode::kProtocol, impl_->where("tools/list") + ": the result has no tools array");
+    }
+    for (const auto& t : *list) {
+      try {
+        tools.push_back(json::value_to<Tool>(t));
+      } catch (const std::exception& e) {
+        log::warn("{}: skipping a malformed tool: {}", impl_->url, e.what());
+      }
+    }
+    const json::string* next = ::idp::json::find_string(*o, "nextCursor");
+    if (!next || next->empty()) co_return tools;
+    cursor = std::string(*next);
+    if (!seen.insert(cursor).second) {
+      co_return make_error(ErrorCode::kProtocol, impl_->where("tools/list") + ": the server repeated cursor '" +
+                                                     cursor + "'");
+    }
+  }
+  co_return make_error(ErrorCode::kResourceExhausted, impl_->where("tools/list") + ": more than 10000 pages");
+}
+
+awaitable<Result<CallToolResult>> Client::call_tool(std::string_view name, json::object arguments,
+                                                    CallOptions options) {
+  json::object params{{"name", name}, {"arguments", std::move(arguments)}};
+  auto r = co_await request("tools/call", std::move(params), std::move(options));
+  if (!r) co_return std::unexpected(r.error());
+  try {
+    co_return json::value_to<CallToolResult>(*r);
+  } catch (const std::exception& e) {
+    co_return make_error(ErrorCode::kProtocol, impl_->where("tools/call") + ": malformed result: " + e.what());
+  }
+}
+
+awaitable<Result<void>> Client::ping() {
+  auto r = co_await request("ping", {});
+  if (!r) co_return std::unexpected(r.error());
+  co_return Result<void>{};
+}
+
+awaitable<Result<json::value>> Client::request(std::string_view method, json::object params,
+                                               CallOptions options) {
+  if (!impl_->connected) {
+    co_return make_error(ErrorCode::kInvalidArgument, impl_->where(method) + ": call connect() first");
+  }
+  co_return co_await impl_->send_request(method, std::move(params), std::move(options), true);
+}
+
+awaitable<Result<void>> Client::notify(std::string_view method, json::object params) {
+  co_return co_await impl_->post_message(jsonrpc::notification(method, params), std::string(method));
+}
+
+awaitable<void> Client::close() {
+  impl_->stop_listening();
+  if (!impl_->session_id.empty()) {
+    http::ClientRequest req;
+    req.method = "DELETE";
+    req.url = impl_->url;
+    req.headers = co_await impl_->headers(true);
+    req.headers.set("Accept", "application/json");
+    auto r = co_await impl_->http.request(std::move(req));
+    if (r && r->status != 200 && r->status != 204 && r->status != 405 && r->status != 404) {
+      log::debug("{}: DELETE of the session answered HTTP {}", impl_->url, r->status);
+    }
+    impl_->session_id.clear();
+  }
+  impl_->connected = false;
+  impl_->http.close_idle();
+}
+
+const std::string& Client::url() const { return impl_->url; }
+const std::string& Client::protocol_version() const { return impl_->protocol_version; }
+const Implementation& Client::server_info() const { return impl_->server_info; }
+const json::object& Client::server_capabilities() const { return impl_->server_capabilities; }
+const std::string& Client::instructions() const { return impl_->instructions; }
+const std::string& Client::session_id() const { return impl_->session_id; }
+http::ClientStats Client::http_stats() const { return impl_->http.stats(); }
+
+}  // namespace idp::mcp
