@@ -264,13 +264,21 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (!posted) log::warn("{}", posted.error().message());
   }
 
+  static awaitable<void> notify_cancelled(std::shared_ptr<Impl> self, std::string body) {
+    auto sent = co_await self->post_message(std::move(body), "notifications/cancelled",
+                                            std::chrono::seconds(5));
+    if (!sent) log::debug("{}", sent.error().message());
+  }
+
   // POSTs a notification or a response; expects 202 (200 tolerated).
-  awaitable<Result<void>> post_message(std::string body, std::string what) {
+  awaitable<Result<void>> post_message(std::string body, std::string what,
+                                       std::optional<std::chrono::milliseconds> timeout = {}) {
     http::ClientRequest req;
     req.method = "POST";
     req.url = url;
     req.headers = co_await headers(true);
     req.body = std::move(body);
+    req.timeout = timeout;
     auto r = co_await http.request(std::move(req));
     if (!r) co_return std::unexpected(r.error().with_context(what));
     if (r->status != 202 && r->status != 200) {
@@ -595,12 +603,16 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     for (;;) {
       auto raced = co_await (exchange(body, call, method) || watchdog(call));
       if (raced.index() == 1) {
-        // Timed out or cancelled: tell the server, then report.
-        json::object cp{{"requestId", call.id},
-                        {"reason", call.cancelled ? "cancelled by the client" : "timed out"}};
-        auto sent = co_await post_message(jsonrpc::notification("notifications/cancelled", cp),
-                                          "notifications/cancelled");
-        if (!sent) log::debug("{}", sent.error().message());
+        // Timed out or cancelled: tell the server in the background (a server that hangs must
+        // not hold the caller), then report. initialize is never cancelled (spec).
+        if (method != "initialize") {
+          json::object cp{{"requestId", call.id},
+                          {"reason", call.cancelled ? "cancelled by the client" : "timed out"}};
+          net::co_spawn(executor,
+                        notify_cancelled(shared_from_this(),
+                                         jsonrpc::notification("notifications/cancelled", cp)),
+                        net::detached);
+        }
         if (call.cancelled) co_return make_error(ErrorCode::kCancelled, where(method) + ": cancelled");
         co_return make_error(ErrorCode::kTimeout,
                              where(method) + ": no answer within " + std::to_string(call.timeout.count()) +

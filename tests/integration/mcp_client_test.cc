@@ -1,0 +1,471 @@
+// The MCP client against our server and against deliberately broken endpoints: every fault
+// gives an error that names the step and the URL, and the robustness rules hold (resume a lost
+// stream, re-initialize a forgotten session, refresh a rejected token, progress resets the
+// timeout up to a hard maximum, cancellation, concurrent calls never cross).
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+
+#include "idp/core/json_util.h"
+#include "idp/http/server.h"
+#include "idp/mcp/client.h"
+#include "idp/mcp/server.h"
+#include "idp/mcp/streamable_http_server.h"
+#include "raw_http.h"
+
+namespace idp::mcp {
+namespace {
+
+namespace bj = boost::json;
+using boost::asio::awaitable;
+using Ex = boost::asio::any_io_executor;
+
+// Runs a coroutine to completion on its own io_context and returns its result.
+template <class T>
+T run(std::function<awaitable<T>(boost::asio::any_io_executor)> body) {
+  boost::asio::io_context ioc;
+  std::optional<T> out;
+  std::exception_ptr error;
+  boost::asio::co_spawn(ioc, body(ioc.get_executor()), [&](std::exception_ptr e, T v) {
+    error = e;
+    if (!e) out = std::move(v);
+  });
+  ioc.run();
+  if (error) std::rethrow_exception(error);
+  return std::move(*out);
+}
+
+class McpClient : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<Server>(ServerOptions{.info = {"client-test-server", "2.0"}});
+    Tool add;
+    add.name = "add";
+    add.input_schema = ::idp::json::parse(R"({"type":"object","properties":{"a":{"type":"number"},
+        "b":{"type":"number"}},"required":["a","b"]})")->as_object();
+    ASSERT_TRUE(server_->add_tool(add, [](const bj::object& a, ToolContext&) -> awaitable<CallToolResult> {
+      CallToolResult r = CallToolResult::text("sum");
+      r.structured_content = bj::object{{"sum", a.at("a").to_number<double>() + a.at("b").to_number<double>()}};
+      co_return r;
+    }));
+    Tool ticking;  // runs `ms`, reporting progress every 100 ms
+    ticking.name = "ticking";
+    ASSERT_TRUE(server_->add_tool(ticking, [this](const bj::object& a, ToolContext& ctx) -> awaitable<CallToolResult> {
+      std::int64_t ms = a.contains("ms") ? a.at("ms").to_number<std::int64_t>() : 800;
+      for (std::int64_t t = 0; t < ms; t += 100) {
+        ctx.progress(static_cast<double>(t), static_cast<double>(ms));
+        if (!co_await ctx.sleep(std::chrono::milliseconds(100))) {
+          server_cancelled_ = true;
+          co_return CallToolResult::error("cancelled");
+        }
+      }
+      co_return CallToolResult::text("ticked");
+    }));
+    Tool reconnect;
+    reconnect.name = "reconnect";
+    ASSERT_TRUE(server_->add_tool(reconnect, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+      ctx.log(LogLevel::kInfo, "before the break");
+      co_await ctx.sleep(std::chrono::milliseconds(20));
+      ctx.close_stream();
+      co_await ctx.sleep(std::chrono::milliseconds(150));
+      co_return CallToolResult::text("resumed");
+    }));
+    Tool ask;
+    ask.name = "ask";
+    ASSERT_TRUE(server_->add_tool(ask, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+      bj::object schema{{"type", "object"}};
+      schema["properties"] = bj::object{{"name", bj::object{{"type", "string"}, {"default", "Ada"}}},
+                                        {"age", bj::object{{"type", "integer"}, {"default", 36}}}};
+      bj::object params;
+      params["message"] = "who are you?";
+      params["requestedSchema"] = std::move(schema);
+      auto r = co_await ctx.elicit(std::move(params));
+      if (!r) co_return CallToolResult::error(r.error().message());
+      co_return CallToolResult::text(bj::serialize(*r));
+    }));
+
+    http::ServerOptions ho;
+    ho.threads = 1;
+    ho.shutdown_grace = std::chrono::milliseconds(300);
+    http_ = std::make_unique<http::Server>(ho);
+    StreamableHttpOptions mo;
+    mo.sse_retry = std::chrono::milliseconds(50);
+    mo.authenticate = [this](const http::Request& req) -> awaitable<std::expected<Identity, http::Response>> {
+      if (require_token_.empty()) co_return Identity{};
+      auto auth = req.header("Authorization");
+      if (auth && *auth == "Bearer " + require_token_) co_return Identity{.authenticated = true};
+      http::Response r = http::Response::json(401, R"({"error":"invalid_token"})");
+      r.headers.add("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      co_return std::unexpected(std::move(r));
+    };
+    transport_ = std::make_unique<StreamableHttpServer>(*server_, mo);
+    transport_->attach(*http_);
+    // Broken endpoints beside the good one.
+    http_->route("POST", "/html", [](const http::Request&, http::Responder& res) -> awaitable<void> {
+      http::Response r;
+      r.headers.add("Content-Type", "text/html");
+      r.body = "<html><body>Login required</body></html>";
+      co_await res.send(std::move(r));
+    });
+    http_->route("POST", "/notrpc", [](const http::Request&, http::Responder& res) -> awaitable<void> {
+      http::Response r = http::Response::json(200, R"({"hello":"world"})");
+      co_await res.send(std::move(r));
+    });
+    http_->route("POST", "/huge", [](const http::Request&, http::Responder& res) -> awaitable<void> {
+      http::Response r = http::Response::json(200, std::string(3 * 1024 * 1024, ' '));
+      co_await res.send(std::move(r));
+    });
+    http_->route("POST", "/silent", [](const http::Request&, http::Responder& res) -> awaitable<void> {
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, std::chrono::seconds(5));
+      co_await t.async_wait(boost::asio::use_awaitable);
+      http::Response r = http::Response::empty(500);
+      co_await res.send(std::move(r));
+    });
+    auto port = http_->start();
+    ASSERT_TRUE(port);
+    port_ = *port;
+    url_ = fmt::format("http://127.0.0.1:{}/mcp", port_);
+  }
+  void TearDown() override {
+    http_->stop();
+    http_->wait();
+  }
+  std::string at(std::string_view path) { return fmt::format("http://127.0.0.1:{}{}", port_, path); }
+
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<http::Server> http_;
+  std::unique_ptr<StreamableHttpServer> transport_;
+  std::uint16_t port_ = 0;
+  std::string url_;
+  std::string require_token_;
+  std::atomic<bool> server_cancelled_{false};
+};
+
+TEST_F(McpClient, ConnectsListsAndCalls) {
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    Client c(ex, url_);
+    auto ok = co_await c.connect();
+    if (!ok) co_return ok.error().message();
+    auto tools = co_await c.list_tools();
+    if (!tools) co_return tools.error().message();
+    bj::object args{{"a", 2}, {"b", 3}};
+    auto r = co_await c.call_tool("add", std::move(args));
+    co_await c.close();
+    if (!r) co_return r.error().message();
+    co_return fmt::format("{} {} {} tools, sum {}", c.server_info().name, c.protocol_version(),
+                          tools->size(), r->structured_content->at("sum").to_number<double>());
+  });
+  EXPECT_EQ(text, "client-test-server 2025-11-25 4 tools, sum 5");
+}
+
+TEST_F(McpClient, ResumesALostStreamWithLastEventId) {
+  std::vector<std::string> logs;
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions o;
+    o.hooks.log = [&](const bj::object& p) { logs.push_back(bj::serialize(p.at("data"))); };
+    Client c(ex, url_, o);
+    (void)co_await c.connect();
+    bj::object none;
+    auto r = co_await c.call_tool("reconnect", std::move(none));
+    co_await c.close();
+    co_return r ? std::string(r->content.at(0).at("text").as_string()) : r.error().message();
+  });
+  EXPECT_EQ(text, "resumed");
+  EXPECT_EQ(logs, (std::vector<std::string>{"\"before the break\""}));
+}
+
+TEST_F(McpClient, ReinitializesWhenTheServerForgetsTheSession) {
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions quiet;
+    quiet.listen = false;
+    Client c(ex, url_, quiet);
+    (void)co_await c.connect();
+    std::string old_session = c.session_id();
+    // The server forgets the session (as after a restart).
+    auto del = test::request(port_, "DELETE", "/mcp", {{"Mcp-Session-Id", old_session}}, "");
+    if (del.status != 200) co_return "DELETE failed";
+    bj::object args{{"a", 1}, {"b", 1}};
+    auto r = co_await c.call_tool("add", std::move(args));
+    std::string out = r ? "ok" : r.error().message();
+    out += c.session_id() != old_session && !c.session_id().empty() ? " new-session" : " same-session";
+    co_await c.close();
+    co_return out;
+  });
+  EXPECT_EQ(text, "ok new-session");
+}
+
+TEST_F(McpClient, RefreshesARejectedTokenOnce) {
+  require_token_ = "good";
+  struct Provider : TokenProvider {
+    int calls = 0;
+    awaitable<Result<Secret>> token(bool refresh) override {
+      ++calls;
+      co_return Secret(refresh ? "good" : "stale");
+    }
+  };
+  auto provider = std::make_shared<Provider>();
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions o;
+    o.token_provider = provider;
+    o.listen = false;
+    Client c(ex, url_, o);
+    auto ok = co_await c.connect();
+    if (!ok) co_return ok.error().message();
+    bj::object args{{"a", 1}, {"b", 2}};
+    auto r = co_await c.call_tool("add", std::move(args));
+    co_await c.close();
+    co_return r ? "ok" : r.error().message();
+  });
+  EXPECT_EQ(text, "ok");
+  EXPECT_EQ(provider->calls, 2);
+}
+
+TEST_F(McpClient, AWrongTokenIsAClearError) {
+  require_token_ = "good";
+  auto err = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions o;
+    o.token_provider = std::make_shared<StaticTokenProvider>(Secret("wrong"));
+    Client c(ex, url_, o);
+    auto ok = co_await c.connect();
+    co_return ok ? "connected" : ok.error().message();
+  });
+  EXPECT_NE(err.find("initialize " + url_ + ": the server rejected the credentials (HTTP 401)"),
+            std::string::npos) << err;
+  EXPECT_EQ(err.find("wrong"), std::string::npos) << "the token leaked into: " << err;
+}
+
+TEST_F(McpClient, ProgressResetsTheTimeoutUpToTheHardMaximum) {
+  auto results = run<std::vector<std::string>>([&](Ex ex) -> awaitable<std::vector<std::string>> {
+    ClientOptions o;
+    o.listen = false;
+    o.max_timeout = std::chrono::milliseconds(2000);
+    Client c(ex, url_, o);
+    (void)co_await c.connect();
+    std::vector<std::string> out;
+    int ticks = 0;
+    CallOptions with_progress{.timeout = std::chrono::milliseconds(400),
+                              .on_progress = [&](double, std::optional<double>, std::string_view) { ++ticks; }};
+    bj::object a_args{{"ms", 900}};
+    auto a = co_await c.call_tool("ticking", std::move(a_args), with_progress);
+    out.push_back(a ? "progress:ok" : "progress:" + std::string(to_string(a.error().code())));
+    out.push_back(ticks >= 5 ? "ticks" : "few-ticks");
+    CallOptions silent{.timeout = std::chrono::milliseconds(400)};
+    bj::object b_args{{"ms", 900}};
+    auto b = co_await c.call_tool("ticking", std::move(b_args), silent);
+    out.push_back(b ? "silent:ok" : "silent:" + std::string(to_string(b.error().code())));
+    auto t0 = std::chrono::steady_clock::now();
+    bj::object d_args{{"ms", 5000}};
+    auto d = co_await c.call_tool("ticking", std::move(d_args), with_progress);
+    auto elapsed = std::chrono::steady_clock::now() - t0;
+    out.push_back(d ? "hard:ok" : "hard:" + std::string(to_string(d.error().code())));
+    out.push_back(elapsed < std::chrono::milliseconds(3500) ? "bounded" : "unbounded");
+    auto p = co_await c.ping();
+    out.push_back(p ? "ping" : p.error().message());
+    co_await c.close();
+    co_return out;
+  });
+  EXPECT_EQ(results, (std::vector<std::string>{"progress:ok", "ticks", "silent:timeout", "hard:timeout",
+                                               "bounded", "ping"}));
+}
+
+TEST_F(McpClient, CancellationStopsTheServerSide) {
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions quiet;
+    quiet.listen = false;
+    Client c(ex, url_, quiet);
+    (void)co_await c.connect();
+    auto cancel = std::make_shared<CancelSignal>();
+    std::thread canceller([cancel] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      cancel->cancel();
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    bj::object args{{"ms", 10000}};
+    CallOptions opts{.cancel = cancel};
+    auto r = co_await c.call_tool("ticking", std::move(args), opts);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    canceller.join();
+    co_await c.close();
+    if (r) co_return "not cancelled";
+    co_return std::string(to_string(r.error().code())) + (ms < 2000 ? " promptly" : " late");
+  });
+  EXPECT_EQ(text, "cancelled promptly");
+  for (int i = 0; i < 50 && !server_cancelled_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(server_cancelled_.load()) << "the server never saw notifications/cancelled";
+}
+
+TEST_F(McpClient, ConcurrentCallsNeverCross) {
+  auto mismatches = run<int>([&](Ex ex) -> awaitable<int> {
+    ClientOptions quiet;
+    quiet.listen = false;
+    Client c(ex, url_, quiet);
+    (void)co_await c.connect();
+    constexpr int kCalls = 24;
+    std::vector<std::optional<double>> sums(kCalls);
+    int pending = kCalls;
+    boost::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+    for (int i = 0; i < kCalls; ++i) {
+      boost::asio::co_spawn(ex, [&, i]() -> awaitable<void> {
+        CallOptions o;
+        if (i % 3 == 0) o.on_progress = [](double, std::optional<double>, std::string_view) {};
+        bj::object args{{"a", i}, {"b", 1000}};
+        auto r = co_await c.call_tool("add", std::move(args), o);
+        if (r && r->structured_content) sums[i] = r->structured_content->at("sum").to_number<double>();
+        if (--pending == 0) done.cancel();
+      }, boost::asio::detached);
+    }
+    co_await done.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_await c.close();
+    int bad = 0;
+    for (int i = 0; i < kCalls; ++i) bad += !(sums[i] && *sums[i] == i + 1000);
+    co_return bad;
+  });
+  EXPECT_EQ(mismatches, 0);
+}
+
+TEST_F(McpClient, ElicitationAnswersGetSchemaDefaults) {
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions o;
+    o.hooks.elicitation = [](const bj::object&) -> awaitable<Result<bj::value>> {
+      co_return bj::value(bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Grace"}}}});
+    };
+    Client c(ex, url_, o);
+    (void)co_await c.connect();
+    bj::object none;
+    auto r = co_await c.call_tool("ask", std::move(none));
+    co_await c.close();
+    co_return r ? std::string(r->content.at(0).at("text").as_string()) : r.error().message();
+  });
+  auto v = ::idp::json::parse(text);
+  ASSERT_TRUE(v) << text;
+  EXPECT_EQ(v->at("content").at("name").as_string(), "Grace");  // given: kept
+  EXPECT_EQ(v->at("content").at("age").as_int64(), 36);         // omitted: default
+}
+
+TEST_F(McpClient, ToolListChangesReachTheHook) {
+  std::atomic<int> changes{0};
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions o;
+    o.hooks.tools_changed = [&] { ++changes; };
+    Client c(ex, url_, o);
+    (void)co_await c.connect();  // returns once the standalone stream is open
+    Tool extra;
+    extra.name = "extra";
+    (void)server_->add_tool(extra, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
+      co_return CallToolResult::text("x");
+    });
+    for (int i = 0; i < 100 && changes == 0; ++i) {
+      boost::asio::steady_timer t(ex, std::chrono::milliseconds(20));
+      co_await t.async_wait(boost::asio::use_awaitable);
+    }
+    co_await c.close();
+    co_return "done";
+  });
+  EXPECT_EQ(text, "done");
+  EXPECT_EQ(changes.load(), 1);
+}
+
+struct FaultCase {
+  std::string path;
+  std::string expected;
+};
+
+TEST_F(McpClient, BrokenEndpointsGiveErrorsNamingStepAndUrl) {
+  std::vector<FaultCase> cases = {
+      {"/html", "expected application/json or text/event-stream, got 'text/html'"},
+      {"/notrpc", "the response is not a JSON-RPC response"},
+      {"/huge", "exceeds 1048576 bytes"},
+      {"/silent", "no answer within 300 ms"},
+      {"/nowhere", "HTTP 404"},
+  };
+  for (const auto& fc : cases) {
+    std::string url = at(fc.path);
+    auto t0 = std::chrono::steady_clock::now();
+    auto err = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+      ClientOptions o;
+      o.timeout = std::chrono::milliseconds(300);
+      o.http.max_response_bytes = 1024 * 1024;
+      Client c(ex, url, o);
+      auto ok = co_await c.connect();
+      co_return ok ? "connected" : ok.error().message();
+    });
+    EXPECT_NE(err.find("initialize " + url + ": "), std::string::npos) << err;
+    EXPECT_NE(err.find(fc.expected), std::string::npos) << fc.path << " -> " << err;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3)) << fc.path;
+  }
+}
+
+TEST_F(McpClient, RefusedConnectionAndRemotePlainHttp) {
+  std::string closed = "http://127.0.0.1:1/mcp";
+  auto refused = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    Client c(ex, closed);
+    auto ok = co_await c.connect();
+    co_return ok ? "connected" : ok.error().message();
+  });
+  EXPECT_NE(refused.find(closed), std::string::npos) << refused;
+  EXPECT_NE(refused.find("connect"), std::string::npos) << refused;
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto insecure = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    Client c(ex, "http://mcp.example.com/mcp");
+    auto ok = co_await c.connect();
+    co_return ok ? "connected" : ok.error().message();
+  });
+  EXPECT_NE(insecure.find("refusing plain http:// to mcp.example.com"), std::string::npos) << insecure;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
+  EXPECT_TRUE(check_url_policy("https://mcp.example.com/mcp"));
+  EXPECT_TRUE(check_url_policy("http://localhost:8080/mcp"));
+  EXPECT_FALSE(check_url_policy("ftp://x/mcp"));
+}
+
+TEST(McpClientTls, UnknownCaIsRejectedAndAGivenCaIsTrusted) {
+  auto dir = std::filesystem::temp_directory_path() / ("idp-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                    "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
+                    " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  Server server(ServerOptions{});
+  http::ServerOptions ho;
+  ho.tls_cert_file = cert;
+  ho.tls_key_file = key;
+  http::Server http(ho);
+  StreamableHttpServer transport(server, {});
+  transport.attach(http);
+  auto port = http.start();
+  ASSERT_TRUE(port);
+  std::string url = fmt::format("https://127.0.0.1:{}/mcp", *port);
+  auto attempt = [&](std::string ca) {
+    return run<std::string>([&](Ex ex) -> awaitable<std::string> {
+      ClientOptions o;
+      o.http.ca_file = ca;
+      o.listen = false;
+      Client c(ex, url, o);
+      auto ok = co_await c.connect();
+      co_await c.close();
+      co_return ok ? "connected" : ok.error().message();
+    });
+  };
+  auto unknown = attempt("");
+  EXPECT_NE(unknown.find("certificate verify failed"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find(url), std::string::npos) << unknown;
+  EXPECT_EQ(attempt(cert), "connected");
+  http.stop();
+  http.wait();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace idp::mcp
