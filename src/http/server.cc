@@ -352,8 +352,11 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
   lowest(stream).close();
 }
 
+// Coroutines and handlers hold no shared_ptr to the Impl: a handler still pending when the
+// io_context stops would otherwise keep the Impl (and its io_context) alive forever. The Impl
+// outlives them anyway: ~Server joins the threads, and ~io_context destroys what is pending.
 awaitable<void> Server::Impl::listen() {
-  auto self = shared_from_this();
+  std::weak_ptr<Impl> weak = shared_from_this();
   for (;;) {
     // One thread needs no strands: every handler already runs on it. (if/else, not ?:, with
     // co_await: GCC 12 evaluates both arms of a conditional with co_await.)
@@ -402,7 +405,7 @@ awaitable<void> Server::Impl::listen() {
       conns.emplace(id, ctl);
     }
     connections.fetch_add(1);
-    auto on_done = [self, id](std::exception_ptr e) {
+    auto on_done = [weak, id](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -410,6 +413,8 @@ awaitable<void> Server::Impl::listen() {
           log::error("connection failed: {}", ex.what());
         }
       }
+      auto self = weak.lock();
+      if (!self) return;
       {
         std::lock_guard lock(self->conns_mutex);
         self->conns.erase(id);
@@ -428,7 +433,6 @@ awaitable<void> Server::Impl::listen() {
 }
 
 awaitable<void> Server::Impl::drain() {
-  auto self = shared_from_this();
   auto deadline = std::chrono::steady_clock::now() + opt.shutdown_grace;
   net::steady_timer timer(ioc);
   while (connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -564,8 +568,10 @@ void Server::wait() {
 void Server::run_until_signal() {
   auto self = impl_;
   self->signals.emplace(self->ioc, SIGINT, SIGTERM);
-  self->signals->async_wait([self](const beast::error_code& ec, int signo) {
-    if (ec) return;
+  std::weak_ptr<Impl> weak = self;
+  self->signals->async_wait([weak](const beast::error_code& ec, int signo) {
+    auto self = weak.lock();
+    if (ec || !self) return;
     log::info("signal {} received; stopping", signo);
     Server::Impl& s = *self;
     bool expected = false;
