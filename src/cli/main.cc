@@ -28,6 +28,7 @@ struct Common {
   double timeout_s = 60;
   std::string ca_file;
   std::string log_level = "warn";
+  std::string transport = "http";
 };
 
 Result<mcp::ClientOptions> client_options(const Common& c) {
@@ -43,6 +44,8 @@ Result<mcp::ClientOptions> client_options(const Common& c) {
   }
   opt.timeout = std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000));
   opt.http.ca_file = c.ca_file;
+  opt.listen = false;  // one-shot commands need no server-initiated stream
+  if (c.transport == "sse") opt.transport = mcp::ClientOptions::Transport::kLegacySse;
   return opt;
 }
 
@@ -208,6 +211,10 @@ int main(int argc, char** argv) {
     sub->add_option("--timeout", common.timeout_s, "seconds to wait for each answer")->capture_default_str();
     sub->add_option("--ca-file", common.ca_file, "PEM file of CAs to trust instead of the system's");
     sub->add_option("--log-level", common.log_level, "trace|debug|info|warn|error")->capture_default_str();
+    sub->add_option("--transport", common.transport,
+                    "http (Streamable HTTP) or sse (the 2024-11-05 HTTP+SSE transport)")
+        ->check(CLI::IsMember({"http", "sse"}))
+        ->capture_default_str();
   };
   auto* tools = app.add_subcommand("tools", "list the tools of an MCP server");
   add_common(tools);

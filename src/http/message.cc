@@ -20,6 +20,10 @@ void Headers::set(std::string_view name, std::string value) {
   items_.emplace_back(std::string(name), std::move(value));
 }
 
+void Headers::erase(std::string_view name) {
+  std::erase_if(items_, [&](const auto& kv) { return iequals(kv.first, name); });
+}
+
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& [k, v] : items_) {
     if (iequals(k, name)) return v;

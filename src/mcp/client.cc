@@ -10,9 +10,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 
 #include <atomic>
 #include <mutex>
+#include <map>
 #include <set>
 
 #include "idp/core/json_util.h"
@@ -275,8 +277,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                        std::optional<std::chrono::milliseconds> timeout = {}) {
     http::ClientRequest req;
     req.method = "POST";
-    req.url = url;
-    req.headers = co_await headers(true);
+    req.url = legacy() ? post_url : url;
+    req.headers = co_await headers(!legacy());
     req.body = std::move(body);
     req.timeout = timeout;
     auto r = co_await http.request(std::move(req));
@@ -464,6 +466,176 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     co_return out;
   }
 
+  // ---- the legacy HTTP+SSE transport (2024-11-05) ----
+
+  bool legacy() const { return opt.transport == ClientOptions::Transport::kLegacySse; }
+  std::string post_url;  // from the stream's `endpoint` event
+  bool legacy_lost = false;
+  struct Waiter {
+    Call* call;
+    std::shared_ptr<net::steady_timer> wake;
+  };
+  std::map<std::string, Waiter> waiters;  // by id_key of the request
+
+  void legacy_message(std::string_view text) {
+    auto parsed = ::idp::json::parse(text);
+    if (!parsed) return;
+    auto m = jsonrpc::parse(std::move(*parsed));
+    if (!m) return;
+    if (m->is_response()) {
+      auto it = waiters.find(jsonrpc::id_key(m->id));
+      if (it == waiters.end()) return;
+      if (m->kind == jsonrpc::Message::Kind::kResponse) {
+        it->second.call->result = std::move(m->result);
+      } else {
+        it->second.call->rpc_error = m->error;
+      }
+      it->second.wake->cancel();
+      return;
+    }
+    if (m->is_notification()) {
+      // Progress belongs to the call whose token it carries.
+      for (auto& [key, w] : waiters) {
+        std::chrono::steady_clock::time_point before = w.call->deadline;
+        on_notification(*w.call, *m);
+        if (w.call->deadline != before) w.wake->cancel();
+        if (m->method != "notifications/progress") break;  // others once
+      }
+      if (waiters.empty()) {
+        Call none;
+        on_notification(none, *m);
+      }
+      return;
+    }
+    answer_server_request(std::move(*m));
+  }
+
+  std::string resolve_endpoint(std::string_view endpoint) {
+    auto base = boost::urls::parse_uri(url);
+    auto ref = boost::urls::parse_uri_reference(endpoint);
+    if (!base || !ref) return {};
+    boost::urls::url out;
+    if (!boost::urls::resolve(*base, *ref, out)) return {};
+    // Messages go to the same origin only: an endpoint elsewhere would leak the token.
+    if (out.scheme() != base->scheme() || out.encoded_host_and_port() != base->encoded_host_and_port()) {
+      return {};
+    }
+    return std::string(out.buffer());
+  }
+
+  static awaitable<void> legacy_listen(std::shared_ptr<Impl> self,
+                                       std::shared_ptr<net::steady_timer> ready) {
+    http::SseParser parser;
+    http::ClientRequest get;
+    get.method = "GET";
+    get.url = self->url;
+    get.headers = co_await self->headers(false);
+    get.headers.set("Accept", "text/event-stream");
+    get.headers.erase("Content-Type");
+    get.read_timeout = std::chrono::minutes(10);
+    int status = 0;
+    auto on_head = [&](const http::ClientResponse& head) { status = head.status; };
+    auto on_chunk = [&](std::string_view chunk) {
+      if (status != 200 || self->closing) return false;
+      for (auto& ev : parser.feed(chunk)) {
+        if (ev.event == "endpoint") {
+          self->post_url = self->resolve_endpoint(ev.data);
+          if (self->post_url.empty()) {
+            log::warn("{}: ignoring the endpoint '{}' (not a URL of the same origin)", self->url, ev.data);
+          }
+          ready->cancel();
+        } else if (!ev.data.empty()) {
+          self->legacy_message(ev.data);
+        }
+      }
+      return !parser.failed();
+    };
+    auto stop = self->listen_stop;
+    auto raced = co_await (self->http.stream(std::move(get), on_head, on_chunk) || self->wait_stop(stop));
+    if (raced.index() == 0) {
+      auto& r = std::get<0>(raced);
+      self->legacy_status = r ? *r : -1;
+      if (!r) self->legacy_error = r.error().message();
+    }
+    self->legacy_lost = true;
+    ready->cancel();
+    for (auto& [key, w] : self->waiters) w.wake->cancel();  // they see legacy_lost
+  }
+  int legacy_status = 0;
+  std::string legacy_error;
+
+  awaitable<Result<void>> legacy_open() {
+    closing = false;
+    legacy_lost = false;
+    post_url.clear();
+    listen_stop = std::make_shared<net::steady_timer>(executor, std::chrono::steady_clock::time_point::max());
+    auto ready = std::make_shared<net::steady_timer>(executor, opt.timeout);
+    net::co_spawn(executor, legacy_listen(shared_from_this(), ready), net::detached);
+    co_await ready->async_wait(net::as_tuple(net::use_awaitable));
+    if (!post_url.empty()) co_return Result<void>{};
+    if (legacy_lost) {
+      std::string why = !legacy_error.empty() ? legacy_error
+                        : legacy_status ? "HTTP " + std::to_string(legacy_status)
+                                        : "the stream ended";
+      co_return make_error(ErrorCode::kUnavailable, "GET " + url + " (legacy SSE stream): " + why);
+    }
+    co_return make_error(ErrorCode::kProtocol, "GET " + url +
+                                                   ": the SSE stream sent no usable `endpoint` event");
+  }
+
+  awaitable<Outcome> exchange_legacy(const std::string& body, Call& call, std::string_view method) {
+    Outcome out;
+    if (legacy_lost || post_url.empty()) {
+      out.error = Error(ErrorCode::kUnavailable, where(method) + ": the SSE stream is closed; reconnect");
+      co_return out;
+    }
+    std::string key = jsonrpc::id_key(call.id);
+    auto wake = std::make_shared<net::steady_timer>(executor);
+    waiters[key] = Waiter{&call, wake};
+    struct Erase {
+      Impl* impl;
+      std::string key;
+      ~Erase() { impl->waiters.erase(key); }
+    } erase{this, key};
+    http::ClientRequest req;
+    req.method = "POST";
+    req.url = post_url;
+    req.headers = co_await headers(false);
+    req.body = body;
+    auto r = co_await http.request(std::move(req));
+    if (!r) {
+      out.error = r.error().with_context(std::string(method));
+      co_return out;
+    }
+    if (r->status == 401) {
+      out.kind = Outcome::kUnauthorized;
+      out.error = Error(ErrorCode::kUnauthenticated,
+                        where(method) + ": the server rejected the credentials (HTTP 401)");
+      co_return out;
+    }
+    if (r->status != 202 && r->status != 200) {
+      out.error = Error(ErrorCode::kProtocol, where(method) + ": POST " + post_url + " answered HTTP " +
+                                                  std::to_string(r->status) + ": " + excerpt(r->body));
+      co_return out;
+    }
+    while (!call.result && !call.rpc_error && !legacy_lost) {
+      wake->expires_at(std::chrono::steady_clock::time_point::max());
+      co_await wake->async_wait(net::as_tuple(net::use_awaitable));
+    }
+    if (call.rpc_error) {
+      out.error = Error(ErrorCode::kProtocol, where(method) + ": " + call.rpc_error->message +
+                                                  " (JSON-RPC error " + std::to_string(call.rpc_error->code) + ")");
+      co_return out;
+    }
+    if (!call.result) {
+      out.error = Error(ErrorCode::kUnavailable, where(method) + ": the SSE stream closed before the answer");
+      co_return out;
+    }
+    out.kind = Outcome::kDone;
+    out.result = std::move(*call.result);
+    co_return out;
+  }
+
   // ---- the standalone GET stream: server-initiated requests and notifications ----
 
   bool closing = false;
@@ -601,7 +773,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     bool retried_session = false;
     bool retried_auth = false;
     for (;;) {
-      auto raced = co_await (exchange(body, call, method) || watchdog(call));
+      // if/else, not ?: (GCC 12 evaluates both co_await arms of a conditional).
+      std::variant<Outcome, std::monostate> raced;
+      if (legacy()) {
+        raced = co_await (exchange_legacy(body, call, method) || watchdog(call));
+      } else {
+        raced = co_await (exchange(body, call, method) || watchdog(call));
+      }
       if (raced.index() == 1) {
         // Timed out or cancelled: tell the server in the background (a server that hangs must
         // not hold the caller), then report. initialize is never cancelled (spec).
@@ -660,7 +838,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (opt.hooks.elicitation) caps["elicitation"] = json::object{{"form", json::object{}}};
     if (opt.hooks.roots) caps["roots"] = json::object{{"listChanged", false}};
     std::optional<Error> last;
-    for (std::string_view version : kVersions) {
+    if (legacy()) {
+      auto opened = co_await legacy_open();
+      if (!opened) co_return std::unexpected(opened.error());
+    }
+    std::vector<std::string_view> versions(std::begin(kVersions), std::end(kVersions));
+    if (legacy()) versions = {"2024-11-05"};
+    for (std::string_view version : versions) {
       json::object params{{"protocolVersion", version},
                           {"capabilities", caps},
                           {"clientInfo", json::value_from(opt.info)}};
@@ -683,6 +867,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       }
       bool supported = false;
       for (auto s : kVersions) supported = supported || s == std::string_view(*v);
+      if (legacy()) supported = supported || std::string_view(*v) == "2024-11-05";
       if (!supported) {
         co_return make_error(ErrorCode::kProtocol,
                              where("initialize") + ": the server speaks MCP " + std::string(*v) +
@@ -702,7 +887,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                         "notifications/initialized");
       if (!note) co_return std::unexpected(note.error());
       connected = true;
-      co_await start_listening();
+      if (!legacy()) co_await start_listening();
       co_return Result<void>{};
     }
     co_return std::unexpected(last.value_or(Error(ErrorCode::kProtocol, where("initialize") + ": no common protocol version")));

@@ -21,6 +21,7 @@ class Headers {
   }
   // Replaces every field of that name with one.
   void set(std::string_view name, std::string value);
+  void erase(std::string_view name);
   std::optional<std::string_view> get(std::string_view name) const;
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 

@@ -86,6 +86,11 @@ struct ClientOptions {
   // Keep the standalone GET stream open for server-initiated requests and notifications
   // (servers that answer the GET with 405 are fine).
   bool listen = true;
+  // kLegacySse: the 2024-11-05 HTTP+SSE transport (GET an SSE stream, read its `endpoint`
+  // event, POST messages there; answers come on the stream), for servers of that era and the
+  // secret's "transport": "sse".
+  enum class Transport { kStreamableHttp, kLegacySse };
+  Transport transport = Transport::kStreamableHttp;
   std::chrono::milliseconds default_retry{1000};   // when the server sent no retry:
   http::ClientOptions http;
   ClientHooks hooks;
