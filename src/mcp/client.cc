@@ -87,7 +87,7 @@ Result<void> check_url_policy(std::string_view url) {
   if (scheme == "http") {
     if (is_loopback_host(host)) return {};
     return make_error(ErrorCode::kInvalidArgument,
-                      "refusing plain http:// to " + host +
+                      "connect " + std::string(url) + ": refusing plain http:// to " + host +
                           ": remote MCP servers must use https:// (http:// is allowed only for "
                           "localhost and 127.0.0.1)");
   }
@@ -184,13 +184,18 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     answer_server_request(std::move(*m));
   }
 
-  void on_notification(Call& call, const jsonrpc::Message& m) {
+  // Calls waiting for progress, by progress token: progress may arrive on another stream (the
+  // standalone one) than the call's own.
+  std::map<std::string, Call*> progress_calls;
+
+  void on_notification(Call& stream_call, const jsonrpc::Message& m) {
     if (m.method == "notifications/progress") {
       auto it = m.params.find("progressToken");
-      if (!call.progress_token || it == m.params.end() ||
-          jsonrpc::id_key(it->value()) != jsonrpc::id_key(*call.progress_token)) {
-        return;
-      }
+      if (it == m.params.end()) return;
+      auto found = progress_calls.find(jsonrpc::id_key(it->value()));
+      if (found == progress_calls.end()) return;
+      Call& call = *found->second;
+      (void)stream_call;
       // Progress resets the timeout, never past the hard maximum.
       call.deadline = std::min(std::chrono::steady_clock::now() + call.timeout, call.hard_deadline);
       if (call.options.on_progress) {
@@ -494,17 +499,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       return;
     }
     if (m->is_notification()) {
-      // Progress belongs to the call whose token it carries.
-      for (auto& [key, w] : waiters) {
-        std::chrono::steady_clock::time_point before = w.call->deadline;
-        on_notification(*w.call, *m);
-        if (w.call->deadline != before) w.wake->cancel();
-        if (m->method != "notifications/progress") break;  // others once
-      }
-      if (waiters.empty()) {
-        Call none;
-        on_notification(none, *m);
-      }
+      Call none;  // progress finds its call by token
+      on_notification(none, *m);
       return;
     }
     answer_server_request(std::move(*m));
@@ -763,10 +759,19 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     auto now = std::chrono::steady_clock::now();
     call.hard_deadline = now + std::max(opt.max_timeout, call.timeout);
     call.deadline = std::min(now + call.timeout, call.hard_deadline);
+    struct Unregister {
+      Impl* impl;
+      std::string key;
+      ~Unregister() {
+        if (!key.empty()) impl->progress_calls.erase(key);
+      }
+    } unregister{this, {}};
     if (call.options.on_progress) {
       call.progress_token = call.id;
       json::object& meta = params["_meta"].emplace_object();
       meta["progressToken"] = call.id;
+      unregister.key = jsonrpc::id_key(call.id);
+      progress_calls[unregister.key] = &call;
     }
     std::string body = jsonrpc::request(call.id, method, params);
 

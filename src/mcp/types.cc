@@ -159,6 +159,9 @@ void tag_invoke(json::value_from_tag, json::value& v, const Tool& x) {
   if (x.output_schema) o["outputSchema"] = *x.output_schema;
   if (x.annotations) o["annotations"] = json::value_from(*x.annotations);
   if (x.meta) o["_meta"] = *x.meta;
+  for (const auto& [k, val] : x.extra) {
+    if (!o.contains(k)) o[k] = val;
+  }
   v = std::move(o);
 }
 

@@ -49,6 +49,9 @@ struct Tool {
   std::optional<json::object> output_schema;
   std::optional<ToolAnnotations> annotations;
   std::optional<json::object> meta;  // "_meta"
+  // Members this SDK does not model (icons, execution, ...), kept so that a listing passes
+  // through unchanged.
+  json::object extra;
 };
 
 namespace content {
