@@ -42,6 +42,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 
 bench: deps build
 	BUILD_DIR=$(CURDIR)/$(BUILD) bench/server_throughput
+	BUILD_DIR=$(CURDIR)/$(BUILD) bench/client_latency
 
 demo: deps build
 	scripts/demo.sh

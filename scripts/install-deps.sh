@@ -23,7 +23,7 @@ APT_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libvalijson-dev libsqlite3-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  wrk nginx-light jq curl ca-certificates
+  wrk nginx-light jq curl ca-certificates time
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -231,31 +232,40 @@ struct Attempt {
 }  // namespace
 
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
-  Impl(net::any_io_executor ex, ClientOptions o)
-      : executor(std::move(ex)), opt(std::move(o)), ssl(net::ssl::context::tls_client) {
+  Impl(net::any_io_executor ex, ClientOptions o) : executor(std::move(ex)), opt(std::move(o)) {
     if (opt.use_env_proxy) {
       if (opt.https_proxy.empty()) opt.https_proxy = env("https_proxy", "HTTPS_PROXY");
       if (opt.http_proxy.empty()) opt.http_proxy = env("http_proxy", "HTTP_PROXY");
       if (opt.no_proxy.empty()) opt.no_proxy = env("no_proxy", "NO_PROXY");
     }
-    SSL_CTX_set_min_proto_version(ssl.native_handle(), TLS1_2_VERSION);
-    ssl.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                    net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
-                    net::ssl::context::no_tlsv1_1);
-    beast::error_code ec;
-    if (!opt.ca_file.empty()) {
-      ssl.load_verify_file(opt.ca_file, ec);
-      if (ec) tls_setup_error = "cannot load the CA file " + opt.ca_file + ": " + ec.message();
-    } else {
-      ssl.set_default_verify_paths(ec);
-      if (ec) tls_setup_error = "cannot load the system CA store: " + ec.message();
-    }
-    ssl.set_verify_mode(opt.verify_tls ? net::ssl::verify_peer : net::ssl::verify_none);
+  }
+
+  // The TLS context is built on the first https:// connection: loading the system CA store
+  // costs ~17 ms and ~5 MB, which a client of plain loopback URLs should not pay.
+  net::ssl::context& tls_context() {
+    std::call_once(ssl_once, [this] {
+      ssl.emplace(net::ssl::context::tls_client);
+      SSL_CTX_set_min_proto_version(ssl->native_handle(), TLS1_2_VERSION);
+      ssl->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                       net::ssl::context::no_tlsv1_1);
+      beast::error_code ec;
+      if (!opt.ca_file.empty()) {
+        ssl->load_verify_file(opt.ca_file, ec);
+        if (ec) tls_setup_error = "cannot load the CA file " + opt.ca_file + ": " + ec.message();
+      } else {
+        ssl->set_default_verify_paths(ec);
+        if (ec) tls_setup_error = "cannot load the system CA store: " + ec.message();
+      }
+      ssl->set_verify_mode(opt.verify_tls ? net::ssl::verify_peer : net::ssl::verify_none);
+    });
+    return *ssl;
   }
 
   net::any_io_executor executor;
   ClientOptions opt;
-  net::ssl::context ssl;
+  std::once_flag ssl_once;
+  std::optional<net::ssl::context> ssl;
   std::string tls_setup_error;
 
   mutable std::mutex mutex;
@@ -376,6 +386,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   // A new connection to the origin of `u` (TCP, proxy tunnel, TLS), ready for a request.
   awaitable<Result<std::unique_ptr<Conn>>> open(const Url& u, const Route& route, Deadline& dl) {
+    if (u.tls) tls_context();
     if (u.tls && !tls_setup_error.empty()) {
       co_return make_error(ErrorCode::kInvalidArgument, "TLS setup failed: " + tls_setup_error);
     }
@@ -417,7 +428,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
 
     if (u.tls) {
-      c->tls.emplace(std::move(c->tcp), ssl);
+      c->tls.emplace(std::move(c->tcp), tls_context());
       SSL* h = c->tls->native_handle();
       if (!u.host_is_ip) {
         SSL_set_tlsext_host_name(h, u.host.c_str());

@@ -209,6 +209,18 @@ class ResponderImpl final : public Responder {
   bool failed_ = false;
 };
 
+// The answer to a failed read of a request: (0, "") when the peer just went away.
+std::pair<int, std::string> read_error_reply(const beast::error_code& ec, const ServerOptions& opt) {
+  if (ec == bhttp::error::header_limit) {
+    return {431, "request header fields exceed " + std::to_string(opt.max_header_bytes) + " bytes"};
+  }
+  if (ec == bhttp::error::body_limit) {
+    return {413, "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"};
+  }
+  if (!is_benign(ec)) return {400, "malformed HTTP request: " + ec.message()};
+  return {0, {}};
+}
+
 template <class Stream>
 awaitable<void> write_plain_error(Stream& stream, const ServerOptions& opt, int status,
                                   const std::string& text) {
@@ -260,19 +272,8 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
     ctl->busy = true;
     if (ec) {
-      // Named locals around co_await: GCC 12 mishandles temporaries there.
-      int status = 0;
-      std::string text;
-      if (ec == bhttp::error::header_limit) {
-        status = 431;
-        text = "request header fields exceed " + std::to_string(opt.max_header_bytes) + " bytes";
-      } else if (ec == bhttp::error::body_limit) {
-        status = 413;
-        text = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";
-      } else if (!is_benign(ec)) {
-        status = 400;
-        text = "malformed HTTP request: " + ec.message();
-      }
+      // A named local around co_await: GCC 12 mishandles temporaries there.
+      auto [status, text] = read_error_reply(ec, opt);
       if (status) co_await write_plain_error(stream, opt, status, text);
       break;
     }
@@ -290,15 +291,8 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
     // Handlers may run long (SSE): no read/write is pending then, so disarm the timer.
     lowest(stream).expires_never();
     if (ec) {
-      int status = 0;
-      std::string text;
-      if (ec == bhttp::error::body_limit) {
-        status = 413;
-        text = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";
-      } else if (!is_benign(ec)) {
-        status = 400;
-        text = "malformed HTTP request: " + ec.message();
-      }
+      // A named local around co_await: GCC 12 mishandles temporaries there.
+      auto [status, text] = read_error_reply(ec, opt);
       if (status) co_await write_plain_error(stream, opt, status, text);
       break;
     }

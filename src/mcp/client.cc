@@ -133,6 +133,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     std::chrono::milliseconds timeout{0};
     bool timed_out = false;
     bool cancelled = false;
+    // Without progress or cancellation the deadline never moves: the HTTP layer enforces it and
+    // no watchdog coroutine is needed (the common, fast case).
+    bool watchdog = false;
+    std::chrono::milliseconds remaining() const {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      return std::max(left, std::chrono::milliseconds(1));
+    }
     std::optional<json::value> result;
     std::optional<jsonrpc::RpcError> rpc_error;
   };
@@ -305,6 +313,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     req.headers = co_await headers(method != "initialize");
     req.body = body;
     req.read_timeout = call.timeout;
+    if (!call.watchdog) req.timeout = call.remaining();
 
     int status = 0;
     std::string content_type;
@@ -405,6 +414,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         get.headers.set("Accept", "text/event-stream");
         get.headers.set("Last-Event-ID", parser.last_event_id());
         get.read_timeout = call.timeout;
+        if (!call.watchdog) get.timeout = call.remaining();
         parser.reset();
         int get_status = 0;
         auto on_get_head = [&](const http::ClientResponse& head) { get_status = head.status; };
@@ -615,7 +625,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       co_return out;
     }
     while (!call.result && !call.rpc_error && !legacy_lost) {
-      wake->expires_at(std::chrono::steady_clock::time_point::max());
+      if (!call.watchdog && std::chrono::steady_clock::now() >= call.deadline) {
+        out.error = Error(ErrorCode::kTimeout, where(method) + ": timed out");
+        co_return out;
+      }
+      wake->expires_at(call.watchdog ? std::chrono::steady_clock::time_point::max() : call.deadline);
       co_await wake->async_wait(net::as_tuple(net::use_awaitable));
     }
     if (call.rpc_error) {
@@ -759,6 +773,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     auto now = std::chrono::steady_clock::now();
     call.hard_deadline = now + std::max(opt.max_timeout, call.timeout);
     call.deadline = std::min(now + call.timeout, call.hard_deadline);
+    call.watchdog = static_cast<bool>(call.options.on_progress) || call.options.cancel;
     struct Unregister {
       Impl* impl;
       std::string key;
@@ -780,10 +795,26 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     for (;;) {
       // if/else, not ?: (GCC 12 evaluates both co_await arms of a conditional).
       std::variant<Outcome, std::monostate> raced;
-      if (legacy()) {
-        raced = co_await (exchange_legacy(body, call, method) || watchdog(call));
+      if (call.watchdog) {
+        if (legacy()) {
+          raced = co_await (exchange_legacy(body, call, method) || watchdog(call));
+        } else {
+          raced = co_await (exchange(body, call, method) || watchdog(call));
+        }
       } else {
-        raced = co_await (exchange(body, call, method) || watchdog(call));
+        Outcome plain;
+        if (legacy()) {
+          plain = co_await exchange_legacy(body, call, method);
+        } else {
+          plain = co_await exchange(body, call, method);
+        }
+        // The HTTP layer's deadline is the call's: a timeout there is the call timing out.
+        if (plain.kind == Outcome::kFailed && plain.error.code() == ErrorCode::kTimeout) {
+          call.timed_out = true;
+          raced.emplace<1>();
+        } else {
+          raced.emplace<0>(std::move(plain));
+        }
       }
       if (raced.index() == 1) {
         // Timed out or cancelled: tell the server in the background (a server that hangs must
