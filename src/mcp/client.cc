@@ -987,6 +987,68 @@ awaitable<Result<CallToolResult>> Client::call_tool(std::string_view name, json:
   }
 }
 
+namespace {
+// Follows nextCursor of a paginated list method and concatenates `key`.
+awaitable<Result<json::array>> list_all(Client& c, std::string_view method, std::string_view key) {
+  json::array all;
+  std::string cursor;
+  std::set<std::string> seen;
+  for (;;) {
+    json::object params;
+    if (!cursor.empty()) params["cursor"] = cursor;
+    auto r = co_await c.request(method, std::move(params));
+    if (!r) co_return std::unexpected(r.error());
+    const json::object* o = r->if_object();
+    const json::array* items = o ? ::idp::json::find_array(*o, key) : nullptr;
+    if (!items) {
+      co_return make_error(ErrorCode::kProtocol, std::string(method) + " " + c.url() +
+                                                     ": the result has no " + std::string(key) + " array");
+    }
+    for (const auto& i : *items) all.push_back(i);
+    const json::string* next = ::idp::json::find_string(*o, "nextCursor");
+    if (!next || next->empty()) co_return all;
+    cursor = std::string(*next);
+    if (!seen.insert(cursor).second) {
+      co_return make_error(ErrorCode::kProtocol, std::string(method) + " " + c.url() +
+                                                     ": the server repeated cursor '" + cursor + "'");
+    }
+  }
+}
+}  // namespace
+
+awaitable<Result<json::array>> Client::list_resources() {
+  co_return co_await list_all(*this, "resources/list", "resources");
+}
+
+awaitable<Result<json::array>> Client::list_prompts() {
+  co_return co_await list_all(*this, "prompts/list", "prompts");
+}
+
+awaitable<Result<json::array>> Client::read_resource(std::string_view uri) {
+  json::object params;
+  params["uri"] = uri;
+  auto r = co_await request("resources/read", std::move(params));
+  if (!r) co_return std::unexpected(r.error());
+  const json::object* o = r->if_object();
+  const json::array* contents = o ? ::idp::json::find_array(*o, "contents") : nullptr;
+  if (!contents) {
+    co_return make_error(ErrorCode::kProtocol, impl_->where("resources/read") + ": no contents array");
+  }
+  co_return *contents;
+}
+
+awaitable<Result<json::object>> Client::get_prompt(std::string_view name, json::object arguments) {
+  json::object params;
+  params["name"] = name;
+  if (!arguments.empty()) params["arguments"] = std::move(arguments);
+  auto r = co_await request("prompts/get", std::move(params));
+  if (!r) co_return std::unexpected(r.error());
+  if (!r->is_object()) {
+    co_return make_error(ErrorCode::kProtocol, impl_->where("prompts/get") + ": the result is not an object");
+  }
+  co_return std::move(r->get_object());
+}
+
 awaitable<Result<void>> Client::ping() {
   auto r = co_await request("ping", {});
   if (!r) co_return std::unexpected(r.error());

@@ -169,6 +169,39 @@ TEST_F(McpClient, ConnectsListsAndCalls) {
   EXPECT_EQ(text, "client-test-server 2025-11-25 4 tools, sum 5");
 }
 
+TEST_F(McpClient, ReadsResourcesAndPrompts) {
+  ASSERT_TRUE(server_->add_resource(
+      Resource{.uri = "mem://a", .name = "a", .mime_type = "text/plain"},
+      [](const std::string& uri, ToolContext&) -> awaitable<Result<std::vector<ResourceContents>>> {
+        co_return std::vector<ResourceContents>{{uri, "text/plain", "alpha", std::nullopt}};
+      }));
+  ASSERT_TRUE(server_->add_prompt(
+      Prompt{.name = "greet", .arguments = {{.name = "who", .required = true}}},
+      [](const std::map<std::string, std::string>& a, ToolContext&) -> awaitable<Result<GetPromptResult>> {
+        co_return GetPromptResult{std::nullopt, {PromptMessage{"user", content::text("hello " + a.at("who"))}}};
+      }));
+  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions quiet;
+    quiet.listen = false;
+    Client c(ex, url_, quiet);
+    (void)co_await c.connect();
+    auto resources = co_await c.list_resources();
+    auto contents = co_await c.read_resource("mem://a");
+    auto prompts = co_await c.list_prompts();
+    bj::object args{{"who", "Ada"}};
+    auto prompt = co_await c.get_prompt("greet", std::move(args));
+    auto missing = co_await c.read_resource("mem://missing");
+    co_await c.close();
+    if (!resources || !contents || !prompts || !prompt) co_return "failed";
+    co_return fmt::format("{} {} {} {} | {}", resources->size(),
+                          std::string(contents->at(0).at("text").as_string()), prompts->size(),
+                          std::string(prompt->at("messages").at(0).at("content").at("text").as_string()),
+                          missing ? "found?" : missing.error().message());
+  });
+  EXPECT_NE(text.find("1 alpha 1 hello Ada | resources/read " + url_ + ": Resource not found: mem://missing"),
+            std::string::npos) << text;
+}
+
 TEST_F(McpClient, ResumesALostStreamWithLastEventId) {
   std::vector<std::string> logs;
   auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {

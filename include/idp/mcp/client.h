@@ -119,6 +119,13 @@ class Client {
                                                            json::object arguments,
                                                            CallOptions options = {});
   boost::asio::awaitable<Result<void>> ping();
+  // Resources and prompts; each follows nextCursor to the end. Results are the spec's objects
+  // (Resource, ResourceContents, Prompt, GetPromptResult) as JSON.
+  boost::asio::awaitable<Result<json::array>> list_resources();
+  boost::asio::awaitable<Result<json::array>> read_resource(std::string_view uri);  // contents
+  boost::asio::awaitable<Result<json::array>> list_prompts();
+  boost::asio::awaitable<Result<json::object>> get_prompt(std::string_view name,
+                                                          json::object arguments = {});
   // Any request; the result object.
   boost::asio::awaitable<Result<json::value>> request(std::string_view method, json::object params,
                                                       CallOptions options = {});
