@@ -259,8 +259,13 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // ---- POST ----
 
   awaitable<void> handle_post(const http::Request& req, http::Responder& res) {
+    if (auto r = precheck(req, false)) co_return co_await res.send(std::move(*r));
     Identity identity;
-    if (auto r = co_await admit(req, &identity, false)) co_return co_await res.send(std::move(*r));
+    if (opt.authenticate) {
+      auto who = co_await opt.authenticate(req);
+      if (!who) co_return co_await res.send(std::move(who.error()));
+      identity = std::move(*who);
+    }
     auto ct = req.header("Content-Type");
     if (!ct || !http::iequals(media_type(*ct), "application/json")) {
       co_return co_await res.send(rpc_error(
@@ -459,27 +464,25 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
 
   // ---- GET ----
 
-  // Host/Origin/version checks, authentication and, for GET and DELETE, the stateless 405:
-  // the response to send instead of handling the request, if any.
-  awaitable<std::optional<http::Response>> admit(const http::Request& req, Identity* identity,
-                                                 bool needs_session) {
-    if (auto r = check_host_origin(req)) co_return std::move(*r);
-    if (opt.authenticate) {
-      auto who = co_await opt.authenticate(req);
-      if (!who) co_return std::move(who.error());
-      if (identity) *identity = std::move(*who);
-    }
+  // Host/Origin/version checks and, for GET and DELETE, the stateless 405: the response to
+  // send instead of handling the request, if any. Synchronous: it runs for every request.
+  std::optional<http::Response> precheck(const http::Request& req, bool needs_session) const {
+    if (auto r = check_host_origin(req)) return r;
     if (needs_session && opt.stateless) {
       http::Response r = rpc_error(405, jsonrpc::kConnectionClosed,
                                    "Method Not Allowed: this server is stateless; use POST");
       r.headers.add("Allow", "POST");
-      co_return r;
+      return r;
     }
-    co_return std::nullopt;
+    return std::nullopt;
   }
 
   awaitable<void> handle_get(const http::Request& req, http::Responder& res) {
-    if (auto r = co_await admit(req, nullptr, true)) co_return co_await res.send(std::move(*r));
+    if (auto r = precheck(req, true)) co_return co_await res.send(std::move(*r));
+    if (opt.authenticate) {
+      auto who = co_await opt.authenticate(req);
+      if (!who) co_return co_await res.send(std::move(who.error()));
+    }
     if (!accepts(req.header("Accept").value_or(""), "text/event-stream")) {
       co_return co_await res.send(rpc_error(406, jsonrpc::kConnectionClosed,
                                             "Not Acceptable: GET needs Accept: text/event-stream"));
@@ -534,7 +537,11 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // ---- DELETE ----
 
   awaitable<void> handle_delete(const http::Request& req, http::Responder& res) {
-    if (auto r = co_await admit(req, nullptr, true)) co_return co_await res.send(std::move(*r));
+    if (auto r = precheck(req, true)) co_return co_await res.send(std::move(*r));
+    if (opt.authenticate) {
+      auto who = co_await opt.authenticate(req);
+      if (!who) co_return co_await res.send(std::move(who.error()));
+    }
     auto found = find_session(req);
     if (!found) co_return co_await res.send(std::move(found.error()));
     {
