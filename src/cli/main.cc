@@ -92,10 +92,22 @@ std::string describe_fields(const bj::object& schema) {
   return out;
 }
 
-awaitable<Result<void>> connect(mcp::Client& client) {
-  auto r = co_await client.connect();
-  if (!r) co_return std::unexpected(r.error());
-  co_return Result<void>{};
+// Connects to c.url, runs `body` with the session, closes it; the exit code of `body`, or 1
+// with the error printed when the connection fails.
+int with_session(const Common& c, const mcp::ClientOptions& opt,
+                 std::function<awaitable<int>(mcp::Client&)> body) {
+  return run([&]() -> awaitable<int> {
+    auto ex = co_await boost::asio::this_coro::executor;
+    mcp::Client client(ex, c.url, opt);
+    auto connected = co_await client.connect();
+    if (!connected) {
+      std::fprintf(stderr, "error: %s\n", connected.error().message().c_str());
+      co_return 1;
+    }
+    int rc = co_await body(client);
+    co_await client.close();
+    co_return rc;
+  });
 }
 
 int cmd_tools(const Common& c) {
@@ -104,16 +116,8 @@ int cmd_tools(const Common& c) {
     std::fprintf(stderr, "error: %s\n", opt.error().message().c_str());
     return 2;
   }
-  return run([&]() -> awaitable<int> {
-    auto ex = co_await boost::asio::this_coro::executor;
-    mcp::Client client(ex, c.url, *opt);
-    auto connected = co_await connect(client);
-    if (!connected) {
-      std::fprintf(stderr, "error: %s\n", connected.error().message().c_str());
-      co_return 1;
-    }
+  return with_session(c, *opt, [&](mcp::Client& client) -> awaitable<int> {
     auto tools = co_await client.list_tools();
-    co_await client.close();
     if (!tools) {
       std::fprintf(stderr, "error: %s\n", tools.error().message().c_str());
       co_return 1;
@@ -164,16 +168,8 @@ int cmd_call(const Common& c, const std::string& tool, const std::vector<std::st
     auto parsed = ::idp::json::parse(value);
     args[item.substr(0, eq)] = parsed ? *parsed : bj::value(value);
   }
-  return run([&]() -> awaitable<int> {
-    auto ex = co_await boost::asio::this_coro::executor;
-    mcp::Client client(ex, c.url, *opt);
-    auto connected = co_await connect(client);
-    if (!connected) {
-      std::fprintf(stderr, "error: %s\n", connected.error().message().c_str());
-      co_return 1;
-    }
+  return with_session(c, *opt, [&](mcp::Client& client) -> awaitable<int> {
     auto r = co_await client.call_tool(tool, std::move(args));
-    co_await client.close();
     if (!r) {
       std::fprintf(stderr, "error: %s\n", r.error().message().c_str());
       co_return 1;
