@@ -16,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <array>
+#include <algorithm>
 #include <atomic>
 #include <memory_resource>
 #include <condition_variable>
@@ -91,9 +92,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::condition_variable done_cv;
   bool done = false;
 
+  std::vector<std::pair<std::string, Route>> prefix_routes;  // longest prefix first
+
   const Handler* find(std::string_view method, std::string_view path, std::string* allow) const {
     auto it = routes.find(std::string(path));
-    if (it == routes.end()) return nullptr;
+    if (it == routes.end()) {
+      for (const auto& [prefix, r] : prefix_routes) {
+        if (path.starts_with(prefix) && (r.method == "*" || r.method == method)) return &r.handler;
+      }
+      return nullptr;
+    }
     for (const auto& r : it->second) {
       if (r.method == "*" || r.method == method) return &r.handler;
     }
@@ -468,6 +476,13 @@ Server::~Server() {
 
 void Server::route(std::string method, std::string path, Handler handler) {
   impl_->routes[std::move(path)].push_back(Route{std::move(method), std::move(handler)});
+}
+
+void Server::route_prefix(std::string method, std::string prefix, Handler handler) {
+  auto& v = impl_->prefix_routes;
+  v.emplace_back(std::move(prefix), Route{std::move(method), std::move(handler)});
+  std::stable_sort(v.begin(), v.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
 void Server::on_stop(std::function<void()> hook) { impl_->stop_hooks.push_back(std::move(hook)); }

@@ -61,6 +61,9 @@ class Server {
 
   // Routes `method` ("GET", ... or "*" for any) on an exact path ("/mcp"). Register before start().
   void route(std::string method, std::string path, Handler handler);
+  // Routes every path under `prefix` ("/" for all) that no exact route matches; the longest
+  // matching prefix wins.
+  void route_prefix(std::string method, std::string prefix, Handler handler);
   // Called (once, on a server thread) when stop() begins, to wake long-lived handlers.
   void on_stop(std::function<void()> hook);
 

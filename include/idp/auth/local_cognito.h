@@ -1,0 +1,72 @@
+// idp::auth::LocalCognito is a local identity provider that speaks the Cognito user-pool API
+// (AWS JSON 1.1 on `POST /`, `X-Amz-Target: AWSCognitoIdentityProviderService.<Op>`), so that
+// nothing here needs AWS to run: the CLI's `local-cognito` command, `make demo` and the tests
+// embed it in an idp::http::Server.
+//
+// Operations: CreateUserPool, CreateUserPoolClient (optional secret), AdminCreateUser,
+// AdminSetUserPassword, AdminGetUser, InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH),
+// RespondToAuthChallenge (NEW_PASSWORD_REQUIRED) and GetUser. Errors are HTTP 400 with
+// `{"__type":"NotAuthorizedException","message":"Incorrect username or password."}`, as Cognito
+// sends them. Tokens are RS256 JWTs shaped like Cognito's (the access token has `client_id` and
+// `token_use`, no `aud`; the ID token has `aud`), valid one hour; refresh tokens are opaque. Every
+// pool has its own RSA-2048 key, served at `GET /<poolId>/.well-known/jwks.json` next to an OIDC
+// discovery document whose `issuer` equals the tokens' `iss` (`<issuer base>/<poolId>`).
+//
+// State (pools, clients with their secrets, users with PBKDF2-HMAC-SHA256 password hashes, the
+// pool keys as PEM, hashes of refresh tokens) lives in `<data_dir>/local-cognito.json`, rewritten
+// atomically (temporary file + rename, mode 0600) after every change; passwords and refresh tokens
+// are never stored in clear. Thread-safe: every member may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "idp/core/error.h"
+#include "idp/http/message.h"
+
+namespace idp::http {
+class Server;
+}
+
+namespace idp::auth {
+
+class LocalCognito {
+ public:
+  // Loads `<data_dir>/local-cognito.json` when it exists (creating `data_dir`, mode 0700, when
+  // it does not). Throws std::runtime_error when the file exists but cannot be read or parsed;
+  // use open() for an idp::Error instead. `region` prefixes new pool ids (`us-east-1_AbC123xyz`).
+  explicit LocalCognito(std::string data_dir, std::string region = "us-east-1");
+  static Result<std::unique_ptr<LocalCognito>> open(std::string data_dir,
+                                                    std::string region = "us-east-1");
+  ~LocalCognito();
+  LocalCognito(const LocalCognito&) = delete;
+  LocalCognito& operator=(const LocalCognito&) = delete;
+
+  // Registers `POST /` and, for every pool (also pools created later),
+  // `GET /<poolId>/.well-known/jwks.json` and `GET /<poolId>/.well-known/openid-configuration`.
+  // Call before server.start(). An empty `issuer_base` means `http://127.0.0.1:<server.port()>`,
+  // read when the first token is issued.
+  void attach(http::Server& server, std::string issuer_base = {});
+
+  // Sets the issuer base (`http://127.0.0.1:9229`, no trailing slash) without a server.
+  void set_issuer_base(std::string issuer_base);
+  // `<issuer base>/<poolId>`: the `iss` of that pool's tokens.
+  std::string issuer(std::string_view pool_id) const;
+
+  // One AWS JSON 1.1 call: `target` is the X-Amz-Target value, `body` the JSON input. Always
+  // returns a response (200 with the output, or 400/500 with `{"__type","message"}`).
+  http::Response handle(std::string_view target, std::string_view body);
+  // The JWKS or discovery document for `/<poolId>/.well-known/...`; nullopt for other paths
+  // (404 for an unknown pool).
+  std::optional<http::Response> handle_well_known(std::string_view path) const;
+
+  const std::string& data_file() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace idp::auth

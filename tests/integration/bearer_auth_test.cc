@@ -1,0 +1,173 @@
+// An MCP server protected by BearerAuth, with tokens from the local Cognito-compatible identity
+// provider: the whole seed flow (sign in with USER_PASSWORD_AUTH, call with Authorization:
+// Bearer, the server verifies against the pool's JWKS) and its failures as a client sees them.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "idp/auth/bearer_auth.h"
+#include "idp/auth/local_cognito.h"
+#include "idp/core/json_util.h"
+#include "idp/mcp/client.h"
+#include "idp/mcp/server.h"
+#include "idp/mcp/streamable_http_server.h"
+#include "raw_http.h"
+
+namespace idp::auth {
+namespace {
+
+namespace bj = boost::json;
+using boost::asio::awaitable;
+
+bj::object call(LocalCognito& idp, std::string_view op, const bj::object& body) {
+  auto r = idp.handle(std::string("AWSCognitoIdentityProviderService.") + std::string(op),
+                      bj::serialize(body));
+  auto v = ::idp::json::parse(r.body);
+  EXPECT_EQ(r.status, 200) << op << ": " << r.body;
+  return v && v->is_object() ? v->get_object() : bj::object{};
+}
+
+class BearerAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / fmt::format("idp-bearer-{}", ::getpid());
+    std::filesystem::remove_all(dir_);
+    idp_ = std::make_unique<LocalCognito>(dir_.string());
+    idp_http_ = std::make_unique<http::Server>(http::ServerOptions{});
+    idp_->attach(*idp_http_);
+    auto idp_port = idp_http_->start();
+    ASSERT_TRUE(idp_port);
+    idp_->set_issuer_base(fmt::format("http://127.0.0.1:{}", *idp_port));
+
+    pool_ = std::string(call(*idp_, "CreateUserPool", {{"PoolName", "p"}}).at("UserPool").at("Id").as_string());
+    client_id_ = std::string(call(*idp_, "CreateUserPoolClient", {{"UserPoolId", pool_}, {"ClientName", "agents"}})
+                                 .at("UserPoolClient").at("ClientId").as_string());
+    call(*idp_, "AdminCreateUser", {{"UserPoolId", pool_}, {"Username", "alice"}, {"TemporaryPassword", "Temp0rary!"}});
+    call(*idp_, "AdminSetUserPassword",
+         {{"UserPoolId", pool_}, {"Username", "alice"}, {"Password", "Passw0rd!Lab"}, {"Permanent", true}});
+    auto tokens = call(*idp_, "InitiateAuth",
+                       {{"AuthFlow", "USER_PASSWORD_AUTH"},
+                        {"ClientId", client_id_},
+                        {"AuthParameters", bj::object{{"USERNAME", "alice"}, {"PASSWORD", "Passw0rd!Lab"}}}});
+    access_ = std::string(tokens.at("AuthenticationResult").at("AccessToken").as_string());
+    id_token_ = std::string(tokens.at("AuthenticationResult").at("IdToken").as_string());
+
+    server_ = std::make_unique<mcp::Server>();
+    mcp::Tool whoami;
+    whoami.name = "whoami";
+    ASSERT_TRUE(server_->add_tool(whoami, [](const bj::object&, mcp::ToolContext& ctx) -> awaitable<mcp::CallToolResult> {
+      co_return mcp::CallToolResult::text(ctx.identity().subject + " via " +
+                                          std::string(ctx.identity().claims.at("client_id").as_string()));
+    }));
+    BearerAuthOptions ao;
+    ao.rules.issuer = idp_->issuer(pool_);
+    ao.rules.client_ids = {client_id_};
+    ao.scopes_supported = {"aws.cognito.signin.user.admin"};
+    auth_ = std::make_unique<BearerAuth>(ao);
+    mcp_http_ = std::make_unique<http::Server>(http::ServerOptions{});
+    mcp::StreamableHttpOptions mo;
+    mo.authenticate = auth_->authenticator();
+    transport_ = std::make_unique<mcp::StreamableHttpServer>(*server_, mo);
+    transport_->attach(*mcp_http_);
+    auth_->serve_metadata(*mcp_http_);
+    auto port = mcp_http_->start();
+    ASSERT_TRUE(port);
+    port_ = *port;
+    url_ = fmt::format("http://127.0.0.1:{}/mcp", port_);
+  }
+  void TearDown() override {
+    mcp_http_->stop();
+    mcp_http_->wait();
+    idp_http_->stop();
+    idp_http_->wait();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string call_whoami(std::optional<std::string> token) {
+    boost::asio::io_context ioc;
+    std::string out;
+    boost::asio::co_spawn(ioc, [&]() -> awaitable<void> {
+      mcp::ClientOptions o;
+      o.listen = false;
+      if (token) o.token_provider = std::make_shared<mcp::StaticTokenProvider>(Secret(*token));
+      mcp::Client c(ioc.get_executor(), url_, o);
+      auto ok = co_await c.connect();
+      if (!ok) {
+        out = ok.error().message();
+        co_return;
+      }
+      bj::object none;
+      auto r = co_await c.call_tool("whoami", std::move(none));
+      out = r ? std::string(r->content.at(0).at("text").as_string()) : r.error().message();
+      co_await c.close();
+    }, boost::asio::detached);
+    ioc.run();
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<LocalCognito> idp_;
+  std::unique_ptr<http::Server> idp_http_, mcp_http_;
+  std::unique_ptr<mcp::Server> server_;
+  std::unique_ptr<BearerAuth> auth_;
+  std::unique_ptr<mcp::StreamableHttpServer> transport_;
+  std::string pool_, client_id_, access_, id_token_, url_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(BearerAuthTest, AValidAccessTokenReachesTheToolWithItsIdentity) {
+  auto text = call_whoami(access_);
+  EXPECT_NE(text.find(" via " + client_id_), std::string::npos) << text;
+  EXPECT_EQ(call_whoami(access_), text);  // the second call is served from the verified cache
+  EXPECT_GE(auth_->stats().cache_hits, 1u);
+  EXPECT_EQ(auth_->stats().jwks_fetches, 1u);
+}
+
+TEST_F(BearerAuthTest, NoTokenIs401WithResourceMetadata) {
+  auto r = test::request(port_, "POST", "/mcp",
+                         {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}},
+                         R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.header("WWW-Authenticate"),
+            fmt::format("Bearer resource_metadata=\"http://127.0.0.1:{}/.well-known/oauth-protected-resource/mcp\"", port_));
+  auto err = call_whoami(std::nullopt);
+  EXPECT_NE(err.find("HTTP 401"), std::string::npos) << err;
+}
+
+TEST_F(BearerAuthTest, AnIdTokenOrAForgedTokenIsRejected) {
+  auto r = test::request(port_, "POST", "/mcp",
+                         {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
+                          {"Authorization", "Bearer " + id_token_}},
+                         R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.header("WWW-Authenticate").find("error=\"invalid_token\""), std::string::npos);
+  std::string forged = access_;
+  forged[forged.find('.') + 5] ^= 1;  // flip a payload character
+  auto f = call_whoami(forged);
+  EXPECT_NE(f.find("rejected the credentials (HTTP 401)"), std::string::npos) << f;
+}
+
+TEST_F(BearerAuthTest, ProtectedResourceMetadataNamesThePool) {
+  for (std::string path : {"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"}) {
+    auto r = test::request(port_, "GET", path, {}, "");
+    ASSERT_EQ(r.status, 200) << path;
+    auto doc = ::idp::json::parse(r.body);
+    ASSERT_TRUE(doc);
+    EXPECT_EQ(doc->at("resource").as_string(), url_);
+    EXPECT_EQ(doc->at("authorization_servers").at(0).as_string(), idp_->issuer(pool_));
+    EXPECT_EQ(doc->at("scopes_supported").at(0).as_string(), "aws.cognito.signin.user.admin");
+  }
+  // And the pool's discovery document names the same issuer as the tokens.
+  auto disc = test::request(idp_http_->port(), "GET", "/" + pool_ + "/.well-known/openid-configuration", {}, "");
+  EXPECT_EQ(disc.status, 200);
+  EXPECT_EQ(::idp::json::parse(disc.body)->at("issuer").as_string(), idp_->issuer(pool_));
+}
+
+}  // namespace
+}  // namespace idp::auth
