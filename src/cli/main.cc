@@ -11,7 +11,9 @@
 #include <set>
 #include <string>
 
+#include "idp/auth/local_cognito.h"
 #include "idp/core/json_util.h"
+#include "idp/http/server.h"
 #include "idp/core/log.h"
 #include "idp/mcp/client.h"
 
@@ -222,6 +224,15 @@ int main(int argc, char** argv) {
   call->add_option("tool", tool, "tool name")->required();
   call->add_option("--arg", kv, "argument name=value (JSON values are parsed: n=2 is a number)");
   call->add_option("--args-json", args_json, "all arguments as one JSON object");
+  auto* cognito = app.add_subcommand(
+      "local-cognito", "run a local Cognito-compatible identity provider on 127.0.0.1 (for tests and the demo)");
+  std::uint16_t cognito_port = 9229;
+  std::string cognito_data = ".local-cognito";
+  std::string cognito_region = "us-east-1";
+  cognito->add_option("--port", cognito_port, "TCP port")->capture_default_str();
+  cognito->add_option("--data", cognito_data, "folder for pools, clients, users and keys")->capture_default_str();
+  cognito->add_option("--region", cognito_region, "region prefix of new pool ids")->capture_default_str();
+  cognito->add_option("--log-level", common.log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   log::Level level;
@@ -232,5 +243,26 @@ int main(int argc, char** argv) {
   log::init(level);
   if (*tools) return cmd_tools(common);
   if (*call) return cmd_call(common, tool, kv, args_json);
+  if (*cognito) {
+    auto idp = auth::LocalCognito::open(cognito_data, cognito_region);
+    if (!idp) {
+      std::fprintf(stderr, "error: %s\n", idp.error().message().c_str());
+      return 1;
+    }
+    http::ServerOptions ho;
+    ho.port = cognito_port;
+    http::Server server(ho);
+    (*idp)->attach(server);
+    auto port = server.start();
+    if (!port) {
+      std::fprintf(stderr, "error: %s\n", port.error().message().c_str());
+      return 1;
+    }
+    std::printf("local Cognito listening on http://127.0.0.1:%u (data in %s); Ctrl-C stops it\n",
+                static_cast<unsigned>(*port), cognito_data.c_str());
+    std::fflush(stdout);
+    server.run_until_signal();
+    return 0;
+  }
   return 2;
 }

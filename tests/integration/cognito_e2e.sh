@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The seed's flow with our binaries only: a local Cognito-compatible identity provider, a pool,
+# an app client and a user; USER_PASSWORD_AUTH gives an access token; the MCP server started with
+# --jwt-issuer/--jwt-client-id accepts it and refuses calls without it.
+set -euo pipefail
+BIN=${IDP_BIN_DIR:?IDP_BIN_DIR must point at build/bin}
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+PASSED=0
+fail() { echo "FAIL: $*" >&2; echo "$PASSED passed, 1 failed"; exit 1; }
+pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
+wait_line() {  # wait_line FILE REGEX -> prints the first match
+  for _ in $(seq 200); do
+    if grep -qE "$2" "$1" 2>/dev/null; then grep -oE "$2" "$1" | head -1; return 0; fi
+    sleep 0.05
+  done
+  fail "no line matching '$2' in $1: $(cat "$1")"
+}
+
+"$BIN/idp-agents" local-cognito --port 0 --data "$TMP/cognito" >"$TMP/cognito.out" 2>&1 &
+PIDS+=($!)
+COG=$(wait_line "$TMP/cognito.out" 'http://127\.0\.0\.1:[0-9]+')
+cog() {
+  curl -sS -X POST "$COG/" -H 'Content-Type: application/x-amz-json-1.1' \
+    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
+}
+POOL=$(cog CreateUserPool '{"PoolName":"e2e"}' | jq -r .UserPool.Id)
+CLIENT=$(cog CreateUserPoolClient "{\"UserPoolId\":\"$POOL\",\"ClientName\":\"agents\"}" | jq -r .UserPoolClient.ClientId)
+cog AdminCreateUser "{\"UserPoolId\":\"$POOL\",\"Username\":\"alice\",\"TemporaryPassword\":\"Temp0rary!\"}" >/dev/null
+cog AdminSetUserPassword "{\"UserPoolId\":\"$POOL\",\"Username\":\"alice\",\"Password\":\"Passw0rd!Lab\",\"Permanent\":true}" >/dev/null
+AUTH=$(cog InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$CLIENT\",\"AuthParameters\":{\"USERNAME\":\"alice\",\"PASSWORD\":\"Passw0rd!Lab\"}}")
+TOKEN=$(jq -r .AuthenticationResult.AccessToken <<<"$AUTH")
+[[ $TOKEN == ey* ]] || fail "no access token: $AUTH"
+[[ $(jq -r .AuthenticationResult.ExpiresIn <<<"$AUTH") == 3600 ]] || fail "ExpiresIn is not 3600: $AUTH"
+pass "USER_PASSWORD_AUTH against the local identity provider gives an access token"
+WRONG=$(cog InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$CLIENT\",\"AuthParameters\":{\"USERNAME\":\"alice\",\"PASSWORD\":\"nope\"}}")
+[[ $(jq -r .__type <<<"$WRONG") == NotAuthorizedException ]] || fail "wrong password: $WRONG"
+pass "a wrong password is NotAuthorizedException"
+
+"$BIN/mcp-conformance-server" --port 0 --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$TMP/mcp.out" 2>&1 &
+PIDS+=($!)
+MCP=$(wait_line "$TMP/mcp.out" 'http://127\.0\.0\.1:[0-9]+/mcp')
+
+out=$("$BIN/idp-agents" call "$MCP" add --arg a=2 --arg b=40 --header "Authorization: Bearer $TOKEN")
+[[ $out == 42* ]] || fail "authorized call: $out"
+pass "the MCP server accepts the pool's access token"
+
+rc=0
+err=$("$BIN/idp-agents" tools "$MCP" 2>&1) || rc=$?
+((rc == 1)) || fail "an unauthenticated listing exited $rc: $err"
+[[ $err == *"HTTP 401"* ]] || fail "unauthenticated: $err"
+pass "without a token the server answers 401"
+
+hdr=$(curl -sS -o /dev/null -D - -X POST "$MCP" -H 'Content-Type: application/json' \
+  -H 'Accept: application/json, text/event-stream' -d '{"jsonrpc":"2.0","id":1,"method":"ping"}' | tr -d '\r' |
+  awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')
+[[ $hdr == *'resource_metadata="'*'/.well-known/oauth-protected-resource/mcp"'* ]] || fail "WWW-Authenticate: $hdr"
+prm=$(curl -sS "${MCP%/mcp}/.well-known/oauth-protected-resource/mcp")
+[[ $(jq -r '.authorization_servers[0]' <<<"$prm") == "$COG/$POOL" ]] || fail "metadata: $prm"
+pass "401 points to the protected-resource metadata, which names the pool"
+echo "$PASSED passed, 0 failed"
