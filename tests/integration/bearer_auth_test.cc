@@ -2,7 +2,10 @@
 // provider: the whole seed flow (sign in with USER_PASSWORD_AUTH, call with Authorization:
 // Bearer, the server verifies against the pool's JWKS) and its failures as a client sees them.
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -12,6 +15,7 @@
 #include <filesystem>
 
 #include "idp/auth/bearer_auth.h"
+#include "idp/auth/cognito.h"
 #include "idp/auth/local_cognito.h"
 #include "idp/core/json_util.h"
 #include "idp/mcp/client.h"
@@ -167,6 +171,98 @@ TEST_F(BearerAuthTest, ProtectedResourceMetadataNamesThePool) {
   auto disc = test::request(idp_http_->port(), "GET", "/" + pool_ + "/.well-known/openid-configuration", {}, "");
   EXPECT_EQ(disc.status, 200);
   EXPECT_EQ(::idp::json::parse(disc.body)->at("issuer").as_string(), idp_->issuer(pool_));
+}
+
+template <class T>
+T run_on(std::function<awaitable<T>(boost::asio::any_io_executor)> body) {
+  boost::asio::io_context ioc;
+  std::optional<T> out;
+  boost::asio::co_spawn(ioc, body(ioc.get_executor()), [&](std::exception_ptr e, T v) {
+    if (!e) out = std::move(v);
+  });
+  ioc.run();
+  return std::move(*out);
+}
+
+TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes) {
+  CognitoConfig cfg{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
+                    .password = Secret("Passw0rd!Lab"),
+                    .endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port())};
+  auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+    auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
+    // Eight concurrent callers: one sign-in.
+    int done = 0;
+    int good = 0;
+    boost::asio::steady_timer all(ex, std::chrono::steady_clock::time_point::max());
+    for (int i = 0; i < 8; ++i) {
+      boost::asio::co_spawn(ex, [&, provider]() -> awaitable<void> {
+        auto t = co_await provider->token(false);
+        good += t && t->reveal().starts_with("ey");
+        if (++done == 8) all.cancel();
+      }, boost::asio::detached);
+    }
+    co_await all.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    // The MCP client uses it; then a 401-style refresh uses the refresh token.
+    mcp::ClientOptions o;
+    o.listen = false;
+    o.token_provider = provider;
+    mcp::Client c(ex, url_, o);
+    auto ok = co_await c.connect();
+    bj::object none;
+    auto r = co_await c.call_tool("whoami", std::move(none));
+    co_await c.close();
+    auto again = co_await provider->token(true);
+    auto s = provider->stats();
+    co_return fmt::format("{}/8 sign_ins={} refreshes={} call={} refreshed={}", good, s.sign_ins, s.refreshes,
+                          ok && r ? "ok" : "failed", again ? "ok" : again.error().message());
+  });
+  EXPECT_EQ(report, "8/8 sign_ins=1 refreshes=1 call=ok refreshed=ok");
+}
+
+TEST_F(BearerAuthTest, CognitoErrorsTellTheOperatorWhatToDo) {
+  call(*idp_, "AdminCreateUser", {{"UserPoolId", pool_}, {"Username", "bob"}, {"TemporaryPassword", "Temp0rary!"}});
+  auto secret_client = call(*idp_, "CreateUserPoolClient",
+                            {{"UserPoolId", pool_}, {"ClientName", "secret"}, {"GenerateSecret", true}});
+  std::string sc_id(secret_client.at("UserPoolClient").at("ClientId").as_string());
+  std::string sc_secret(secret_client.at("UserPoolClient").at("ClientSecret").as_string());
+  std::string endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port());
+  auto attempt = [&](CognitoConfig cfg) {
+    return run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+      CognitoClient client(ex);
+      auto t = co_await client.sign_in(cfg);
+      if (!t) co_return t.error().message();
+      auto again = co_await client.refresh(cfg, *t->refresh_token, t->subject);
+      co_return again ? "ok" : "refresh: " + again.error().message();
+    });
+  };
+  CognitoConfig base{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
+                     .password = Secret("wrong-password"), .endpoint = endpoint};
+  auto wrong = attempt(base);
+  EXPECT_NE(wrong.find("Cognito rejected the username or password of user 'alice' of pool " + pool_),
+            std::string::npos) << wrong;
+  EXPECT_EQ(wrong.find("wrong-password"), std::string::npos) << "the password leaked";
+  CognitoConfig temp = base;
+  temp.username = "bob";
+  temp.password = Secret("Temp0rary!");
+  EXPECT_NE(attempt(temp).find("has a temporary password and must set a new one"), std::string::npos);
+  CognitoConfig no_hash = base;
+  no_hash.client_id = sc_id;
+  no_hash.password = Secret("Passw0rd!Lab");
+  EXPECT_NE(attempt(no_hash).find("set cognito_client_secret"), std::string::npos) << attempt(no_hash);
+  CognitoConfig with_hash = no_hash;
+  with_hash.client_secret = Secret(sc_secret);
+  EXPECT_EQ(attempt(with_hash), "ok");  // sign-in and refresh (SECRET_HASH over the sub)
+  CognitoConfig bad_client = base;
+  bad_client.client_id = "nope";
+  EXPECT_NE(attempt(bad_client).find("does not know app client nope"), std::string::npos);
+}
+
+TEST(Cognito, RegionComesFromThePoolId) {
+  EXPECT_EQ(region_of_pool("eu-west-1_AbC123").value(), "eu-west-1");
+  EXPECT_FALSE(region_of_pool("AbC123"));
+  // HMAC-SHA256 over username + client id, base64.
+  EXPECT_EQ(secret_hash("alice", "client", Secret("key")).size(), 44u);
+  EXPECT_NE(secret_hash("alice", "client", Secret("key")), secret_hash("bob", "client", Secret("key")));
 }
 
 }  // namespace

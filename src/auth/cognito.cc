@@ -1,0 +1,299 @@
+#include "idp/auth/cognito.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/json/serialize.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "idp/core/json_util.h"
+#include "idp/core/log.h"
+#include "idp/core/random.h"
+
+namespace idp::auth {
+
+namespace net = boost::asio;
+namespace bj = boost::json;
+using net::awaitable;
+
+Result<std::string> region_of_pool(std::string_view pool) {
+  auto us = pool.find('_');
+  if (us == std::string_view::npos || us == 0 || us + 1 >= pool.size()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "'" + std::string(pool) + "' is not a Cognito user pool id (expected <region>_<id>, "
+                      "e.g. us-east-1_AbC123xyz)");
+  }
+  return std::string(pool.substr(0, us));
+}
+
+std::string secret_hash(std::string_view username, std::string_view client_id, const Secret& secret) {
+  std::string message = std::string(username) + std::string(client_id);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.reveal().data(), static_cast<int>(secret.reveal().size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), md, &len);
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(md), len));
+}
+
+namespace {
+
+// The claims of a JWT, unverified: only to learn `exp` and `sub` of our own fresh token.
+bj::object peek_claims(const std::string& jwt) {
+  auto a = jwt.find('.');
+  auto b = a == std::string::npos ? std::string::npos : jwt.find('.', a + 1);
+  if (b == std::string::npos) return {};
+  auto payload = base64_decode(std::string_view(jwt).substr(a + 1, b - a - 1));
+  if (!payload) return {};
+  auto v = ::idp::json::parse(*payload);
+  return v && v->is_object() ? v->get_object() : bj::object{};
+}
+
+// What the operator should do about a Cognito error (the seed's "Authentication Failures").
+Error advice(std::string_view type, std::string_view message, const CognitoConfig& c) {
+  std::string who = "user '" + c.username + "' of pool " + c.user_pool_id + " (app client " + c.client_id + ")";
+  std::string detail = std::string(type) + ": " + std::string(message);
+  if (type == "NotAuthorizedException" || type == "InvalidPasswordException") {
+    if (message.find("SECRET_HASH") != std::string::npos || message.find("secret hash") != std::string::npos) {
+      return Error(ErrorCode::kUnauthenticated,
+                   "Cognito needs a SECRET_HASH for app client " + c.client_id +
+                       ": set cognito_client_secret in the secret entry (or use an app client "
+                       "without a secret)", detail);
+    }
+    if (message.find("not enabled") != std::string::npos || message.find("flow") != std::string::npos) {
+      return Error(ErrorCode::kPermissionDenied,
+                   "app client " + c.client_id + " does not allow USER_PASSWORD_AUTH: enable "
+                   "ALLOW_USER_PASSWORD_AUTH on the app client", detail);
+    }
+    return Error(ErrorCode::kUnauthenticated,
+                 "Cognito rejected the username or password of " + who +
+                     ": check cognito_username and cognito_password in the secret", detail);
+  }
+  if (type == "UserNotConfirmedException") {
+    return Error(ErrorCode::kUnauthenticated,
+                 who + " is not confirmed: confirm it (admin-confirm-sign-up) before the agent can sign in", detail);
+  }
+  if (type == "PasswordResetRequiredException") {
+    return Error(ErrorCode::kUnauthenticated,
+                 who + " must reset its password: set a new one (admin-set-user-password --permanent)", detail);
+  }
+  if (type == "UserNotFoundException") {
+    return Error(ErrorCode::kNotFound, "no " + who + ": check cognito_username and the pool", detail);
+  }
+  if (type == "ResourceNotFoundException") {
+    return Error(ErrorCode::kNotFound,
+                 "Cognito does not know app client " + c.client_id + " or pool " + c.user_pool_id +
+                     ": check cognito_client_id and cognito_user_pool_id (and the region)", detail);
+  }
+  if (type == "TooManyRequestsException" || type == "LimitExceededException") {
+    return Error(ErrorCode::kUnavailable, "Cognito is throttling sign-ins for " + who + "; retrying later may help",
+                 detail);
+  }
+  if (type == "InvalidParameterException") {
+    return Error(ErrorCode::kInvalidArgument,
+                 "Cognito refused the sign-in parameters for " + who +
+                     " (often: USER_PASSWORD_AUTH is not enabled on the app client)", detail);
+  }
+  return Error(ErrorCode::kUnavailable, "Cognito sign-in for " + who + " failed", detail);
+}
+
+}  // namespace
+
+struct CognitoClient::Impl {
+  Impl(net::any_io_executor ex, http::ClientOptions o) : http(ex, std::move(o)) {}
+  http::Client http;
+
+  static Result<std::string> endpoint_of(const CognitoConfig& c) {
+    if (!c.endpoint.empty()) return c.endpoint;
+    if (const char* env = std::getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"); env && *env) {
+      return std::string(env);
+    }
+    auto region = region_of_pool(c.user_pool_id);
+    if (!region) return std::unexpected(region.error());
+    return "https://cognito-idp." + *region + ".amazonaws.com/";
+  }
+
+  awaitable<Result<CognitoTokens>> initiate(const CognitoConfig& c, bj::object params,
+                                            std::string flow, std::optional<Secret> keep_refresh) {
+    auto endpoint = endpoint_of(c);
+    if (!endpoint) co_return std::unexpected(endpoint.error());
+    bj::object body{{"AuthFlow", flow}, {"ClientId", c.client_id}};
+    body["AuthParameters"] = std::move(params);
+    http::ClientRequest req;
+    req.method = "POST";
+    req.url = *endpoint;
+    req.headers.add("Content-Type", "application/x-amz-json-1.1");
+    req.headers.add("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth");
+    req.body = bj::serialize(body);
+    req.timeout = std::chrono::seconds(30);
+    auto r = co_await http.request(std::move(req));
+    if (!r) co_return std::unexpected(r.error().with_context("Cognito InitiateAuth at " + *endpoint));
+    auto parsed = ::idp::json::parse(r->body);
+    const bj::object* o = parsed && parsed->is_object() ? &parsed->get_object() : nullptr;
+    if (r->status != 200) {
+      std::string type, message;
+      if (o) {
+        if (auto* t = ::idp::json::find_string(*o, "__type")) type = std::string(*t);
+        if (auto* m = ::idp::json::find_string(*o, "message")) message = std::string(*m);
+        if (auto* m = ::idp::json::find_string(*o, "Message")) message = std::string(*m);
+      }
+      if (auto h = r->headers.get("X-Amzn-ErrorType"); type.empty() && h) type = std::string(*h);
+      if (auto hash = type.find('#'); hash != std::string::npos) type = type.substr(hash + 1);
+      if (auto colon = type.find(':'); colon != std::string::npos) type = type.substr(0, colon);
+      co_return std::unexpected(advice(type, message, c));
+    }
+    if (!o) co_return make_error(ErrorCode::kProtocol, "Cognito InitiateAuth at " + *endpoint + ": the answer is not JSON");
+    if (auto* challenge = ::idp::json::find_string(*o, "ChallengeName")) {
+      std::string name(*challenge);
+      std::string what = name == "NEW_PASSWORD_REQUIRED"
+                             ? "has a temporary password and must set a new one (admin-set-user-password --permanent)"
+                         : name.find("MFA") != std::string::npos
+                             ? "must answer an MFA challenge, which an agent cannot: use a user without MFA"
+                             : "must answer the challenge " + name + ", which an agent cannot";
+      co_return make_error(ErrorCode::kUnauthenticated,
+                           "user '" + c.username + "' of pool " + c.user_pool_id + " " + what);
+    }
+    const bj::object* result = ::idp::json::find_object(*o, "AuthenticationResult");
+    const bj::string* access = result ? ::idp::json::find_string(*result, "AccessToken") : nullptr;
+    if (!access) {
+      co_return make_error(ErrorCode::kProtocol, "Cognito InitiateAuth at " + *endpoint + ": no AccessToken in the answer");
+    }
+    CognitoTokens t;
+    t.access_token = Secret(std::string(*access));
+    if (auto* id = ::idp::json::find_string(*result, "IdToken")) t.id_token = Secret(std::string(*id));
+    if (auto* rt = ::idp::json::find_string(*result, "RefreshToken")) {
+      t.refresh_token = Secret(std::string(*rt));
+    } else {
+      t.refresh_token = std::move(keep_refresh);  // REFRESH_TOKEN_AUTH returns none: keep ours
+    }
+    // Expiry: ExpiresIn when given (real Cognito), else the token's exp (some local servers).
+    bj::object claims = peek_claims(t.access_token.reveal());
+    auto now = std::chrono::system_clock::now();
+    if (auto in = ::idp::json::find_number(*result, "ExpiresIn")) {
+      t.expires = now + std::chrono::seconds(static_cast<long>(*in));
+    } else if (auto exp = ::idp::json::find_number(claims, "exp")) {
+      t.expires = std::chrono::system_clock::time_point(std::chrono::seconds(static_cast<long>(*exp)));
+    } else {
+      t.expires = now + std::chrono::minutes(5);
+    }
+    if (auto* sub = ::idp::json::find_string(claims, "sub")) t.subject = std::string(*sub);
+    co_return t;
+  }
+};
+
+CognitoClient::CognitoClient(net::any_io_executor executor, http::ClientOptions options)
+    : impl_(std::make_unique<Impl>(executor, std::move(options))) {}
+CognitoClient::~CognitoClient() = default;
+
+awaitable<Result<CognitoTokens>> CognitoClient::sign_in(const CognitoConfig& c) {
+  bj::object params{{"USERNAME", c.username}, {"PASSWORD", c.password.reveal()}};
+  if (c.client_secret) params["SECRET_HASH"] = secret_hash(c.username, c.client_id, *c.client_secret);
+  co_return co_await impl_->initiate(c, std::move(params), "USER_PASSWORD_AUTH", std::nullopt);
+}
+
+awaitable<Result<CognitoTokens>> CognitoClient::refresh(const CognitoConfig& c, const Secret& refresh_token,
+                                                        std::string_view subject) {
+  bj::object params{{"REFRESH_TOKEN", refresh_token.reveal()}};
+  // On refresh Cognito computes SECRET_HASH over the user's internal name (its sub).
+  if (c.client_secret) {
+    params["SECRET_HASH"] = secret_hash(subject.empty() ? std::string_view(c.username) : subject,
+                                        c.client_id, *c.client_secret);
+  }
+  co_return co_await impl_->initiate(c, std::move(params), "REFRESH_TOKEN_AUTH", refresh_token);
+}
+
+struct CognitoTokenProvider::Impl {
+  Impl(net::any_io_executor ex, CognitoConfig c, http::ClientOptions o, std::chrono::seconds m)
+      : executor(ex), config(std::move(c)), client(ex, std::move(o)), margin(m) {}
+  net::any_io_executor executor;
+  CognitoConfig config;
+  CognitoClient client;
+  std::chrono::seconds margin;
+
+  std::mutex mu;
+  std::optional<CognitoTokens> tokens;
+  bool in_flight = false;
+  std::vector<std::pair<net::any_io_executor, std::shared_ptr<net::steady_timer>>> waiters;
+  std::optional<Result<Secret>> last_result;
+  Stats stats;
+
+  awaitable<Result<Secret>> obtain() {
+    std::optional<CognitoTokens> current;
+    {
+      std::lock_guard lock(mu);
+      current = tokens;
+    }
+    if (current && current->refresh_token) {
+      auto r = co_await client.refresh(config, *current->refresh_token, current->subject);
+      {
+        std::lock_guard lock(mu);
+        ++stats.refreshes;
+      }
+      if (r) {
+        std::lock_guard lock(mu);
+        tokens = std::move(*r);
+        co_return tokens->access_token;
+      }
+      log::info("refreshing the Cognito token of '{}' failed ({}); signing in again", config.username,
+                r.error().message());
+    }
+    auto r = co_await client.sign_in(config);
+    std::lock_guard lock(mu);
+    ++stats.sign_ins;
+    if (!r) co_return std::unexpected(r.error());
+    tokens = std::move(*r);
+    co_return tokens->access_token;
+  }
+};
+
+CognitoTokenProvider::CognitoTokenProvider(net::any_io_executor executor, CognitoConfig config,
+                                           http::ClientOptions options, std::chrono::seconds margin)
+    : impl_(std::make_shared<Impl>(executor, std::move(config), std::move(options), margin)) {}
+CognitoTokenProvider::~CognitoTokenProvider() = default;
+
+awaitable<Result<Secret>> CognitoTokenProvider::token(bool refresh) {
+  auto self = impl_;
+  std::shared_ptr<net::steady_timer> wait;
+  {
+    std::lock_guard lock(self->mu);
+    auto now = std::chrono::system_clock::now();
+    if (refresh && self->tokens) self->tokens->expires = now;  // the server rejected it
+    if (self->tokens && now + self->margin < self->tokens->expires) co_return self->tokens->access_token;
+    if (self->in_flight) {
+      // Single flight: wait for the sign-in already running.
+      auto ex = co_await net::this_coro::executor;
+      wait = std::make_shared<net::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+      self->waiters.emplace_back(ex, wait);
+    } else {
+      self->in_flight = true;
+    }
+  }
+  if (wait) {
+    co_await wait->async_wait(net::as_tuple(net::use_awaitable));
+    std::lock_guard lock(self->mu);
+    if (self->last_result) co_return *self->last_result;
+    co_return make_error(ErrorCode::kInternal, "the Cognito sign-in ended without a result");
+  }
+  Result<Secret> result = co_await self->obtain();
+  std::vector<std::pair<net::any_io_executor, std::shared_ptr<net::steady_timer>>> waiters;
+  {
+    std::lock_guard lock(self->mu);
+    self->in_flight = false;
+    self->last_result = result;
+    waiters.swap(self->waiters);
+  }
+  for (auto& [ex, t] : waiters) net::post(ex, [t] { t->cancel(); });
+  co_return result;
+}
+
+CognitoTokenProvider::Stats CognitoTokenProvider::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace idp::auth
