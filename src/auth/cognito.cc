@@ -193,7 +193,8 @@ CognitoClient::~CognitoClient() = default;
 awaitable<Result<CognitoTokens>> CognitoClient::sign_in(const CognitoConfig& c) {
   bj::object params{{"USERNAME", c.username}, {"PASSWORD", c.password.reveal()}};
   if (c.client_secret) params["SECRET_HASH"] = secret_hash(c.username, c.client_id, *c.client_secret);
-  co_return co_await impl_->initiate(c, std::move(params), "USER_PASSWORD_AUTH", std::nullopt);
+  std::string flow = "USER_PASSWORD_AUTH";  // named: GCC 12 and temporaries in co_await
+  co_return co_await impl_->initiate(c, std::move(params), std::move(flow), std::nullopt);
 }
 
 awaitable<Result<CognitoTokens>> CognitoClient::refresh(const CognitoConfig& c, const Secret& refresh_token,
@@ -204,7 +205,9 @@ awaitable<Result<CognitoTokens>> CognitoClient::refresh(const CognitoConfig& c, 
     params["SECRET_HASH"] = secret_hash(subject.empty() ? std::string_view(c.username) : subject,
                                         c.client_id, *c.client_secret);
   }
-  co_return co_await impl_->initiate(c, std::move(params), "REFRESH_TOKEN_AUTH", refresh_token);
+  std::string flow = "REFRESH_TOKEN_AUTH";
+  std::optional<Secret> keep = refresh_token;
+  co_return co_await impl_->initiate(c, std::move(params), std::move(flow), std::move(keep));
 }
 
 struct CognitoTokenProvider::Impl {

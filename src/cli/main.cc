@@ -11,7 +11,9 @@
 #include <set>
 #include <string>
 
+#include "idp/auth/cognito.h"
 #include "idp/auth/local_cognito.h"
+#include "idp/core/random.h"
 #include "idp/core/json_util.h"
 #include "idp/http/server.h"
 #include "idp/core/log.h"
@@ -233,6 +235,20 @@ int main(int argc, char** argv) {
   cognito->add_option("--data", cognito_data, "folder for pools, clients, users and keys")->capture_default_str();
   cognito->add_option("--region", cognito_region, "region prefix of new pool ids")->capture_default_str();
   cognito->add_option("--log-level", common.log_level, "trace|debug|info|warn|error")->capture_default_str();
+  auto* token = app.add_subcommand(
+      "token", "sign in to a Cognito user pool as the agent does (USER_PASSWORD_AUTH) and show the token's claims");
+  auth::CognitoConfig cog;
+  std::string password_env = "COGNITO_PASSWORD";
+  std::string secret_env;
+  bool print_token = false;
+  token->add_option("--pool-id", cog.user_pool_id, "user pool id, e.g. us-east-1_AbC123")->required();
+  token->add_option("--client-id", cog.client_id, "app client id")->required();
+  token->add_option("--username", cog.username, "user name")->required();
+  token->add_option("--password-env", password_env, "environment variable holding the password")
+      ->capture_default_str();
+  token->add_option("--client-secret-env", secret_env, "environment variable holding the app client secret");
+  token->add_option("--endpoint", cog.endpoint, "Cognito endpoint (default: from the pool's region)");
+  token->add_flag("--print-token", print_token, "also print the access token itself");
   CLI11_PARSE(app, argc, argv);
 
   log::Level level;
@@ -243,6 +259,44 @@ int main(int argc, char** argv) {
   log::init(level);
   if (*tools) return cmd_tools(common);
   if (*call) return cmd_call(common, tool, kv, args_json);
+  if (*token) {
+    const char* pw = std::getenv(password_env.c_str());
+    if (!pw || !*pw) {
+      std::fprintf(stderr, "error: set the password in $%s (it is never taken on the command line)\n",
+                   password_env.c_str());
+      return 2;
+    }
+    cog.password = Secret(pw);
+    if (!secret_env.empty()) {
+      const char* sec = std::getenv(secret_env.c_str());
+      if (!sec || !*sec) {
+        std::fprintf(stderr, "error: $%s is empty\n", secret_env.c_str());
+        return 2;
+      }
+      cog.client_secret = Secret(sec);
+    }
+    return run([&]() -> awaitable<int> {
+      auto ex = co_await boost::asio::this_coro::executor;
+      auth::CognitoClient client(ex);
+      auto t = co_await client.sign_in(cog);
+      if (!t) {
+        std::fprintf(stderr, "error: %s\n", t.error().message().c_str());
+        co_return 1;
+      }
+      // The claims (not the token): what an MCP server will check.
+      std::string_view jwt = t->access_token.reveal();
+      auto a = jwt.find('.');
+      auto b = jwt.find('.', a + 1);
+      auto payload = base64_decode(jwt.substr(a + 1, b - a - 1));
+      auto claims = payload ? ::idp::json::parse(*payload) : Result<bj::value>(bj::value());
+      auto left = std::chrono::duration_cast<std::chrono::seconds>(t->expires - std::chrono::system_clock::now());
+      std::cout << "signed in as " << cog.username << " (sub " << t->subject << "), token valid for "
+                << left.count() << " s\n";
+      if (claims) std::cout << "claims: " << bj::serialize(*claims) << "\n";
+      if (print_token) std::cout << t->access_token.reveal() << "\n";
+      co_return 0;
+    });
+  }
   if (*cognito) {
     auto idp = auth::LocalCognito::open(cognito_data, cognito_region);
     if (!idp) {

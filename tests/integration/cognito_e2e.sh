@@ -39,6 +39,17 @@ WRONG=$(cog InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$C
 [[ $(jq -r .__type <<<"$WRONG") == NotAuthorizedException ]] || fail "wrong password: $WRONG"
 pass "a wrong password is NotAuthorizedException"
 
+out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$BIN/idp-agents" token --pool-id "$POOL" --client-id "$CLIENT" \
+  --username alice --endpoint "$COG/")
+[[ $out == "signed in as alice"* && $out == *'"token_use":"access"'* ]] || fail "idp-agents token: $out"
+[[ $out != *'Passw0rd!Lab'* && $out != *"$TOKEN"* ]] || fail "idp-agents token printed a secret: $out"
+rc=0
+err=$(COGNITO_PASSWORD=wrong "$BIN/idp-agents" token --pool-id "$POOL" --client-id "$CLIENT" \
+  --username alice --endpoint "$COG/" 2>&1) || rc=$?
+((rc == 1)) && [[ $err == *"Cognito rejected the username or password of user 'alice'"* ]] ||
+  fail "idp-agents token with a wrong password (exit $rc): $err"
+pass "idp-agents token shows the claims, and explains a wrong password"
+
 "$BIN/mcp-conformance-server" --port 0 --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$TMP/mcp.out" 2>&1 &
 PIDS+=($!)
 MCP=$(wait_line "$TMP/mcp.out" 'http://127\.0\.0\.1:[0-9]+/mcp')
