@@ -15,6 +15,7 @@
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
 #include "idp/core/random.h"
+#include "token_flight.h"
 
 namespace idp::auth {
 
@@ -212,20 +213,18 @@ awaitable<Result<CognitoTokens>> CognitoClient::refresh(const CognitoConfig& c, 
 
 struct CognitoTokenProvider::Impl {
   Impl(net::any_io_executor ex, CognitoConfig c, http::ClientOptions o, std::chrono::seconds m)
-      : executor(ex), config(std::move(c)), client(ex, std::move(o)), margin(m) {}
-  net::any_io_executor executor;
+      : config(std::move(c)), client(ex, std::move(o)), margin(m) {}
   CognitoConfig config;
   CognitoClient client;
   std::chrono::seconds margin;
+  detail::TokenFlight flight;
 
   std::mutex mu;
-  std::optional<CognitoTokens> tokens;
-  bool in_flight = false;
-  std::vector<std::pair<net::any_io_executor, std::shared_ptr<net::steady_timer>>> waiters;
-  std::optional<Result<Secret>> last_result;
+  std::optional<CognitoTokens> tokens;  // for the refresh token and the sub
   Stats stats;
 
-  awaitable<Result<Secret>> obtain() {
+  // Refresh token first, then the password.
+  awaitable<Result<detail::FetchedToken>> obtain() {
     std::optional<CognitoTokens> current;
     {
       std::lock_guard lock(mu);
@@ -233,14 +232,11 @@ struct CognitoTokenProvider::Impl {
     }
     if (current && current->refresh_token) {
       auto r = co_await client.refresh(config, *current->refresh_token, current->subject);
-      {
-        std::lock_guard lock(mu);
-        ++stats.refreshes;
-      }
+      std::lock_guard lock(mu);
+      ++stats.refreshes;
       if (r) {
-        std::lock_guard lock(mu);
         tokens = std::move(*r);
-        co_return tokens->access_token;
+        co_return detail::FetchedToken{tokens->access_token, tokens->expires};
       }
       log::info("refreshing the Cognito token of '{}' failed ({}); signing in again", config.username,
                 r.error().message());
@@ -250,7 +246,7 @@ struct CognitoTokenProvider::Impl {
     ++stats.sign_ins;
     if (!r) co_return std::unexpected(r.error());
     tokens = std::move(*r);
-    co_return tokens->access_token;
+    co_return detail::FetchedToken{tokens->access_token, tokens->expires};
   }
 };
 
@@ -261,37 +257,8 @@ CognitoTokenProvider::~CognitoTokenProvider() = default;
 
 awaitable<Result<Secret>> CognitoTokenProvider::token(bool refresh) {
   auto self = impl_;
-  std::shared_ptr<net::steady_timer> wait;
-  {
-    std::lock_guard lock(self->mu);
-    auto now = std::chrono::system_clock::now();
-    if (refresh && self->tokens) self->tokens->expires = now;  // the server rejected it
-    if (self->tokens && now + self->margin < self->tokens->expires) co_return self->tokens->access_token;
-    if (self->in_flight) {
-      // Single flight: wait for the sign-in already running.
-      auto ex = co_await net::this_coro::executor;
-      wait = std::make_shared<net::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
-      self->waiters.emplace_back(ex, wait);
-    } else {
-      self->in_flight = true;
-    }
-  }
-  if (wait) {
-    co_await wait->async_wait(net::as_tuple(net::use_awaitable));
-    std::lock_guard lock(self->mu);
-    if (self->last_result) co_return *self->last_result;
-    co_return make_error(ErrorCode::kInternal, "the Cognito sign-in ended without a result");
-  }
-  Result<Secret> result = co_await self->obtain();
-  std::vector<std::pair<net::any_io_executor, std::shared_ptr<net::steady_timer>>> waiters;
-  {
-    std::lock_guard lock(self->mu);
-    self->in_flight = false;
-    self->last_result = result;
-    waiters.swap(self->waiters);
-  }
-  for (auto& [ex, t] : waiters) net::post(ex, [t] { t->cancel(); });
-  co_return result;
+  detail::TokenFlight::Fetch fetch = [self]() { return self->obtain(); };
+  co_return co_await self->flight.get(refresh, self->margin, std::move(fetch));
 }
 
 CognitoTokenProvider::Stats CognitoTokenProvider::stats() const {

@@ -1,0 +1,86 @@
+// Private: a cached bearer token with single-flight renewal. Callers get the cached token while
+// it is fresh (more than `margin` before expiry); otherwise one of them runs `fetch` and every
+// concurrent caller waits for that one result. Safe to use from coroutines on any executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "idp/core/error.h"
+#include "idp/core/secret.h"
+
+namespace idp::auth::detail {
+
+struct FetchedToken {
+  Secret token;
+  std::chrono::system_clock::time_point expires;
+};
+
+class TokenFlight {
+ public:
+  using Fetch = std::function<boost::asio::awaitable<Result<FetchedToken>>()>;
+
+  // `invalidate`: the server rejected the cached token (HTTP 401): fetch a new one.
+  boost::asio::awaitable<Result<Secret>> get(bool invalidate, std::chrono::seconds margin, Fetch fetch) {
+    namespace net = boost::asio;
+    std::shared_ptr<net::steady_timer> wait;
+    {
+      std::lock_guard lock(mu_);
+      auto now = std::chrono::system_clock::now();
+      if (invalidate && cached_) cached_->expires = now;
+      if (cached_ && now + margin < cached_->expires) co_return cached_->token;
+      if (in_flight_) {
+        auto ex = co_await net::this_coro::executor;
+        wait = std::make_shared<net::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+        waiters_.push_back(wait);
+      } else {
+        in_flight_ = true;
+      }
+    }
+    if (wait) {
+      co_await wait->async_wait(net::as_tuple(net::use_awaitable));
+      std::lock_guard lock(mu_);
+      if (last_) co_return *last_;
+      co_return make_error(ErrorCode::kInternal, "the token fetch ended without a result");
+    }
+    auto fetched = co_await fetch();
+    std::vector<std::shared_ptr<net::steady_timer>> waiters;
+    Result<Secret> result = make_error(ErrorCode::kInternal, "unset");
+    {
+      std::lock_guard lock(mu_);
+      in_flight_ = false;
+      if (fetched) {
+        cached_ = *fetched;
+        result = fetched->token;
+      } else {
+        result = std::unexpected(fetched.error());
+      }
+      last_ = result;
+      waiters.swap(waiters_);
+    }
+    for (auto& t : waiters) net::post(t->get_executor(), [t] { t->cancel(); });
+    co_return result;
+  }
+
+ private:
+  std::mutex mu_;
+  std::optional<FetchedToken> cached_;
+  bool in_flight_ = false;
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters_;
+  std::optional<Result<Secret>> last_;
+};
+
+}  // namespace idp::auth::detail
