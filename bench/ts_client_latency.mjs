@@ -17,7 +17,7 @@
 // The SDK is not installed next to this file but into the npm project that
 // scripts/install-deps.sh fills: $IDP_PEERS_DIR/peers (IDP_PEERS_DIR relative = to the repo
 // root, default <repo>/build/peers), loaded with a require() anchored in that folder, as in
-// bench/ts_sdk_server.mjs.
+// tests/interop/ts-server.mjs --json.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -26,8 +26,8 @@
 // --json); in stateless --json mode neither progress nor logs can reach the client.
 //
 // The SDK and zod are loaded from the npm project scripts/install-deps.sh fills:
-// $IDP_PEERS_DIR/peers (relative = to the repo root; default <repo>/build/peers), as
-// bench/ts_sdk_server.mjs does.
+// $IDP_PEERS_DIR/peers (relative = to the repo root; default <repo>/build/peers). It is also
+// the TS SDK server of bench/server_throughput (with --json).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
