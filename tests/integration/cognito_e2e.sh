@@ -2,22 +2,7 @@
 # The seed's flow with our binaries only: a local Cognito-compatible identity provider, a pool,
 # an app client and a user; USER_PASSWORD_AUTH gives an access token; the MCP server started with
 # --jwt-issuer/--jwt-client-id accepts it and refuses calls without it.
-set -euo pipefail
-BIN=${IDP_BIN_DIR:?IDP_BIN_DIR must point at build/bin}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-PASSED=0
-fail() { echo "FAIL: $*" >&2; echo "$PASSED passed, 1 failed"; exit 1; }
-pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
-wait_line() {  # wait_line FILE REGEX -> prints the first match
-  for _ in $(seq 200); do
-    if grep -qE "$2" "$1" 2>/dev/null; then grep -oE "$2" "$1" | head -1; return 0; fi
-    sleep 0.05
-  done
-  fail "no line matching '$2' in $1: $(cat "$1")"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$BIN/idp-agents" local-cognito --port 0 --data "$TMP/cognito" >"$TMP/cognito.out" 2>&1 &
 PIDS+=($!)

@@ -1,15 +1,7 @@
 #!/usr/bin/env bash
 # The server binary as an operator runs it: TLS with a certificate it is given, and a graceful
 # exit on SIGTERM and SIGINT. Servers listen on 127.0.0.1 and are stopped by pid.
-set -euo pipefail
-BIN=${IDP_BIN_DIR:?IDP_BIN_DIR must point at build/bin}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; echo "$PASSED passed, 1 failed"; exit 1; }
-PASSED=0
-pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {  # start OUTFILE args... ; sets PID and URL
   local out=$1; shift
