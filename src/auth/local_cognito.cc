@@ -39,7 +39,7 @@ namespace bj = boost::json;
 using boost::asio::awaitable;
 
 constexpr std::string_view kTargetPrefix = "AWSCognitoIdentityProviderService.";
-constexpr std::int64_t kTokenLifetime = 3600;             // access and ID tokens: 1 h
+constexpr std::int64_t kDefaultTokenLifetime = 3600;      // access and ID tokens: 1 h
 constexpr std::int64_t kRefreshLifetime = 30 * 24 * 3600;  // Cognito's default: 30 days
 constexpr std::int64_t kSessionLifetime = 180;             // challenge sessions: 3 min
 constexpr int kPbkdf2Iterations = 120'000;
@@ -369,6 +369,7 @@ std::string file_mode_error(const std::string& what, const std::string& path) {
 // --- Impl --------------------------------------------------------------------------------------
 
 struct LocalCognito::Impl {
+  std::int64_t token_lifetime = kDefaultTokenLifetime;  // guarded by mu
   std::string data_dir;
   std::string region;
   std::string file;
@@ -656,7 +657,7 @@ struct LocalCognito::Impl {
     access["token_use"] = "access";
     access["scope"] = "aws.cognito.signin.user.admin";
     access["auth_time"] = auth_time;
-    access["exp"] = iat + kTokenLifetime;
+    access["exp"] = iat + token_lifetime;
     access["iat"] = iat;
     access["jti"] = uuid4();
     access["username"] = u.username;
@@ -678,13 +679,13 @@ struct LocalCognito::Impl {
     id["event_id"] = access["event_id"];
     id["token_use"] = "id";
     id["auth_time"] = auth_time;
-    id["exp"] = iat + kTokenLifetime;
+    id["exp"] = iat + token_lifetime;
     id["iat"] = iat;
     id["jti"] = uuid4();
 
     bj::object result;
     result["AccessToken"] = jwt(p, access);
-    result["ExpiresIn"] = kTokenLifetime;
+    result["ExpiresIn"] = token_lifetime;
     result["TokenType"] = "Bearer";
     if (with_refresh) {
       std::erase_if(refresh, [iat](const auto& kv) { return kv.second.expires <= iat; });
@@ -1175,6 +1176,11 @@ Result<std::unique_ptr<LocalCognito>> LocalCognito::open(std::string data_dir, s
 LocalCognito::~LocalCognito() = default;
 
 const std::string& LocalCognito::data_file() const { return impl_->file; }
+
+void LocalCognito::set_token_lifetime(std::chrono::seconds lifetime) {
+  std::lock_guard lock(impl_->mu);
+  impl_->token_lifetime = std::max<std::int64_t>(1, lifetime.count());
+}
 
 void LocalCognito::set_issuer_base(std::string issuer_base) {
   std::lock_guard lock(impl_->mu);

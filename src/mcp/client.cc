@@ -304,6 +304,22 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     co_return Result<void>{};
   }
 
+  // The error for an HTTP 401: what the server's challenge says and what to do about it.
+  Error unauthorized(std::string_view method, std::string_view challenge, bool had_token) const {
+    std::string msg = where(method) + ": HTTP 401: ";
+    msg += had_token ? "the server rejected the bearer token"
+                     : "the server requires a bearer token and none was sent (give the agent Cognito "
+                       "credentials, or --token-env / the Cognito options on the command line)";
+    if (!challenge.empty()) {
+      std::string shown(challenge.substr(0, 300));
+      for (char& ch : shown) {
+        if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+      }
+      msg += "; WWW-Authenticate: " + shown;
+    }
+    return Error(ErrorCode::kUnauthenticated, std::move(msg));
+  }
+
   // One HTTP exchange for a request, including SSE resumption. Never throws.
   awaitable<Outcome> exchange(const std::string& body, Call& call, std::string_view method) {
     Outcome out;
@@ -311,12 +327,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     req.method = "POST";
     req.url = url;
     req.headers = co_await headers(method != "initialize");
+    const bool req_had_token = req.headers.get("Authorization").has_value();
     req.body = body;
     req.read_timeout = call.timeout;
     if (!call.watchdog) req.timeout = call.remaining();
 
     int status = 0;
     std::string content_type;
+    std::string challenge;  // WWW-Authenticate of a 401
     std::string text;  // a JSON body
     std::size_t cap = opt.http.max_response_bytes;
     bool too_big = false;
@@ -326,6 +344,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       status = head.status;
       content_type = std::string(head.headers.get("Content-Type").value_or(""));
       sse = content_type.starts_with("text/event-stream");
+      if (status == 401) challenge = std::string(head.headers.get("WWW-Authenticate").value_or(""));
       if (method == "initialize" && status == 200) {
         if (auto sid = head.headers.get("Mcp-Session-Id")) session_id = std::string(*sid);
       }
@@ -356,9 +375,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
     if (status == 401) {
       out.kind = Outcome::kUnauthorized;
-      out.error = Error(ErrorCode::kUnauthenticated,
-                        where(method) + ": the server rejected the credentials (HTTP 401)",
-                        excerpt(text));
+      out.error = unauthorized(method, challenge, req_had_token);
       co_return out;
     }
     if (status == 202) {
@@ -615,8 +632,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
     if (r->status == 401) {
       out.kind = Outcome::kUnauthorized;
-      out.error = Error(ErrorCode::kUnauthenticated,
-                        where(method) + ": the server rejected the credentials (HTTP 401)");
+      std::string challenge(r->headers.get("WWW-Authenticate").value_or(""));
+      out.error = unauthorized(method, challenge, opt.token_provider != nullptr);
       co_return out;
     }
     if (r->status != 202 && r->status != 200) {

@@ -141,7 +141,8 @@ TEST_F(BearerAuthTest, NoTokenIs401WithResourceMetadata) {
   EXPECT_EQ(r.header("WWW-Authenticate"),
             fmt::format("Bearer resource_metadata=\"http://127.0.0.1:{}/.well-known/oauth-protected-resource/mcp\"", port_));
   auto err = call_whoami(std::nullopt);
-  EXPECT_NE(err.find("HTTP 401"), std::string::npos) << err;
+  EXPECT_NE(err.find("HTTP 401: the server requires a bearer token and none was sent"), std::string::npos) << err;
+  EXPECT_NE(err.find("WWW-Authenticate: Bearer resource_metadata="), std::string::npos) << err;
 }
 
 TEST_F(BearerAuthTest, AnIdTokenOrAForgedTokenIsRejected) {
@@ -154,7 +155,8 @@ TEST_F(BearerAuthTest, AnIdTokenOrAForgedTokenIsRejected) {
   std::string forged = access_;
   forged[forged.find('.') + 5] ^= 1;  // flip a payload character
   auto f = call_whoami(forged);
-  EXPECT_NE(f.find("rejected the credentials (HTTP 401)"), std::string::npos) << f;
+  EXPECT_NE(f.find("HTTP 401: the server rejected the bearer token; WWW-Authenticate: Bearer error=\"invalid_token\""),
+            std::string::npos) << f;
 }
 
 TEST_F(BearerAuthTest, ProtectedResourceMetadataNamesThePool) {

@@ -24,16 +24,23 @@ WRONG=$(cog InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$C
 [[ $(jq -r .__type <<<"$WRONG") == NotAuthorizedException ]] || fail "wrong password: $WRONG"
 pass "a wrong password is NotAuthorizedException"
 
-out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$BIN/idp-agents" token --pool-id "$POOL" --client-id "$CLIENT" \
+out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$BIN/idp-agents" token --user-pool-id "$POOL" --client-id "$CLIENT" \
   --username alice --endpoint "$COG/")
 [[ $out == "signed in as alice"* && $out == *'"token_use":"access"'* ]] || fail "idp-agents token: $out"
 [[ $out != *'Passw0rd!Lab'* && $out != *"$TOKEN"* ]] || fail "idp-agents token printed a secret: $out"
 rc=0
-err=$(COGNITO_PASSWORD=wrong "$BIN/idp-agents" token --pool-id "$POOL" --client-id "$CLIENT" \
+err=$(COGNITO_PASSWORD=wrong "$BIN/idp-agents" token --user-pool-id "$POOL" --client-id "$CLIENT" \
   --username alice --endpoint "$COG/" 2>&1) || rc=$?
 ((rc == 1)) && [[ $err == *"Cognito rejected the username or password of user 'alice'"* ]] ||
   fail "idp-agents token with a wrong password (exit $rc): $err"
-pass "idp-agents token shows the claims, and explains a wrong password"
+out=$(printf 'Passw0rd!Lab\n' | "$BIN/idp-agents" token --user-pool-id "$POOL" --client-id "$CLIENT" \
+  --username alice --endpoint "$COG/" --password-stdin --refresh)
+[[ $out == "signed in and refreshed as alice"*"scopes: aws.cognito.signin.user.admin"*"valid for 3"* ]] ||
+  fail "idp-agents token --refresh: $out"
+T2=$(printf 'Passw0rd!Lab\n' | "$BIN/idp-agents" token --user-pool-id "$POOL" --client-id "$CLIENT" \
+  --username alice --endpoint "$COG/" --password-stdin --print-access-token)
+[[ $T2 == ey*.*.* && $T2 != *" "* ]] || fail "--print-access-token printed more than a token: $T2"
+pass "idp-agents token shows the claims, explains a wrong password, refreshes, prints a bare token"
 
 "$BIN/mcp-conformance-server" --port 0 --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$TMP/mcp.out" 2>&1 &
 PIDS+=($!)
@@ -43,11 +50,23 @@ out=$("$BIN/idp-agents" call "$MCP" add --arg a=2 --arg b=40 --header "Authoriza
 [[ $out == 42* ]] || fail "authorized call: $out"
 pass "the MCP server accepts the pool's access token"
 
+out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$BIN/idp-agents" tools "$MCP" --user-pool-id "$POOL" --client-id "$CLIENT" \
+  --username alice --cognito-endpoint "$COG/" 2>&1)
+[[ $out == *"tools"*"whoami"* ]] || fail "tools with Cognito options: $out"
+out=$(MY_TOKEN=$T2 "$BIN/idp-agents" call "$MCP" whoami --token-env MY_TOKEN 2>&1)
+[[ $out == *'"client_id":"'"$CLIENT"'"'* ]] || fail "call whoami with --token-env: $out"
+[[ $out != *"$T2"* ]] || fail "the token was printed: $out"
+pass "idp-agents tools/call sign in with the Cognito options or take --token-env"
+
 rc=0
 err=$("$BIN/idp-agents" tools "$MCP" 2>&1) || rc=$?
 ((rc == 1)) || fail "an unauthenticated listing exited $rc: $err"
-[[ $err == *"HTTP 401"* ]] || fail "unauthenticated: $err"
-pass "without a token the server answers 401"
+[[ $err == *"HTTP 401: the server requires a bearer token and none was sent"*"WWW-Authenticate: Bearer resource_metadata="* ]] ||
+  fail "unauthenticated: $err"
+rc=0
+err=$(BAD=not.a.token "$BIN/idp-agents" tools "$MCP" --token-env BAD 2>&1) || rc=$?
+((rc == 1)) && [[ $err == *"the server rejected the bearer token"*'error="invalid_token"'* ]] || fail "bad token: $err"
+pass "without a token the server answers 401 with the challenge, and the error says so"
 
 hdr=$(curl -sS -o /dev/null -D - -X POST "$MCP" -H 'Content-Type: application/json' \
   -H 'Accept: application/json, text/event-stream' -d '{"jsonrpc":"2.0","id":1,"method":"ping"}' | tr -d '\r' |

@@ -273,7 +273,7 @@ TEST_F(McpClient, AWrongTokenIsAClearError) {
     auto ok = co_await c.connect();
     co_return ok ? "connected" : ok.error().message();
   });
-  EXPECT_NE(err.find("initialize " + url_ + ": the server rejected the credentials (HTTP 401)"),
+  EXPECT_NE(err.find("initialize " + url_ + ": HTTP 401: the server rejected the bearer token"),
             std::string::npos) << err;
   EXPECT_EQ(err.find("wrong"), std::string::npos) << "the token leaked into: " << err;
 }

@@ -18,6 +18,7 @@
 // are never stored in clear. Thread-safe: every member may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,10 @@ class LocalCognito {
   std::optional<http::Response> handle_well_known(std::string_view path) const;
 
   const std::string& data_file() const;
+
+  // Lifetime of new access and ID tokens (default one hour, as Cognito's default); tests use a
+  // few seconds to exercise refresh.
+  void set_token_lifetime(std::chrono::seconds lifetime);
 
  private:
   struct Impl;

@@ -1,0 +1,72 @@
+// Shared pieces of the idp-agents command line: running a coroutine to completion, the
+// authentication options every command that talks to an MCP server or a user pool takes, and
+// the error printer. Each command lives in its own cmd_*.cc and registers itself on the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "idp/auth/cognito.h"
+#include "idp/core/error.h"
+#include "idp/mcp/client.h"
+
+namespace idp::cli {
+
+// Exit codes shared by every command.
+inline constexpr int kOk = 0;
+inline constexpr int kFailed = 1;  // a peer could not be reached, refused or failed
+inline constexpr int kUsage = 2;
+inline constexpr int kToolError = 3;  // the tool answered isError: true
+
+// Runs `body` on a fresh io_context and returns its exit code (1 on an escaped exception).
+int run(std::function<boost::asio::awaitable<int>()> body);
+
+// "error: <message>" on stderr.
+void print_error(const Error& e);
+void print_error(std::string_view message);
+
+// Where a bearer token comes from: --token-env VAR, or a Cognito sign-in.
+struct AuthOptions {
+  std::string token_env;
+  std::string user_pool_id;
+  std::string client_id;
+  std::string username;
+  std::string password_env;  // default COGNITO_PASSWORD when a pool is given
+  bool password_stdin = false;
+  std::string client_secret_env;
+  std::string endpoint;
+  bool any_cognito() const { return !user_pool_id.empty() || !client_id.empty() || !username.empty(); }
+};
+
+// Adds --user-pool-id/--client-id/--username/--password-env/--password-stdin/
+// --client-secret-env and the endpoint option (named `endpoint_flag`), and --token-env when
+// `with_token_env`.
+void add_auth_options(CLI::App* sub, AuthOptions& auth, const std::string& endpoint_flag,
+                      bool with_token_env);
+
+// The Cognito configuration named by the options (reads the password from the environment or
+// stdin); a usage error names the missing option.
+Result<auth::CognitoConfig> cognito_config(const AuthOptions& auth);
+
+// The token provider the options ask for (none when no auth option is given).
+Result<std::shared_ptr<mcp::TokenProvider>> token_provider(const AuthOptions& auth,
+                                                           boost::asio::any_io_executor executor);
+
+// A subcommand and what runs when it was chosen (after logging is set up).
+struct Command {
+  CLI::App* sub;
+  std::function<int()> run;
+};
+using Commands = std::vector<Command>;
+
+// Each cmd_*.cc adds its subcommands; their options live as long as the app.
+void register_mcp_commands(CLI::App& app, Commands& out);
+void register_auth_commands(CLI::App& app, Commands& out);
+
+}  // namespace idp::cli
