@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -395,6 +396,10 @@ struct LocalCognito::Impl {
   // --- persistence ---
 
   void load() {
+    // Like mkdir -p: missing parents are created too (only the last level gets 0700).
+    std::error_code ec;
+    auto parent = std::filesystem::path(data_dir).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
       throw std::runtime_error(file_mode_error("cannot create data directory", data_dir));
     }

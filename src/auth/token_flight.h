@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <algorithm>
 #include <vector>
 
 #include "idp/core/error.h"
@@ -40,8 +41,8 @@ class TokenFlight {
     {
       std::lock_guard lock(mu_);
       auto now = std::chrono::system_clock::now();
-      if (invalidate && cached_) cached_->expires = now;
-      if (cached_ && now + margin < cached_->expires) co_return cached_->token;
+      if (invalidate && cached_) fresh_until_ = now;
+      if (cached_ && now < fresh_until_) co_return cached_->token;
       if (in_flight_) {
         auto ex = co_await net::this_coro::executor;
         wait = std::make_shared<net::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
@@ -64,6 +65,11 @@ class TokenFlight {
       in_flight_ = false;
       if (fetched) {
         cached_ = *fetched;
+        // Proactive refresh `margin` before expiry, but never in the first half of a short
+        // token's life (a 5 s token with a 2 min margin would otherwise be fetched every call).
+        auto now = std::chrono::system_clock::now();
+        auto life = std::chrono::duration_cast<std::chrono::seconds>(fetched->expires - now);
+        fresh_until_ = fetched->expires - std::min(margin, std::max(life / 2, std::chrono::seconds(0)));
         result = fetched->token;
       } else {
         result = std::unexpected(fetched.error());
@@ -78,6 +84,7 @@ class TokenFlight {
  private:
   std::mutex mu_;
   std::optional<FetchedToken> cached_;
+  std::chrono::system_clock::time_point fresh_until_;  // cached_ is served until then
   bool in_flight_ = false;
   std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters_;
   std::optional<Result<Secret>> last_;

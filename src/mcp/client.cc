@@ -154,11 +154,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (!protocol_version.empty()) h.set("MCP-Protocol-Version", protocol_version);
     if (with_session && !session_id.empty()) h.set("Mcp-Session-Id", session_id);
     if (opt.token_provider) {
-      if (!token) {
-        auto t = co_await opt.token_provider->token(false);
-        if (t) token = std::move(*t);
-        else log::warn("{}: no token: {}", url, t.error().message());
-      }
+      // Asked every time: the provider caches and refreshes before expiry. When it fails, the
+      // last token goes out (the server's 401 then tells the caller).
+      auto t = co_await opt.token_provider->token(false);
+      if (t) token = std::move(*t);
+      else log::warn("{}: no token: {}", url, t.error().message());
       if (token) h.set("Authorization", "Bearer " + token->reveal());
     }
     co_return h;

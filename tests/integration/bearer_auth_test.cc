@@ -221,6 +221,77 @@ TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes
   EXPECT_EQ(report, "8/8 sign_ins=1 refreshes=1 call=ok refreshed=ok");
 }
 
+// Issue 4's refresh acceptance: access tokens that live 5 s, a 30 s stream of tool calls through
+// one client: no call fails, one sign-in, the rest are refreshes (proactive, before expiry).
+TEST_F(BearerAuthTest, FiveSecondTokensThroughAThirtySecondStreamOfCalls) {
+  idp_->set_token_lifetime(std::chrono::seconds(5));
+  CognitoConfig cfg{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
+                    .password = Secret("Passw0rd!Lab"),
+                    .endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port())};
+  auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+    auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
+    mcp::ClientOptions o;
+    o.listen = false;
+    o.token_provider = provider;
+    mcp::Client c(ex, url_, o);
+    auto ok = co_await c.connect();
+    if (!ok) co_return ok.error().message();
+    int calls = 0;
+    int failures = 0;
+    std::string first_failure;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    boost::asio::steady_timer pause(ex);
+    while (std::chrono::steady_clock::now() < until) {
+      bj::object none;
+      auto r = co_await c.call_tool("whoami", std::move(none));
+      ++calls;
+      if (!r || r->is_error) {
+        if (failures++ == 0) first_failure = r ? "isError" : r.error().message();
+      }
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+    co_await c.close();
+    auto s = provider->stats();
+    co_return fmt::format("calls>=100:{} failures={} {} sign_ins={} refreshes>=6:{}", calls >= 100, failures,
+                          first_failure, s.sign_ins, s.refreshes >= 6);
+  });
+  EXPECT_EQ(report, "calls>=100:true failures=0  sign_ins=1 refreshes>=6:true");
+}
+
+// 50 agents' first calls at once share one provider: exactly one InitiateAuth.
+TEST_F(BearerAuthTest, FiftyConcurrentFirstCallsSignInOnce) {
+  CognitoConfig cfg{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
+                    .password = Secret("Passw0rd!Lab"),
+                    .endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port())};
+  auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+    auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
+    int done = 0;
+    int good = 0;
+    boost::asio::steady_timer all(ex, std::chrono::steady_clock::time_point::max());
+    for (int i = 0; i < 50; ++i) {
+      boost::asio::co_spawn(ex, [&, provider]() -> awaitable<void> {
+        mcp::ClientOptions o;
+        o.listen = false;
+        o.token_provider = provider;
+        mcp::Client c(ex, url_, o);
+        auto ok = co_await c.connect();
+        if (ok) {
+          bj::object none;
+          auto r = co_await c.call_tool("whoami", std::move(none));
+          good += r && !r->is_error;
+          co_await c.close();
+        }
+        if (++done == 50) all.cancel();
+      }, boost::asio::detached);
+    }
+    co_await all.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto s = provider->stats();
+    co_return fmt::format("{}/50 sign_ins={} refreshes={}", good, s.sign_ins, s.refreshes);
+  });
+  EXPECT_EQ(report, "50/50 sign_ins=1 refreshes=0");
+}
+
 TEST_F(BearerAuthTest, CognitoErrorsTellTheOperatorWhatToDo) {
   call(*idp_, "AdminCreateUser", {{"UserPoolId", pool_}, {"Username", "bob"}, {"TemporaryPassword", "Temp0rary!"}});
   auto secret_client = call(*idp_, "CreateUserPoolClient",

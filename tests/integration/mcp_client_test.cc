@@ -240,11 +240,16 @@ TEST_F(McpClient, ReinitializesWhenTheServerForgetsTheSession) {
 
 TEST_F(McpClient, RefreshesARejectedTokenOnce) {
   require_token_ = "good";
+  // Caches like a real provider: "stale" until the server's 401 makes the client refresh.
   struct Provider : TokenProvider {
-    int calls = 0;
+    int refreshes = 0;
+    std::string current = "stale";
     awaitable<Result<Secret>> token(bool refresh) override {
-      ++calls;
-      co_return Secret(refresh ? "good" : "stale");
+      if (refresh) {
+        ++refreshes;
+        current = "good";
+      }
+      co_return Secret(current);
     }
   };
   auto provider = std::make_shared<Provider>();
@@ -261,7 +266,7 @@ TEST_F(McpClient, RefreshesARejectedTokenOnce) {
     co_return r ? "ok" : r.error().message();
   });
   EXPECT_EQ(text, "ok");
-  EXPECT_EQ(provider->calls, 2);
+  EXPECT_EQ(provider->refreshes, 1);
 }
 
 TEST_F(McpClient, AWrongTokenIsAClearError) {

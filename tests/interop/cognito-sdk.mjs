@@ -1,0 +1,120 @@
+// Interop peer: the AWS JavaScript SDK v3 (@aws-sdk/client-cognito-identity-provider) pointed at
+// a Cognito-compatible endpoint (our `idp-agents local-cognito`). It creates a pool, an app
+// client and a user, signs in (InitiateAuth USER_PASSWORD_AUTH), refreshes (REFRESH_TOKEN_AUTH),
+// answers the NEW_PASSWORD_REQUIRED challenge of a user with a temporary password, and checks
+// that the errors are shaped as the SDK expects (it parses `__type` into the error's name).
+//
+//   node tests/interop/cognito-sdk.mjs ENDPOINT
+//
+// Prints one line per check ("ok ..." or "FAIL ...") and, last, a JSON line
+// {"pool":..., "client":..., "username":..., "password":...} for the calling script; exits 1 on a
+// failed check. Packages come from $IDP_PEERS_DIR/peers-aws (scripts/install-deps.sh).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const peersRoot = path.resolve(repo, process.env.IDP_PEERS_DIR || path.join('build', 'peers'));
+const require = createRequire(path.join(peersRoot, 'peers-aws', 'package.json'));
+const cip = require('@aws-sdk/client-cognito-identity-provider');
+
+const endpoint = process.argv[2];
+if (!endpoint) {
+  console.error('usage: node cognito-sdk.mjs ENDPOINT');
+  process.exit(2);
+}
+const client = new cip.CognitoIdentityProviderClient({
+  endpoint,
+  region: 'us-east-1',
+  // The admin operations are SigV4-signed; the local provider does not check them.
+  credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+  maxAttempts: 1,
+});
+let failed = 0;
+function check(cond, what, detail) {
+  console.log(`${cond ? 'ok' : 'FAIL'} ${what}${cond || detail === undefined ? '' : `: ${detail}`}`);
+  if (!cond) failed++;
+}
+function claims(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+}
+async function expectError(promise, name, what) {
+  try {
+    await promise;
+    check(false, what, 'no error');
+  } catch (e) {
+    check(e.name === name && e.$metadata?.httpStatusCode === 400 && typeof e.message === 'string' && e.message.length > 0,
+      what, `${e.name} ${e.$metadata?.httpStatusCode} ${e.message}`);
+  }
+}
+
+const password = 'Passw0rd!Sdk';
+const pool = (await client.send(new cip.CreateUserPoolCommand({ PoolName: 'sdk-pool' }))).UserPool;
+check(/^us-east-1_[A-Za-z0-9]+$/.test(pool.Id ?? ''), 'CreateUserPool returns a region-prefixed pool id', pool.Id);
+const app = (await client.send(new cip.CreateUserPoolClientCommand({
+  UserPoolId: pool.Id, ClientName: 'sdk-client',
+  ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+}))).UserPoolClient;
+check(typeof app.ClientId === 'string' && app.ClientId.length > 0 && !app.ClientSecret,
+  'CreateUserPoolClient returns a client id and no secret');
+const created = (await client.send(new cip.AdminCreateUserCommand({
+  UserPoolId: pool.Id, Username: 'sdk-user', TemporaryPassword: 'Temp0rary!Sdk', MessageAction: 'SUPPRESS',
+}))).User;
+check(created.UserStatus === 'FORCE_CHANGE_PASSWORD', 'AdminCreateUser leaves the user in FORCE_CHANGE_PASSWORD', created.UserStatus);
+
+// A temporary password: the challenge, then the new password.
+const first = await client.send(new cip.InitiateAuthCommand({
+  AuthFlow: 'USER_PASSWORD_AUTH', ClientId: app.ClientId,
+  AuthParameters: { USERNAME: 'sdk-user', PASSWORD: 'Temp0rary!Sdk' },
+}));
+check(first.ChallengeName === 'NEW_PASSWORD_REQUIRED' && typeof first.Session === 'string',
+  'InitiateAuth with a temporary password answers NEW_PASSWORD_REQUIRED', first.ChallengeName);
+const answered = await client.send(new cip.RespondToAuthChallengeCommand({
+  ClientId: app.ClientId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: first.Session,
+  ChallengeResponses: { USERNAME: 'sdk-user', NEW_PASSWORD: password },
+}));
+check(typeof answered.AuthenticationResult?.AccessToken === 'string', 'RespondToAuthChallenge gives tokens');
+const user = await client.send(new cip.AdminGetUserCommand({ UserPoolId: pool.Id, Username: 'sdk-user' }));
+check(user.UserStatus === 'CONFIRMED', 'AdminGetUser shows CONFIRMED after the new password', user.UserStatus);
+
+await client.send(new cip.AdminSetUserPasswordCommand({
+  UserPoolId: pool.Id, Username: 'sdk-user', Password: password, Permanent: true,
+}));
+const auth = (await client.send(new cip.InitiateAuthCommand({
+  AuthFlow: 'USER_PASSWORD_AUTH', ClientId: app.ClientId,
+  AuthParameters: { USERNAME: 'sdk-user', PASSWORD: password },
+}))).AuthenticationResult;
+const access = claims(auth.AccessToken);
+check(auth.TokenType === 'Bearer' && auth.ExpiresIn === 3600 && typeof auth.RefreshToken === 'string',
+  'InitiateAuth USER_PASSWORD_AUTH: Bearer, ExpiresIn 3600, a refresh token', JSON.stringify({ t: auth.TokenType, e: auth.ExpiresIn }));
+check(access.token_use === 'access' && access.client_id === app.ClientId && access.aud === undefined &&
+  access.iss.endsWith(`/${pool.Id}`) && access.exp - access.iat === 3600,
+  'the access token is shaped like Cognito\'s (token_use, client_id, no aud, iss ends with the pool id)', JSON.stringify(access));
+check(claims(auth.IdToken).aud === app.ClientId, 'the ID token has aud = client id');
+
+const refreshed = (await client.send(new cip.InitiateAuthCommand({
+  AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: app.ClientId,
+  AuthParameters: { REFRESH_TOKEN: auth.RefreshToken },
+}))).AuthenticationResult;
+check(typeof refreshed.AccessToken === 'string' && refreshed.RefreshToken === undefined &&
+  claims(refreshed.AccessToken).sub === access.sub,
+  'REFRESH_TOKEN_AUTH gives a new access token for the same sub and no new refresh token');
+const me = await client.send(new cip.GetUserCommand({ AccessToken: refreshed.AccessToken }));
+check(me.Username === 'sdk-user', 'GetUser with the refreshed token', me.Username);
+
+await expectError(client.send(new cip.InitiateAuthCommand({
+  AuthFlow: 'USER_PASSWORD_AUTH', ClientId: app.ClientId,
+  AuthParameters: { USERNAME: 'sdk-user', PASSWORD: 'wrong-password' },
+})), 'NotAuthorizedException', 'a wrong password is NotAuthorizedException (HTTP 400)');
+await expectError(client.send(new cip.InitiateAuthCommand({
+  AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: app.ClientId, AuthParameters: { REFRESH_TOKEN: 'not-a-token' },
+})), 'NotAuthorizedException', 'a bad refresh token is NotAuthorizedException');
+await expectError(client.send(new cip.InitiateAuthCommand({
+  AuthFlow: 'USER_PASSWORD_AUTH', ClientId: 'no-such-client',
+  AuthParameters: { USERNAME: 'sdk-user', PASSWORD: password },
+})), 'ResourceNotFoundException', 'an unknown app client is ResourceNotFoundException');
+await expectError(client.send(new cip.AdminGetUserCommand({ UserPoolId: pool.Id, Username: 'nobody' })),
+  'UserNotFoundException', 'an unknown user is UserNotFoundException');
+
+console.log(JSON.stringify({ pool: pool.Id, client: app.ClientId, username: 'sdk-user', password }));
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Authentication interop, both directions (issue 4's acceptance):
+#  1. The AWS JavaScript SDK drives our local identity provider (`idp-agents local-cognito`):
+#     pool, client, user, challenge, sign-in, refresh, Cognito-shaped errors (cognito-sdk.mjs).
+#  2. A TypeScript MCP server that validates tokens with npm `jose` (jose-server.mjs) accepts the
+#     access token our provider issued to our client (`idp-agents call` with Cognito options),
+#     and refuses calls without one.
+#  3. cognito-local 5.3.0 (npm): our Cognito client (`idp-agents token`) signs in and refreshes
+#     against it, a wrong password is explained, and our verifier (mcp-conformance-server
+#     --jwt-*) accepts its tokens: `idp-agents tools` signs in there and lists the tools.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_peers
+AWS_MODULES=$IDP_PEERS/peers-aws/node_modules
+for f in cognito-local/lib/bin/start.js @aws-sdk/client-cognito-identity-provider/package.json jose/package.json; do
+  [[ -f $AWS_MODULES/$f ]] || { log "missing $AWS_MODULES/$f: run scripts/install-deps.sh"; exit 2; }
+done
+AGENTS=$IDP_BIN/idp-agents
+
+# wait_for FILE REGEX: the first match of REGEX in FILE within 15 s (fails otherwise).
+wait_for() {
+  local m
+  for _ in $(seq 150); do
+    m=$(grep -oE "$2" "$1" 2>/dev/null | head -n 1) && [[ -n $m ]] && { echo "$m"; return 0; }
+    sleep 0.1
+  done
+  cat "$1" >&2
+  fail "no '$2' in $1 within 15 s"
+}
+
+# --- 1. AWS SDK against our local identity provider -------------------------------------------
+"$AGENTS" local-cognito --port 0 --data "$IDP_TMP/local-cognito" >"$IDP_TMP/lc.out" 2>&1 &
+_idp_pids+=($!)
+LC=$(wait_for "$IDP_TMP/lc.out" 'http://127\.0\.0\.1:[0-9]+')
+"$IDP_NODE" "$IDP_INTEROP_DIR/cognito-sdk.mjs" "$LC/" >"$IDP_TMP/sdk.out" 2>"$IDP_TMP/sdk.err" ||
+  { cat "$IDP_TMP/sdk.out" "$IDP_TMP/sdk.err" >&2; fail "the AWS SDK checks against our local identity provider"; }
+grep '^ok ' "$IDP_TMP/sdk.out" | sed 's/^/  /'
+IDS=$(tail -n 1 "$IDP_TMP/sdk.out")
+POOL=$(jq -r .pool <<<"$IDS") CLIENT=$(jq -r .client <<<"$IDS") SDK_USER=$(jq -r .username <<<"$IDS")
+PASSWORD=$(jq -r .password <<<"$IDS")
+log "PASS AWS SDK (client-cognito-identity-provider) against our local identity provider: $(grep -c '^ok ' "$IDP_TMP/sdk.out") checks"
+
+# --- 2. jose (TypeScript MCP server) accepts our provider's tokens -----------------------------
+"$IDP_NODE" "$IDP_INTEROP_DIR/jose-server.mjs" --issuer "$LC/$POOL" --client-id "$CLIENT" >"$IDP_TMP/jose.out" 2>&1 &
+_idp_pids+=($!)
+JOSE=$(wait_for "$IDP_TMP/jose.out" 'http://127\.0\.0\.1:[0-9]+/mcp')
+out=$(COGNITO_PASSWORD=$PASSWORD "$AGENTS" call "$JOSE" whoami --user-pool-id "$POOL" --client-id "$CLIENT" \
+  --username "$SDK_USER" --cognito-endpoint "$LC/" 2>&1) || fail "call whoami on the jose server: $out"
+[[ $(jq -r .token_use <<<"$out") == access && $(jq -r .client_id <<<"$out") == "$CLIENT" &&
+   $(jq -r .iss <<<"$out") == "$LC/$POOL" ]] || fail "claims seen by jose: $out"
+[[ $out != *"$PASSWORD"* ]] || fail "the password was printed"
+rc=0
+err=$("$AGENTS" tools "$JOSE" 2>&1) || rc=$?
+((rc == 1)) && [[ $err == *"HTTP 401: the server requires a bearer token"* ]] || fail "jose server without a token (exit $rc): $err"
+log "PASS a jose-validating TypeScript MCP server accepts our identity provider's access token"
+
+# --- 3. cognito-local: our client signs in and refreshes; our verifier accepts its tokens -------
+mkdir -p "$IDP_TMP/cl/.cognito" && echo '{}' >"$IDP_TMP/cl/.cognito/config.json"
+CL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(cd "$IDP_TMP/cl" && HOST=127.0.0.1 PORT=$CL_PORT exec "$IDP_NODE" -r "$IDP_INTEROP_DIR/force-loopback.cjs" \
+  "$AWS_MODULES/cognito-local/lib/bin/start.js") >"$IDP_TMP/cl.log" 2>&1 &
+_idp_pids+=($!)
+wait_for "$IDP_TMP/cl.log" 'Cognito Local running on' >/dev/null
+CL=http://127.0.0.1:$CL_PORT
+cog() {
+  curl -sS -X POST "$CL/" -H 'Content-Type: application/x-amz-json-1.1' \
+    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
+}
+CL_POOL=$(cog CreateUserPool '{"PoolName":"interop"}' | jq -r .UserPool.Id)
+CL_CLIENT=$(cog CreateUserPoolClient "{\"UserPoolId\":\"$CL_POOL\",\"ClientName\":\"agents\",
+  \"ExplicitAuthFlows\":[\"ALLOW_USER_PASSWORD_AUTH\",\"ALLOW_REFRESH_TOKEN_AUTH\"]}" | jq -r .UserPoolClient.ClientId)
+cog AdminCreateUser "{\"UserPoolId\":\"$CL_POOL\",\"Username\":\"alice@example.com\",\"TemporaryPassword\":\"Temp0rary!\",
+  \"MessageAction\":\"SUPPRESS\",\"UserAttributes\":[{\"Name\":\"email\",\"Value\":\"alice@example.com\"}]}" >/dev/null
+cog AdminSetUserPassword "{\"UserPoolId\":\"$CL_POOL\",\"Username\":\"alice@example.com\",\"Password\":\"Passw0rd!Lab\",\"Permanent\":true}" >/dev/null
+[[ $CL_POOL == local_* && -n $CL_CLIENT && $CL_CLIENT != null ]] || fail "cognito-local setup: pool=$CL_POOL client=$CL_CLIENT"
+
+out=$(printf 'Passw0rd!Lab\n' | "$AGENTS" token --user-pool-id "$CL_POOL" --client-id "$CL_CLIENT" \
+  --username alice@example.com --endpoint "$CL/" --password-stdin --refresh 2>&1) || fail "token --refresh against cognito-local: $out"
+[[ $out == "signed in and refreshed as alice@example.com"*'"token_use":"access"'* ]] || fail "token: $out"
+rc=0
+err=$(printf 'wrong\n' | "$AGENTS" token --user-pool-id "$CL_POOL" --client-id "$CL_CLIENT" \
+  --username alice@example.com --endpoint "$CL/" --password-stdin 2>&1) || rc=$?
+((rc == 1)) && [[ $err == *"Cognito rejected the username or password"* ]] || fail "wrong password at cognito-local: $err"
+log "PASS idp-agents token signs in and refreshes against cognito-local; its InvalidPasswordException is explained"
+
+start_server MCP_PORT MCP_PID --jwt-issuer "$CL/$CL_POOL" --jwt-client-id "$CL_CLIENT"
+out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$AGENTS" tools "http://127.0.0.1:$MCP_PORT/mcp" --user-pool-id "$CL_POOL" \
+  --client-id "$CL_CLIENT" --username alice@example.com --cognito-endpoint "$CL/" 2>&1) || fail "tools via cognito-local: $out"
+[[ $out == *"whoami"* ]] || fail "tools via cognito-local: $out"
+out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$AGENTS" call "http://127.0.0.1:$MCP_PORT/mcp" whoami --json --user-pool-id "$CL_POOL" \
+  --client-id "$CL_CLIENT" --username alice@example.com --cognito-endpoint "$CL/" 2>&1) || fail "whoami via cognito-local: $out"
+[[ $(jq -r '.structuredContent.claims.iss' <<<"$out") == "$CL/$CL_POOL" ]] || fail "whoami: $out"
+log "PASS our verifier accepts cognito-local's access tokens (idp-agents tools/call with the Cognito options)"
