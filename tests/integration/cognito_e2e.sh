@@ -4,7 +4,7 @@
 # --jwt-issuer/--jwt-client-id accepts it and refuses calls without it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$BIN/idp-agents" local-cognito --port 0 --data "$TMP/cognito" >"$TMP/cognito.out" 2>&1 &
+"$BIN/idp-agents" --log-level trace local-cognito --port 0 --data "$TMP/cognito" >"$TMP/cognito.out" 2>&1 &
 PIDS+=($!)
 COG=$(wait_line "$TMP/cognito.out" 'http://127\.0\.0\.1:[0-9]+')
 cog() {
@@ -42,7 +42,7 @@ T2=$(printf 'Passw0rd!Lab\n' | "$BIN/idp-agents" token --user-pool-id "$POOL" --
 [[ $T2 == ey*.*.* && $T2 != *" "* ]] || fail "--print-access-token printed more than a token: $T2"
 pass "idp-agents token shows the claims, explains a wrong password, refreshes, prints a bare token"
 
-"$BIN/mcp-conformance-server" --port 0 --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$TMP/mcp.out" 2>&1 &
+"$BIN/mcp-conformance-server" --port 0 --log-level trace --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$TMP/mcp.out" 2>&1 &
 PIDS+=($!)
 MCP=$(wait_line "$TMP/mcp.out" 'http://127\.0\.0\.1:[0-9]+/mcp')
 
@@ -50,9 +50,10 @@ out=$("$BIN/idp-agents" call "$MCP" add --arg a=2 --arg b=40 --header "Authoriza
 [[ $out == 42* ]] || fail "authorized call: $out"
 pass "the MCP server accepts the pool's access token"
 
-out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$BIN/idp-agents" tools "$MCP" --user-pool-id "$POOL" --client-id "$CLIENT" \
+out=$(COGNITO_PASSWORD='Passw0rd!Lab' "$BIN/idp-agents" --log-level trace tools "$MCP" --user-pool-id "$POOL" --client-id "$CLIENT" \
   --username alice --cognito-endpoint "$COG/" 2>&1)
 [[ $out == *"tools"*"whoami"* ]] || fail "tools with Cognito options: $out"
+printf '%s\n' "$out" >"$TMP/tools-trace.out"
 out=$(MY_TOKEN=$T2 "$BIN/idp-agents" call "$MCP" whoami --token-env MY_TOKEN 2>&1)
 [[ $out == *'"client_id":"'"$CLIENT"'"'* ]] || fail "call whoami with --token-env: $out"
 [[ $out != *"$T2"* ]] || fail "the token was printed: $out"
@@ -75,4 +76,12 @@ hdr=$(curl -sS -o /dev/null -D - -X POST "$MCP" -H 'Content-Type: application/js
 prm=$(curl -sS "${MCP%/mcp}/.well-known/oauth-protected-resource/mcp")
 [[ $(jq -r '.authorization_servers[0]' <<<"$prm") == "$COG/$POOL" ]] || fail "metadata: $prm"
 pass "401 points to the protected-resource metadata, which names the pool"
+# Every log line of the three processes at trace level, and every output above: no password, no
+# token (the access tokens, the refresh token's prefix).
+LOGS="$TMP/cognito.out $TMP/mcp.out $TMP/tools-trace.out"
+for secret in 'Passw0rd!Lab' 'Temp0rary!' "$TOKEN" "$T2" "$(jq -r .AuthenticationResult.RefreshToken <<<"$AUTH" | cut -c1-24)"; do
+  ! grep -qF -- "$secret" $LOGS || fail "a secret appears in the logs: $(grep -lF -- "$secret" $LOGS)"
+done
+(( $(wc -l <"$TMP/mcp.out") > 3 && $(wc -l <"$TMP/tools-trace.out") > 3 )) || fail "the trace logs are nearly empty"
+pass "no password or token in any log line (trace level) or output"
 echo "$PASSED passed, 0 failed"
