@@ -68,5 +68,6 @@ using Commands = std::vector<Command>;
 // Each cmd_*.cc adds its subcommands; their options live as long as the app.
 void register_mcp_commands(CLI::App& app, Commands& out);
 void register_auth_commands(CLI::App& app, Commands& out);
+void register_agents_commands(CLI::App& app, Commands& out);
 
 }  // namespace idp::cli

@@ -1,6 +1,7 @@
 // idp-agents: the command-line front end. Each command lives in its own cmd_*.cc:
 //   tools, call            one MCP server (cmd_mcp.cc)
 //   token, local-cognito   Cognito sign-in and the local identity provider (cmd_auth.cc)
+//   secret check, agents list, doctor   the secret and its agents (cmd_agents.cc)
 // Exit codes: 0 success, 1 a peer could not be reached or failed, 2 usage, 3 a tool's isError.
 #include <CLI/CLI.hpp>
 
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   cli::Commands commands;
   cli::register_mcp_commands(app, commands);
   cli::register_auth_commands(app, commands);
+  cli::register_agents_commands(app, commands);
   CLI11_PARSE(app, argc, argv);
 
   log::Level level;

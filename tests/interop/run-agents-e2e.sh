@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Issue 5's five-entry secret, end to end with our binaries and server-everything:
+#   entry 1  the fixture server with JWT auth and the local identity provider     -> ready
+#   entry 2  the same server named by agent_name ("Calculator Tools")              -> ready, id calculator_tools
+#   entry 3  missing cognito_password                                              -> skipped, field named
+#   entry 4  a server that is down                                                 -> unavailable, reason
+#   entry 5  a legacy "sse" entry against @modelcontextprotocol/server-everything  -> ready
+# `idp-agents agents list` shows that; under `idp-agents agents watch` the down server's agent
+# becomes ready within one refresh interval after it starts, and an entry added to the secret
+# shows within one interval. `secret check` and `doctor` report the same entries. No password
+# appears in any output or log.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_peers
+AGENTS=$IDP_BIN/idp-agents
+SE=$IDP_NODE_MODULES/@modelcontextprotocol/server-everything/dist/index.js
+REFRESH=2
+
+wait_for() {  # wait_for FILE REGEX [SECONDS]: first match within the time, else fail
+  local m
+  for _ in $(seq $(( ${3:-15} * 10 ))); do
+    m=$(grep -oE "$2" "$1" 2>/dev/null | head -n 1) && [[ -n $m ]] && { echo "$m"; return 0; }
+    sleep 0.1
+  done
+  tail -n 20 "$1" >&2
+  fail "no '$2' in $1 within ${3:-15} s"
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+"$AGENTS" local-cognito --port 0 --data "$IDP_TMP/cognito" >"$IDP_TMP/cognito.out" 2>&1 &
+_idp_pids+=($!)
+COG=$(wait_for "$IDP_TMP/cognito.out" 'http://127\.0\.0\.1:[0-9]+')
+cog() {
+  curl -sS -X POST "$COG/" -H 'Content-Type: application/x-amz-json-1.1' \
+    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
+}
+POOL=$(cog CreateUserPool '{"PoolName":"agents"}' | jq -r .UserPool.Id)
+CLIENT=$(cog CreateUserPoolClient "{\"UserPoolId\":\"$POOL\",\"ClientName\":\"agents\"}" | jq -r .UserPoolClient.ClientId)
+cog AdminCreateUser "{\"UserPoolId\":\"$POOL\",\"Username\":\"svc\",\"TemporaryPassword\":\"Temp0rary!\"}" >/dev/null
+cog AdminSetUserPassword "{\"UserPoolId\":\"$POOL\",\"Username\":\"svc\",\"Password\":\"Passw0rd!Agents\",\"Permanent\":true}" >/dev/null
+export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=$COG/
+
+start_server MCP_PORT MCP_PID --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT"
+DOWN_PORT=$(free_port)
+SE_PORT=$(free_port)
+PORT=$SE_PORT "$IDP_NODE" -r "$IDP_INTEROP_DIR/force-loopback.cjs" "$SE" sse >"$IDP_TMP/se.out" 2>&1 &
+_idp_pids+=($!)
+wait_for "$IDP_TMP/se.out" 'running on port' >/dev/null
+
+cred="\"cognito_user_pool_id\":\"$POOL\",\"cognito_client_id\":\"$CLIENT\",\"cognito_username\":\"svc\""
+SECRET=$IDP_TMP/secret.json
+cat >"$SECRET" <<JSON
+[
+  {"mcp_url":"http://127.0.0.1:$MCP_PORT/mcp",$cred,"cognito_password":"Passw0rd!Agents","tools_allow":["add","whoami"]},
+  {"mcp_url":"http://127.0.0.1:$MCP_PORT/mcp","agent_name":"Calculator Tools","agent_description":"Adds numbers.",$cred,
+   "cognito_password":"Passw0rd!Agents","tools_allow":["add"],"tool_prefix":"calc_","sample_queries":["What is 2 + 40?"]},
+  {"mcp_url":"http://127.0.0.1:$MCP_PORT/mcp",$cred},
+  {"mcp_url":"http://127.0.0.1:$DOWN_PORT/mcp",$cred,"cognito_password":"Passw0rd!Agents","timeout_seconds":5},
+  {"mcp_url":"http://127.0.0.1:$SE_PORT/sse","transport":"sse","agent_name":"Everything","tools_allow":["echo","get-sum"]}
+]
+JSON
+chmod 600 "$SECRET"
+
+# --- agents list ---------------------------------------------------------------------------------
+"$AGENTS" agents list --secret "file://$SECRET" --json >"$IDP_TMP/list.json" 2>"$IDP_TMP/list.err" ||
+  fail "agents list: $(cat "$IDP_TMP/list.err")"
+L=$IDP_TMP/list.json
+agent() { jq -c --arg id "$1" '.agents[] | select(.agent_id == $id)' "$L"; }
+[[ $(jq '.agents | length' "$L") == 4 ]] || fail "expected 4 agents: $(cat "$L")"
+[[ $(agent external-mcp-agent-0 | jq -r '.status + " " + (.tools | join(","))') == "ready add,whoami" ]] ||
+  fail "entry 1: $(agent external-mcp-agent-0)"
+[[ $(agent external-mcp-agent-0 | jq -r .agent_name) == "External MCP Agent 1" ]] || fail "default name: $(agent external-mcp-agent-0)"
+[[ $(agent calculator_tools | jq -r '.status + " " + (.tools | join(",")) + " " + .agent_description') == \
+   "ready calc_add Adds numbers. The tools available are: calc_add." ]] || fail "entry 2: $(agent calculator_tools)"
+[[ $(agent calculator_tools | jq -r '.sample_queries[0]') == "What is 2 + 40?" ]] || fail "sample queries: $(agent calculator_tools)"
+[[ $(agent external-mcp-agent-3 | jq -r .status) == unavailable &&
+   $(agent external-mcp-agent-3 | jq -r .reason) == *"connect to 127.0.0.1:$DOWN_PORT failed"* ]] || fail "entry 4: $(agent external-mcp-agent-3)"
+[[ $(agent everything | jq -r '.status + " " + .transport + " " + (.tools | sort | join(","))') == "ready sse echo,get-sum" ]] ||
+  fail "entry 5: $(agent everything)"
+[[ $(jq -r '.findings[] | select(.entry == 3) | .field' "$L") == cognito_password ]] || fail "entry 3 finding: $(jq -c .findings "$L")"
+log "PASS agents list: 2 ready Cognito agents, 1 unavailable with its reason, 1 sse agent, entry 3 skipped for cognito_password"
+
+# --- secret check and doctor ---------------------------------------------------------------------
+out=$("$AGENTS" secret check "file://$SECRET" 2>&1) || fail "secret check: $out"
+[[ $out == *"5 entries, 4 usable"*"entry 3: skipped"*"cognito_password is missing"* ]] || fail "secret check: $out"
+rc=0
+out=$("$AGENTS" doctor --secret "file://$SECRET" --timeout 5 2>&1) || rc=$?
+((rc == 1)) || fail "doctor exited $rc with an entry down: $out"
+[[ $(grep -c '=> ready' <<<"$out") == 3 && $out == *"tcp         FAIL"*"fix: Verify the MCP server is running"* ]] ||
+  fail "doctor: $out"
+log "PASS secret check and doctor name the same entries (doctor: 3 ready, the down one with its fix, exit 1)"
+
+# --- agents watch: a server coming up, an entry added --------------------------------------------
+W=$IDP_TMP/watch.out
+"$AGENTS" agents watch --secret "file://$SECRET" --json --refresh-seconds $REFRESH >"$W" 2>"$IDP_TMP/watch.err" &
+WATCH_PID=$!
+_idp_pids+=($WATCH_PID)
+wait_for "$W" '"agent_id":"external-mcp-agent-3"' >/dev/null
+sleep $REFRESH  # let the down agent's retries back off to the interval
+"$IDP_SERVER" --host 127.0.0.1 --port "$DOWN_PORT" --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$IDP_TMP/late.out" 2>&1 &
+_idp_pids+=($!)
+t0=$(date +%s%N)
+ready_line() { jq -c --arg id "$1" 'select(.event == "agent" and .agent.agent_id == $id and .agent.status == "ready")' "$W" 2>/dev/null | head -n 1; }
+for _ in $(seq $(( (REFRESH + 3) * 10 ))); do [[ -n $(ready_line external-mcp-agent-3) ]] && break; sleep 0.1; done
+t1=$(date +%s%N)
+[[ -n $(ready_line external-mcp-agent-3) ]] || fail "the started server's agent did not become ready: $(tail -n 5 "$W")"
+ms=$(( (t1 - t0) / 1000000 ))
+(( ms <= (REFRESH + 1) * 1000 )) || fail "ready after $ms ms (interval ${REFRESH}s)"
+log "PASS the down server's agent became ready $ms ms after the server started (refresh interval ${REFRESH} s)"
+
+jq --arg url "http://127.0.0.1:$MCP_PORT/mcp" --arg pool "$POOL" --arg client "$CLIENT" \
+  '. + [{"mcp_url":$url,"agent_id":"added","cognito_user_pool_id":$pool,"cognito_client_id":$client,
+         "cognito_username":"svc","cognito_password":"Passw0rd!Agents","tools_allow":["whoami"]}]' "$SECRET" >"$SECRET.new"
+mv "$SECRET.new" "$SECRET"
+t0=$(date +%s%N)
+for _ in $(seq $(( (REFRESH + 3) * 10 ))); do [[ -n $(ready_line added) ]] && break; sleep 0.1; done
+t1=$(date +%s%N)
+[[ -n $(ready_line added) ]] || fail "the added entry did not show: $(tail -n 5 "$W")"
+ms=$(( (t1 - t0) / 1000000 ))
+(( ms <= (REFRESH + 1) * 1000 )) || fail "added entry shown after $ms ms (interval ${REFRESH}s)"
+log "PASS an entry added to the secret was ready $ms ms later"
+stop_server "$WATCH_PID"
+
+for f in "$L" "$IDP_TMP/list.err" "$W" "$IDP_TMP/watch.err" "$IDP_TMP/cognito.out"; do
+  ! grep -qF 'Passw0rd!Agents' "$f" || fail "the password appears in $f"
+done
+[[ $out != *'Passw0rd!Agents'* ]] || fail "the password appears in doctor's output"
+log "PASS no password in any output or log"
