@@ -16,7 +16,7 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INTEROP_DIR=$REPO_ROOT/tests/interop
 # npm projects under tests/interop/, installed as $PEERS/<name>.
-NPM_PROJECTS=(peers peers-alpha peers-aws)
+NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2)
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -48,6 +48,7 @@ Peers layout after a run:
   DIR/peers-alpha/  conformance 0.2.0-alpha.12
   DIR/peers-aws/    cognito-local 5.3.0, AWS SDK v3 clients (Cognito, Secrets Manager,
                     Bedrock Runtime), jose 6.2.18
+  DIR/peers-v2/     TS SDK v2 2.4.0 (server, client, node), Inspector v2 2.12.0
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }
