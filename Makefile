@@ -14,7 +14,7 @@ help:
 	@echo "make test       deps + build + every ctest label (unit, integration, interop)"
 	@echo "make test-asan  ASan+UBSan build, unit and integration labels"
 	@echo "make bench      benchmarks (bench/); prints BENCH lines, never fails on timing"
-	@echo "make demo       start the example MCP server on 127.0.0.1 and show a tool list and a call"
+	@echo "make demo       idp-agents demo: identity provider, protected MCP server, secret, agent, a tool call"
 
 deps:
 	scripts/install-deps.sh
@@ -43,6 +43,8 @@ test-asan: $(ASAN_BUILD)/build.ninja
 bench: deps build
 	BUILD_DIR=$(CURDIR)/$(BUILD) bench/server_throughput
 	BUILD_DIR=$(CURDIR)/$(BUILD) bench/client_latency
+	BUILD_DIR=$(CURDIR)/$(BUILD) bench/jwt_verify
+	BUILD_DIR=$(CURDIR)/$(BUILD) bench/discovery
 
 demo: deps build
 	scripts/demo.sh

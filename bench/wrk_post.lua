@@ -8,6 +8,8 @@
 --             sent as is.
 --   SESSION   Mcp-Session-Id header value (optional; omitted when empty)
 --   PROTOCOL  MCP-Protocol-Version header value (optional; omitted when empty)
+--   AUTHORIZATION  Authorization header value, e.g. "Bearer eyJ..." (optional; omitted when
+--             empty; bench/server_throughput sets it from BENCH_AUTHORIZATION for our server)
 --
 -- Unique ids matter: all connections share one MCP session, and a server may (legitimately)
 -- route or reject a response by request id, so concurrent requests must not reuse one.
@@ -35,6 +37,11 @@ end
 local protocol = os.getenv("PROTOCOL")
 if protocol ~= nil and protocol ~= "" then
   wrk.headers["MCP-Protocol-Version"] = protocol
+end
+
+local authorization = os.getenv("AUTHORIZATION")
+if authorization ~= nil and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
 end
 
 -- Request ids: setup() runs in the main Lua state once per wrk thread and hands each its

@@ -2,9 +2,11 @@
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
-#include <openssl/sha.h>
 
+#include <atomic>
+#include <functional>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "idp/core/log.h"
@@ -18,11 +20,20 @@ namespace bj = boost::json;
 
 namespace {
 
-std::string token_digest(std::string_view token) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), md);
-  return std::string(reinterpret_cast<const char*>(md), sizeof md);
-}
+// Bucket hash of the verified-token cache, whose keys are whole tokens compared exactly (so a
+// hash collision costs a comparison, never a wrong identity). It hashes only the length and the
+// last bytes: in a JWT those are signature bytes, which differ between any two tokens the issuer
+// signed and cannot be chosen by anyone else; and only verified tokens are ever stored, so no one
+// can fill a bucket on purpose. Hashing 48 bytes instead of the ~1 KB token is most of what makes
+// a cache hit cheap.
+struct TokenTailHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view token) const noexcept {
+    constexpr std::size_t kTail = 48;
+    const std::string_view tail = token.size() > kTail ? token.substr(token.size() - kTail) : token;
+    return std::hash<std::string_view>{}(tail) ^ (token.size() * 0x9E3779B97F4A7C15ULL);
+  }
+};
 
 bool loopback_url(std::string_view url) {
   for (std::string_view prefix : {"http://127.", "http://localhost", "http://[::1]"}) {
@@ -44,12 +55,53 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
   std::chrono::steady_clock::time_point fetched_at{};
   std::chrono::steady_clock::time_point last_attempt{};
   std::unique_ptr<http::Client> client;  // created on the first fetch, on a server executor
+  std::size_t jwks_fetches = 0;          // guarded by mu
+
+  // Verified tokens (the exact token text) -> their shared identity, until `exp`.
   struct Cached {
-    mcp::Identity identity;
+    std::shared_ptr<const mcp::Identity> identity;
     std::chrono::system_clock::time_point expires;
   };
-  std::unordered_map<std::string, Cached> verified;
-  Stats stats;
+  mutable std::shared_mutex cache_mu;
+  std::unordered_map<std::string, Cached, TokenTailHash, std::equal_to<>> verified;
+  std::atomic<std::size_t> cache_hits{0};
+
+  std::shared_ptr<const mcp::Identity> lookup(std::string_view token,
+                                              std::chrono::system_clock::time_point now) {
+    std::shared_lock lock(cache_mu);
+    auto it = verified.find(token);
+    if (it == verified.end() || it->second.expires <= now) return nullptr;
+    cache_hits.fetch_add(1, std::memory_order_relaxed);
+    return it->second.identity;
+  }
+
+  void remember(std::string_view token, std::shared_ptr<const mcp::Identity> identity,
+                std::chrono::system_clock::time_point expires,
+                std::chrono::system_clock::time_point now) {
+    if (opt.verified_cache_entries == 0) return;
+    std::unique_lock lock(cache_mu);
+    if (verified.size() >= opt.verified_cache_entries) {
+      std::erase_if(verified, [&](const auto& entry) { return entry.second.expires <= now; });
+      if (verified.size() >= opt.verified_cache_entries) verified.clear();  // bounded
+    }
+    verified.insert_or_assign(std::string(token), Cached{std::move(identity), expires});
+  }
+
+  // verify_jwt, then the identity of a valid token, shared with the cache.
+  std::expected<std::shared_ptr<const mcp::Identity>, JwtError> check(
+      std::string_view token, const JwkSet& keys, std::chrono::system_clock::time_point now) {
+    auto v = verify_jwt(token, opt.rules, keys, now);
+    if (!v) return std::unexpected(std::move(v.error()));
+    auto identity = std::make_shared<const mcp::Identity>(mcp::Identity{
+        .authenticated = true, .subject = std::move(v->subject), .claims = std::move(v->claims)});
+    remember(token, identity, v->expires, now);
+    return identity;
+  }
+
+  std::shared_ptr<const JwkSet> current_keys() const {
+    std::lock_guard lock(mu);
+    return keys;
+  }
 
   // Fetches the JWKS; keeps the old keys when the fetch fails.
   awaitable<void> fetch() {
@@ -80,7 +132,7 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
         std::lock_guard lock(mu);
         keys = std::make_shared<const JwkSet>(std::move(*set));
         fetched_at = std::chrono::steady_clock::now();
-        ++stats.jwks_fetches;
+        ++jwks_fetches;
         co_return;
       }
     }
@@ -126,16 +178,8 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
       r.headers.add("WWW-Authenticate", www_authenticate_missing_token(metadata_url(req)));
       co_return std::unexpected(std::move(r));
     }
-    auto now = std::chrono::system_clock::now();
-    std::string digest = token_digest(token);
-    {
-      std::lock_guard lock(mu);
-      auto it = verified.find(digest);
-      if (it != verified.end() && it->second.expires > now) {
-        ++stats.cache_hits;
-        co_return it->second.identity;
-      }
-    }
+    const auto now = std::chrono::system_clock::now();
+    if (auto hit = lookup(token, now)) co_return *hit;  // the hook hands out a copy
     std::shared_ptr<const JwkSet> current;
     bool stale;
     {
@@ -145,14 +189,13 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
     }
     if (stale) {
       co_await fetch();
-      std::lock_guard lock(mu);
-      current = keys;
+      current = current_keys();
     }
     if (!current) {
       JwtError e{JwtFailure::kUnknownKey, "the issuer's signing keys are not available"};
       co_return std::unexpected(reject(e, req));
     }
-    auto v = verify_jwt(token, opt.rules, *current, now);
+    auto v = check(token, *current, now);
     if (!v && v.error().failure == JwtFailure::kUnknownKey) {
       // Keys may have rotated: refetch, but at most once per refetch_interval.
       bool may_refetch;
@@ -162,21 +205,12 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
       }
       if (may_refetch) {
         co_await fetch();
-        {
-          std::lock_guard lock(mu);
-          current = keys;
-        }
-        v = verify_jwt(token, opt.rules, *current, now);
+        current = current_keys();
+        v = check(token, *current, now);
       }
     }
     if (!v) co_return std::unexpected(reject(v.error(), req));
-    mcp::Identity id{.authenticated = true, .subject = v->subject, .claims = v->claims};
-    {
-      std::lock_guard lock(mu);
-      if (verified.size() >= opt.verified_cache_entries) verified.clear();  // bounded
-      verified[digest] = Cached{id, v->expires};
-    }
-    co_return id;
+    co_return **v;
   }
 };
 
@@ -209,9 +243,31 @@ void BearerAuth::serve_metadata(http::Server& server, const std::string& mcp_pat
   server.route("GET", "/.well-known/oauth-protected-resource" + mcp_path, handler);
 }
 
-BearerAuth::Stats BearerAuth::stats() const {
+void BearerAuth::set_keys(JwkSet keys) {
   std::lock_guard lock(impl_->mu);
-  return impl_->stats;
+  impl_->keys = std::make_shared<const JwkSet>(std::move(keys));
+  impl_->fetched_at = std::chrono::steady_clock::now();
+}
+
+std::expected<std::shared_ptr<const mcp::Identity>, JwtError> BearerAuth::verify(
+    std::string_view token, std::chrono::system_clock::time_point now) {
+  if (auto hit = impl_->lookup(token, now)) return hit;
+  std::shared_ptr<const JwkSet> current = impl_->current_keys();
+  if (!current) {
+    return std::unexpected(
+        JwtError{JwtFailure::kUnknownKey, "the issuer's signing keys are not available"});
+  }
+  return impl_->check(token, *current, now);
+}
+
+BearerAuth::Stats BearerAuth::stats() const {
+  Stats out;
+  {
+    std::lock_guard lock(impl_->mu);
+    out.jwks_fetches = impl_->jwks_fetches;
+  }
+  out.cache_hits = impl_->cache_hits.load(std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace idp::auth

@@ -4,6 +4,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include <fmt/format.h>
 
@@ -237,6 +238,7 @@ std::expected<Jwk, KeyProblem> parse_key(const bj::object& o) {
     return problem(fmt::format("kty '{}' is not supported (use RSA or EC)",
                                std::string_view(kty->data(), kty->size())));
   }
+  out.contexts = std::make_shared<detail::VerifyContextPool>(out.key);
   return out;
 }
 
@@ -247,6 +249,81 @@ std::string describe(std::size_t index, const bj::object& o) {
 }
 
 }  // namespace
+
+namespace detail {
+
+VerifyContextPool::VerifyContextPool(std::shared_ptr<evp_pkey_st> key) : key_(std::move(key)) {}
+
+VerifyContextPool::~VerifyContextPool() {
+  for (auto& list : idle_) {
+    for (EVP_PKEY_CTX* ctx : list) EVP_PKEY_CTX_free(ctx);
+  }
+}
+
+namespace {
+
+int digest_slot(int sha_bits) {
+  switch (sha_bits) {
+    case 256:
+      return 0;
+    case 384:
+      return 1;
+    case 512:
+      return 2;
+  }
+  return -1;
+}
+
+}  // namespace
+
+EVP_PKEY_CTX* VerifyContextPool::make(EVP_PKEY* key, int sha_bits) {
+  const EVP_MD* md = sha_bits == 256   ? EVP_sha256()
+                     : sha_bits == 384 ? EVP_sha384()
+                     : sha_bits == 512 ? EVP_sha512()
+                                       : nullptr;
+  if (key == nullptr || md == nullptr) return nullptr;
+  CtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!ctx || EVP_PKEY_verify_init(ctx.get()) <= 0) return nullptr;
+  // RS* is PKCS#1 v1.5 (RFC 7518 §3.3), OpenSSL's default for RSA; set it anyway.
+  if (EVP_PKEY_is_a(key, "RSA") &&
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0) {
+    return nullptr;
+  }
+  if (EVP_PKEY_CTX_set_signature_md(ctx.get(), md) <= 0) return nullptr;
+  return ctx.release();
+}
+
+EVP_PKEY_CTX* VerifyContextPool::take(int sha_bits) {
+  const int slot = digest_slot(sha_bits);
+  if (slot < 0) return nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto& list = idle_[static_cast<std::size_t>(slot)];
+    if (!list.empty()) {
+      EVP_PKEY_CTX* ctx = list.back();
+      list.pop_back();
+      return ctx;
+    }
+  }
+  return make(key_.get(), sha_bits);
+}
+
+void VerifyContextPool::give_back(int sha_bits, EVP_PKEY_CTX* ctx) {
+  if (ctx == nullptr) return;
+  const int slot = digest_slot(sha_bits);
+  if (slot >= 0) {
+    std::lock_guard lock(mu_);
+    auto& list = idle_[static_cast<std::size_t>(slot)];
+    if (list.size() < kMaxIdle) {
+      if (list.capacity() == 0) list.reserve(kMaxIdle);
+      list.push_back(ctx);
+      return;
+    }
+  }
+  EVP_PKEY_CTX_free(ctx);
+}
+
+}  // namespace detail
 
 Result<Jwk> parse_jwk(const bj::object& jwk) {
   auto key = parse_key(jwk);

@@ -6,11 +6,19 @@
 // `insufficient_scope` when a scope is missing), serves the RFC 9728 protected-resource
 // metadata, and hands the verified subject and claims to tool handlers (ToolContext::identity()).
 // Thread-safe: one BearerAuth serves every connection of a server.
+//
+// The verified-token cache is keyed by the exact token: a lookup hashes only the token's last
+// bytes (its signature, which an attacker cannot choose for a token the issuer signed) and then
+// compares the whole token byte for byte, so a token never gets another token's identity. Only
+// tokens that passed verification are stored, each until its `exp` (the cache is cleared when it
+// is full); entries are shared, immutable identities.
 #pragma once
 
 #include <chrono>
+#include <expected>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "idp/auth/jwt.h"
@@ -42,6 +50,21 @@ class BearerAuth {
   mcp::Authenticator authenticator();
   // Serves /.well-known/oauth-protected-resource and /.well-known/oauth-protected-resource<path>.
   void serve_metadata(http::Server& server, const std::string& mcp_path = "/mcp");
+
+  // Installs `keys` as if they had just been fetched from jwks_url (they are refetched from it
+  // once jwks_ttl has passed, or on an unknown kid, as fetched keys are). For servers that are
+  // given their keys, for tests and for bench/jwt_verify.
+  void set_keys(JwkSet keys);
+
+  // The synchronous core of the authenticator for a caller that already holds the token (the
+  // text after "Bearer "): a verified-cache hit returns the shared identity; otherwise the token is
+  // checked with verify_jwt against the keys held now and, when valid, cached. It never fetches
+  // the JWKS: without keys (no set_keys, no fetch by the authenticator yet) or with an unknown kid
+  // it fails with kUnknownKey. Used by bench/jwt_verify to time the cached path; the
+  // authenticator() hook does the same lookup, plus key fetching and the HTTP answers.
+  std::expected<std::shared_ptr<const mcp::Identity>, JwtError> verify(
+      std::string_view token,
+      std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
   struct Stats {
     std::size_t jwks_fetches = 0;
