@@ -83,9 +83,24 @@ void print_findings(const std::vector<agents::Finding>& findings, std::ostream& 
   }
 }
 
-// --- secret check -------------------------------------------------------------------------------
+// The findings of entry `index` (0-based), or of the whole secret with Finding::kWholeSecret.
+void print_findings_of(const agents::ValidatedSecret& checked, int index, std::ostream& out) {
+  for (const auto& f : checked.findings) {
+    if (f.index == index) out << "  " << agents::to_string(f.severity) << ": " << f.message << "\n";
+  }
+}
 
-int cmd_secret_check(const SecretArgs& args) {
+// The valid entry at array position `index`, or nullptr when it was skipped.
+const agents::AgentEntry* entry_at(const agents::ValidatedSecret& checked, std::size_t index) {
+  for (const auto& e : checked.entries) {
+    if (e.index == index) return &e;
+  }
+  return nullptr;
+}
+
+// Runs `body` with the source the options name; a source that cannot be built is exit 1.
+int with_source(const SecretArgs& args,
+                std::function<awaitable<int>(net::any_io_executor, std::shared_ptr<agents::SecretSource>)> body) {
   return run([&]() -> awaitable<int> {
     auto ex = co_await net::this_coro::executor;
     auto source = open_source(args.secret, ex);
@@ -93,13 +108,21 @@ int cmd_secret_check(const SecretArgs& args) {
       print_error(source.error());
       co_return kFailed;
     }
-    auto value = co_await (*source)->read();
+    co_return co_await body(ex, *source);
+  });
+}
+
+// --- secret check -------------------------------------------------------------------------------
+
+int cmd_secret_check(const SecretArgs& args) {
+  return with_source(args, [&](net::any_io_executor, std::shared_ptr<agents::SecretSource> source) -> awaitable<int> {
+    auto value = co_await source->read();
     if (!value) {
       print_error(value.error());
       co_return kFailed;
     }
     auto checked = agents::validate_secret(value->text);
-    auto warnings = (*source)->warnings();
+    auto warnings = source->warnings();
     std::size_t total = array_size(value->text.reveal());
     if (args.json_output) {
       bj::array entries;
@@ -115,7 +138,7 @@ int cmd_secret_check(const SecretArgs& args) {
       }
       bj::array source_warnings;
       for (const auto& w : warnings) source_warnings.push_back(bj::string(w));
-      bj::object out{{"source", (*source)->describe()},
+      bj::object out{{"source", source->describe()},
                      {"version", value->version},
                      {"entries_total", total},
                      {"usable", entries.size()},
@@ -124,15 +147,12 @@ int cmd_secret_check(const SecretArgs& args) {
                      {"source_warnings", std::move(source_warnings)}};
       std::cout << bj::serialize(out) << "\n";
     } else {
-      std::cout << (*source)->describe() << ": " << total << (total == 1 ? " entry, " : " entries, ")
+      std::cout << source->describe() << ": " << total << (total == 1 ? " entry, " : " entries, ")
                 << checked.entries.size() << " usable\n";
       for (const auto& w : warnings) std::cout << "  warning: " << w << "\n";
       // Entries in array order, each with its findings.
       for (std::size_t i = 0; i < total; ++i) {
-        const agents::AgentEntry* entry = nullptr;
-        for (const auto& e : checked.entries) {
-          if (e.index == i) entry = &e;
-        }
+        const agents::AgentEntry* entry = entry_at(checked, i);
         std::cout << "entry " << i + 1 << ": ";
         if (entry) {
           std::cout << "ok  " << entry->id << " (" << entry->name << ") " << entry->mcp_url << " ["
@@ -141,13 +161,9 @@ int cmd_secret_check(const SecretArgs& args) {
         } else {
           std::cout << "skipped\n";
         }
-        for (const auto& f : checked.findings) {
-          if (f.index == static_cast<int>(i)) std::cout << "  " << agents::to_string(f.severity) << ": " << f.message << "\n";
-        }
+        print_findings_of(checked, static_cast<int>(i), std::cout);
       }
-      for (const auto& f : checked.findings) {
-        if (f.index == agents::Finding::kWholeSecret) std::cout << "  " << agents::to_string(f.severity) << ": " << f.message << "\n";
-      }
+      print_findings_of(checked, agents::Finding::kWholeSecret, std::cout);
     }
     co_return checked.entries.empty() ? kFailed : kOk;
   });
@@ -170,14 +186,8 @@ std::string age(std::optional<std::chrono::system_clock::time_point> t) {
 }
 
 int cmd_agents_list(const SecretArgs& args) {
-  return run([&]() -> awaitable<int> {
-    auto ex = co_await net::this_coro::executor;
-    auto source = open_source(args.secret, ex);
-    if (!source) {
-      print_error(source.error());
-      co_return kFailed;
-    }
-    agents::AgentRegistry registry(ex, *source, registry_options(args));
+  return with_source(args, [&](net::any_io_executor ex, std::shared_ptr<agents::SecretSource> source) -> awaitable<int> {
+    agents::AgentRegistry registry(ex, source, registry_options(args));
     auto started = co_await registry.start();
     if (!started) {
       print_error(started.error());
@@ -235,17 +245,11 @@ void print_agent_line(const agents::AgentInfo& a, bool json_output) {
 }
 
 int cmd_agents_watch(const SecretArgs& args, double refresh_s) {
-  return run([&]() -> awaitable<int> {
-    auto ex = co_await net::this_coro::executor;
-    auto source = open_source(args.secret, ex);
-    if (!source) {
-      print_error(source.error());
-      co_return kFailed;
-    }
+  return with_source(args, [&](net::any_io_executor ex, std::shared_ptr<agents::SecretSource> source) -> awaitable<int> {
     auto opt = registry_options(args);
     opt.listen = true;  // hear tools/list_changed
     opt.refresh_interval = std::chrono::milliseconds(static_cast<long>(refresh_s * 1000));
-    agents::AgentRegistry registry(ex, *source, opt);
+    agents::AgentRegistry registry(ex, source, opt);
     auto started = co_await registry.start();
     if (!started) print_error(started.error());  // the refresh loop keeps trying
     net::signal_set signals(ex, SIGINT, SIGTERM);
@@ -554,16 +558,11 @@ int cmd_doctor(const SecretArgs& args) {
       }
     }
     for (std::size_t i = 0; i < total; ++i) {
-      const agents::AgentEntry* entry = nullptr;
-      for (const auto& e : checked.entries) {
-        if (e.index == i) entry = &e;
-      }
+      const agents::AgentEntry* entry = entry_at(checked, i);
       std::cout << "\nentry " << i + 1;
       if (!entry) {
         std::cout << ": skipped\n";
-        for (const auto& f : checked.findings) {
-          if (f.index == static_cast<int>(i)) std::cout << "  " << agents::to_string(f.severity) << ": " << f.message << "\n";
-        }
+        print_findings_of(checked, static_cast<int>(i), std::cout);
         std::cout << "  fix: correct the fields named above in the secret\n";
         continue;
       }
