@@ -7,20 +7,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$BIN/idp-agents" --log-level trace local-cognito --port 0 --data "$TMP/cognito" >"$TMP/cognito.out" 2>&1 &
 PIDS+=($!)
 COG=$(wait_line "$TMP/cognito.out" 'http://127\.0\.0\.1:[0-9]+')
-cog() {
-  curl -sS -X POST "$COG/" -H 'Content-Type: application/x-amz-json-1.1' \
-    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
-}
-POOL=$(cog CreateUserPool '{"PoolName":"e2e"}' | jq -r .UserPool.Id)
-CLIENT=$(cog CreateUserPoolClient "{\"UserPoolId\":\"$POOL\",\"ClientName\":\"agents\"}" | jq -r .UserPoolClient.ClientId)
-cog AdminCreateUser "{\"UserPoolId\":\"$POOL\",\"Username\":\"alice\",\"TemporaryPassword\":\"Temp0rary!\"}" >/dev/null
-cog AdminSetUserPassword "{\"UserPoolId\":\"$POOL\",\"Username\":\"alice\",\"Password\":\"Passw0rd!Lab\",\"Permanent\":true}" >/dev/null
-AUTH=$(cog InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$CLIENT\",\"AuthParameters\":{\"USERNAME\":\"alice\",\"PASSWORD\":\"Passw0rd!Lab\"}}")
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cognito.sh"
+cognito_pool "$COG" e2e alice 'Passw0rd!Lab' || fail "pool setup"
+POOL=$COG_POOL CLIENT=$COG_CLIENT
+AUTH=$(cog "$COG" InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$CLIENT\",\"AuthParameters\":{\"USERNAME\":\"alice\",\"PASSWORD\":\"Passw0rd!Lab\"}}")
 TOKEN=$(jq -r .AuthenticationResult.AccessToken <<<"$AUTH")
 [[ $TOKEN == ey* ]] || fail "no access token: $AUTH"
 [[ $(jq -r .AuthenticationResult.ExpiresIn <<<"$AUTH") == 3600 ]] || fail "ExpiresIn is not 3600: $AUTH"
 pass "USER_PASSWORD_AUTH against the local identity provider gives an access token"
-WRONG=$(cog InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$CLIENT\",\"AuthParameters\":{\"USERNAME\":\"alice\",\"PASSWORD\":\"nope\"}}")
+WRONG=$(cog "$COG" InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$CLIENT\",\"AuthParameters\":{\"USERNAME\":\"alice\",\"PASSWORD\":\"nope\"}}")
 [[ $(jq -r .__type <<<"$WRONG") == NotAuthorizedException ]] || fail "wrong password: $WRONG"
 pass "a wrong password is NotAuthorizedException"
 

@@ -9,14 +9,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$BIN/idp-agents" local-cognito --port 0 --data "$TMP/cognito" >"$TMP/cognito.out" 2>&1 &
 PIDS+=($!)
 COG=$(wait_line "$TMP/cognito.out" 'http://127\.0\.0\.1:[0-9]+')
-cog() {
-  curl -sS -X POST "$COG/" -H 'Content-Type: application/x-amz-json-1.1' \
-    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
-}
-POOL=$(cog CreateUserPool '{"PoolName":"sm"}' | jq -r .UserPool.Id)
-CLIENT=$(cog CreateUserPoolClient "{\"UserPoolId\":\"$POOL\",\"ClientName\":\"agents\"}" | jq -r .UserPoolClient.ClientId)
-cog AdminCreateUser "{\"UserPoolId\":\"$POOL\",\"Username\":\"svc\",\"TemporaryPassword\":\"Temp0rary!\"}" >/dev/null
-cog AdminSetUserPassword "{\"UserPoolId\":\"$POOL\",\"Username\":\"svc\",\"Password\":\"Passw0rd!Sm\",\"Permanent\":true}" >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cognito.sh"
+cognito_pool "$COG" sm svc 'Passw0rd!Sm' || fail "pool setup"
+POOL=$COG_POOL CLIENT=$COG_CLIENT
 "$BIN/mcp-conformance-server" --port 0 --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$TMP/mcp.out" 2>&1 &
 PIDS+=($!)
 MCP=$(wait_line "$TMP/mcp.out" 'http://127\.0\.0\.1:[0-9]+/mcp')

@@ -29,14 +29,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 "$AGENTS" local-cognito --port 0 --data "$IDP_TMP/cognito" >"$IDP_TMP/cognito.out" 2>&1 &
 _idp_pids+=($!)
 COG=$(wait_for "$IDP_TMP/cognito.out" 'http://127\.0\.0\.1:[0-9]+')
-cog() {
-  curl -sS -X POST "$COG/" -H 'Content-Type: application/x-amz-json-1.1' \
-    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
-}
-POOL=$(cog CreateUserPool '{"PoolName":"agents"}' | jq -r .UserPool.Id)
-CLIENT=$(cog CreateUserPoolClient "{\"UserPoolId\":\"$POOL\",\"ClientName\":\"agents\"}" | jq -r .UserPoolClient.ClientId)
-cog AdminCreateUser "{\"UserPoolId\":\"$POOL\",\"Username\":\"svc\",\"TemporaryPassword\":\"Temp0rary!\"}" >/dev/null
-cog AdminSetUserPassword "{\"UserPoolId\":\"$POOL\",\"Username\":\"svc\",\"Password\":\"Passw0rd!Agents\",\"Permanent\":true}" >/dev/null
+source "$IDP_INTEROP_DIR/../lib/cognito.sh"
+cognito_pool "$COG" agents svc 'Passw0rd!Agents' || fail "pool setup"
+POOL=$COG_POOL CLIENT=$COG_CLIENT
 export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=$COG/
 
 start_server MCP_PORT MCP_PID --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT"

@@ -61,17 +61,10 @@ CL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
 _idp_pids+=($!)
 wait_for "$IDP_TMP/cl.log" 'Cognito Local running on' >/dev/null
 CL=http://127.0.0.1:$CL_PORT
-cog() {
-  curl -sS -X POST "$CL/" -H 'Content-Type: application/x-amz-json-1.1' \
-    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
-}
-CL_POOL=$(cog CreateUserPool '{"PoolName":"interop"}' | jq -r .UserPool.Id)
-CL_CLIENT=$(cog CreateUserPoolClient "{\"UserPoolId\":\"$CL_POOL\",\"ClientName\":\"agents\",
-  \"ExplicitAuthFlows\":[\"ALLOW_USER_PASSWORD_AUTH\",\"ALLOW_REFRESH_TOKEN_AUTH\"]}" | jq -r .UserPoolClient.ClientId)
-cog AdminCreateUser "{\"UserPoolId\":\"$CL_POOL\",\"Username\":\"alice@example.com\",\"TemporaryPassword\":\"Temp0rary!\",
-  \"MessageAction\":\"SUPPRESS\",\"UserAttributes\":[{\"Name\":\"email\",\"Value\":\"alice@example.com\"}]}" >/dev/null
-cog AdminSetUserPassword "{\"UserPoolId\":\"$CL_POOL\",\"Username\":\"alice@example.com\",\"Password\":\"Passw0rd!Lab\",\"Permanent\":true}" >/dev/null
-[[ $CL_POOL == local_* && -n $CL_CLIENT && $CL_CLIENT != null ]] || fail "cognito-local setup: pool=$CL_POOL client=$CL_CLIENT"
+source "$IDP_INTEROP_DIR/../lib/cognito.sh"
+cognito_pool "$CL" interop alice@example.com 'Passw0rd!Lab' || fail "cognito-local setup"
+CL_POOL=$COG_POOL CL_CLIENT=$COG_CLIENT
+[[ $CL_POOL == local_* ]] || fail "cognito-local pool id: $CL_POOL"
 
 out=$(printf 'Passw0rd!Lab\n' | "$AGENTS" token --user-pool-id "$CL_POOL" --client-id "$CL_CLIENT" \
   --username alice@example.com --endpoint "$CL/" --password-stdin --refresh 2>&1) || fail "token --refresh against cognito-local: $out"
