@@ -5,8 +5,9 @@
 //   agents list [--secret SOURCE]       discover every agent in parallel, show id, name, status,
 //                                       tools and description; exit 1 when the secret is unreadable
 //   agents watch [--secret SOURCE]      keep the registry running; print each agent when it changes
-//   doctor [--secret SOURCE]            per entry: URL policy, DNS, TCP, TLS, sign-in, MCP
-//                                       initialize, tools/list, each timed, with the fix on failure;
+//   doctor [--secret SOURCE]            per entry: URL policy, DNS, TCP, TLS, sign-in, MCP connect
+//                                       (server/discover or initialize), tools/list, each timed, with
+//                                       the fix on failure;
 //                                       exit 0 only when every entry is ready
 //
 // SOURCE: aws-secretsmanager://NAME[?region=R], file://PATH or env://VAR; default
@@ -505,11 +506,13 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
   mcp::Client client(ex, e.mcp_url, mo);
   auto connected = co_await client.connect();
   if (!connected) {
-    steps.push_back({"initialize", false, sw.lap(), connected.error().message(), kFixInitialize});
+    steps.push_back({"connect", false, sw.lap(), connected.error().message(), kFixInitialize});
     co_return steps;
   }
-  steps.push_back({"initialize", true, sw.lap(),
-                   client.server_info().name + " " + client.server_info().version + ", MCP " + client.protocol_version(), ""});
+  const bool modern = client.era() == mcp::ProtocolEra::kModern;
+  steps.push_back({"connect", true, sw.lap(),
+                   client.server_info().name + " " + client.server_info().version + ", MCP " + client.protocol_version() +
+                       (modern ? " (server/discover, stateless)" : " (initialize, session)"), ""});
   auto tools = co_await client.list_tools();
   if (!tools) {
     steps.push_back({"tools/list", false, sw.lap(), tools.error().message(), kFixTools});

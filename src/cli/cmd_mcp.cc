@@ -1,7 +1,10 @@
 // `idp-agents tools` and `idp-agents call`: the seed's troubleshooting steps "list the tools"
 // and "call one tool" against one MCP server, with a bearer token from --token-env or a Cognito
-// sign-in. Exit codes: 0 success, 1 the server could not be reached or failed, 2 usage, 3 the
-// tool returned isError.
+// sign-in. Both MCP protocol eras: --protocol-era auto (default: 2026-07-28 when the server
+// answers server/discover, else the initialize handshake), modern or legacy; `tools` names the
+// negotiated version and era in its human output (--json stays the Inspector's {"tools":[...]}).
+// Exit codes: 0 success, 1 the server could not be reached or failed, 2 usage, 3 the tool
+// returned isError.
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
@@ -28,6 +31,7 @@ struct Common {
   double timeout_s = 60;
   std::string ca_file;
   std::string transport = "http";
+  std::string protocol_era = "auto";
   AuthOptions auth;
 };
 
@@ -47,6 +51,12 @@ Result<mcp::ClientOptions> client_options(const Common& c) {
   opt.http.ca_file = c.ca_file;
   opt.listen = false;  // one-shot commands need no server-initiated stream
   if (c.transport == "sse") opt.transport = mcp::ClientOptions::Transport::kLegacySse;
+  if (c.protocol_era == "modern") opt.protocol_era = mcp::ProtocolEra::kModern;
+  if (c.protocol_era == "legacy") opt.protocol_era = mcp::ProtocolEra::kLegacy;
+  if (c.transport == "sse" && c.protocol_era == "modern") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--protocol-era modern needs --transport http (the sse transport is 2024-11-05)");
+  }
   return opt;
 }
 
@@ -115,7 +125,8 @@ int cmd_tools(const Common& c) {
       co_return 0;
     }
     std::cout << client.server_info().name << " " << client.server_info().version << " (MCP "
-              << client.protocol_version() << "), " << tools->size() << " tools\n";
+              << client.protocol_version() << ", " << mcp::to_string(client.era()) << " era), "
+              << tools->size() << " tools\n";
     for (const auto& t : *tools) {
       std::cout << "\n" << t.name;
       if (t.title) std::cout << " - " << *t.title;
@@ -191,6 +202,11 @@ void add_common(CLI::App* sub, Common& common) {
   sub->add_option("--transport", common.transport,
                   "http (Streamable HTTP) or sse (the 2024-11-05 HTTP+SSE transport)")
       ->check(CLI::IsMember({"http", "sse"}))
+      ->capture_default_str();
+  sub->add_option("--protocol-era", common.protocol_era,
+                  "auto (2026-07-28 via server/discover, else initialize), modern (2026-07-28 only) "
+                  "or legacy (initialize: 2025-11-25 and older)")
+      ->check(CLI::IsMember({"auto", "modern", "legacy"}))
       ->capture_default_str();
   add_auth_options(sub, common.auth, "--cognito-endpoint", /*with_token_env=*/true);
 }

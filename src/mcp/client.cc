@@ -13,12 +13,14 @@
 #include <boost/url/url.hpp>
 
 #include <atomic>
-#include <mutex>
+#include <cmath>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
+#include "idp/core/random.h"
 #include "idp/http/sse_parser.h"
 #include "idp/mcp/jsonrpc.h"
 
@@ -73,7 +75,162 @@ std::string excerpt(std::string_view body) {
 
 constexpr std::string_view kVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
 
+// ---- the modern (stateless) era, 2026-07-28 ----
+
+constexpr std::string_view kModernVersion = "2026-07-28";
+constexpr std::string_view kMetaProtocolVersion = "io.modelcontextprotocol/protocolVersion";
+constexpr std::string_view kMetaClientCapabilities = "io.modelcontextprotocol/clientCapabilities";
+constexpr std::string_view kMetaClientInfo = "io.modelcontextprotocol/clientInfo";
+constexpr std::string_view kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
+constexpr std::string_view kMetaLogLevel = "io.modelcontextprotocol/logLevel";
+constexpr int kHeaderMismatch = -32020;
+constexpr int kMissingClientCapability = -32021;
+constexpr int kUnsupportedProtocolVersion = -32022;
+
+// A header value as the transport carries it: plain when it is visible ASCII and spaces without
+// leading or trailing whitespace, else `=?base64?<UTF-8 as base64>?=` (also for a plain value
+// that looks like that sentinel).
+std::string header_value(std::string_view v) {
+  bool plain = true;
+  for (unsigned char c : v) plain = plain && c >= 0x20 && c <= 0x7E;
+  if (plain && !v.empty() && (v.front() == ' ' || v.back() == ' ')) plain = false;
+  if (plain && v.starts_with("=?base64?") && v.ends_with("?=")) plain = false;
+  if (plain) return std::string(v);
+  return "=?base64?" + base64_encode(v) + "?=";
+}
+
+// HTTP field-name token characters (RFC 9110 tchar).
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// One x-mcp-header annotation of a tool: Mcp-Param-<name> mirrors the argument at `path`.
+struct ParamHeader {
+  std::string name;
+  std::vector<std::string> path;
+};
+
+// Collects the x-mcp-header annotations of an inputSchema; an error says why the tool must be
+// rejected (annotation not statically reachable through `properties`, empty, not a token, on a
+// non-primitive or number property, or duplicated case-insensitively).
+Result<std::vector<ParamHeader>> param_headers(const json::object& schema) {
+  std::vector<ParamHeader> out;
+  std::optional<std::string> problem;
+  std::function<void(const json::object&, bool, std::vector<std::string>&)> walk =
+      [&](const json::object& node, bool reachable, std::vector<std::string>& path) {
+        if (problem) return;
+        if (auto it = node.find("x-mcp-header"); it != node.end()) {
+          const json::string* name = it->value().if_string();
+          const json::string* type = ::idp::json::find_string(node, "type");
+          if (!reachable || path.empty()) {
+            problem = "x-mcp-header is only allowed on properties reached through `properties` alone";
+          } else if (!name || !is_token(*name)) {
+            problem = "x-mcp-header of '" + path.back() + "' must be a non-empty HTTP token";
+          } else if (!type || (*type != "string" && *type != "integer" && *type != "boolean")) {
+            problem = "x-mcp-header of '" + path.back() + "' is on a property that is not a string, "
+                      "integer or boolean";
+          } else {
+            for (const auto& h : out) {
+              if (http::iequals(h.name, *name)) problem = "x-mcp-header '" + std::string(*name) + "' is used twice";
+            }
+            if (!problem) out.push_back({std::string(*name), path});
+          }
+          if (problem) return;
+        }
+        for (const auto& [key, value] : node) {
+          if (key == "properties" && value.is_object()) {
+            for (const auto& [prop, sub] : value.get_object()) {
+              if (!sub.is_object()) continue;
+              path.emplace_back(prop);
+              walk(sub.get_object(), reachable, path);
+              path.pop_back();
+            }
+          } else if (key == "enum" || key == "const" || key == "default" || key == "examples") {
+            continue;  // values, not schemas
+          } else if (value.is_object()) {
+            std::vector<std::string> none;
+            walk(value.get_object(), false, none);
+          } else if (value.is_array()) {
+            for (const auto& item : value.get_array()) {
+              std::vector<std::string> none;
+              if (item.is_object()) walk(item.get_object(), false, none);
+            }
+          }
+          if (problem) return;
+        }
+      };
+  std::vector<std::string> root;
+  walk(schema, true, root);
+  if (problem) return make_error(ErrorCode::kProtocol, *problem);
+  return out;
+}
+
+// The Mcp-Param-* value of one argument: strings as they are, integers in decimal, booleans as
+// true/false; nothing for null, absent or other values.
+std::optional<std::string> param_value(const json::value& v) {
+  if (v.is_string()) return header_value(v.get_string());
+  if (v.is_bool()) return std::string(v.get_bool() ? "true" : "false");
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) <= 9007199254740991.0) {
+      return std::to_string(static_cast<std::int64_t>(d));
+    }
+  }
+  return std::nullopt;
+}
+
+// What auto negotiation learned about a server, by URL, for the life of the process.
+struct EraCache {
+  std::mutex mu;
+  std::map<std::string, ProtocolEra, std::less<>> eras;
+};
+EraCache& era_cache() {
+  static EraCache cache;
+  return cache;
+}
+std::optional<ProtocolEra> remembered_era(const std::string& url) {
+  auto& c = era_cache();
+  std::lock_guard lock(c.mu);
+  auto it = c.eras.find(url);
+  if (it == c.eras.end()) return std::nullopt;
+  return it->second;
+}
+void remember_era(const std::string& url, ProtocolEra era) {
+  auto& c = era_cache();
+  std::lock_guard lock(c.mu);
+  if (c.eras.size() >= 4096) c.eras.clear();  // a bound; forgetting only costs a probe
+  c.eras[url] = era;
+}
+void forget_era(const std::string& url) {
+  auto& c = era_cache();
+  std::lock_guard lock(c.mu);
+  c.eras.erase(url);
+}
+
 }  // namespace
+
+std::string_view to_string(ProtocolEra era) {
+  switch (era) {
+    case ProtocolEra::kModern: return "modern";
+    case ProtocolEra::kLegacy: return "legacy";
+    case ProtocolEra::kAuto: break;
+  }
+  return "auto";
+}
+
+void forget_protocol_eras() {
+  auto& c = era_cache();
+  std::lock_guard lock(c.mu);
+  c.eras.clear();
+}
 
 Result<void> check_url_policy(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
@@ -115,17 +272,33 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::atomic<std::int64_t> next_id{1};
   std::optional<Secret> token;
   bool connected = false;
+  // The era in use: true once server/discover found 2026-07-28 (and during the probe).
+  bool modern = false;
+
+  // list_tools() results within their ttlMs, and the x-mcp-header annotations of the last
+  // listing (modern era), by tool name.
+  std::optional<std::vector<Tool>> tools_cache;
+  std::chrono::steady_clock::time_point tools_cache_until;
+  std::map<std::string, std::vector<ParamHeader>, std::less<>> tool_headers;
 
   // What one request's exchange ended with.
   struct Outcome {
     enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kFailed } kind = kFailed;
     json::value result;   // kDone
     Error error{ErrorCode::kInternal, "no outcome"};
+    int status = 0;                         // the HTTP status, when one arrived
+    std::optional<jsonrpc::RpcError> rpc;   // a JSON-RPC error answer (any status)
+  };
+  // What a failed request ended with, for callers that classify failures (the era probe).
+  struct Failure {
+    int status = 0;
+    std::optional<jsonrpc::RpcError> rpc;
   };
 
   // Per-request state seen by the stream handlers and the watchdog.
   struct Call {
     json::value id;
+    http::Headers extra;  // modern era: Mcp-Method, Mcp-Name, Mcp-Param-*
     std::optional<json::value> progress_token;
     CallOptions options;
     std::chrono::steady_clock::time_point deadline;
@@ -189,6 +362,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       on_notification(call, *m);
       return;
     }
+    if (modern) {
+      // 2026-07-28 has no server-to-client requests on streams (they come as MRTR input
+      // requests), and a client may not POST responses: nothing sensible to do with it.
+      log::warn("{}: ignoring a server request ({}) on a 2026-07-28 stream", url, m->method);
+      return;
+    }
     answer_server_request(std::move(*m));
   }
 
@@ -215,6 +394,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     } else if (m.method == "notifications/message") {
       if (opt.hooks.log) opt.hooks.log(m.params);
     } else if (m.method == "notifications/tools/list_changed") {
+      tools_cache.reset();
       if (opt.hooks.tools_changed) opt.hooks.tools_changed();
     }
   }
@@ -246,26 +426,32 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
   }
 
-  static awaitable<void> answer(std::shared_ptr<Impl> self, jsonrpc::Message m) {
-    Result<json::value> result = make_error(ErrorCode::kNotFound, "unsupported");
-    int error_code = jsonrpc::kMethodNotFound;
-    if (m.method == "ping") {
-      result = json::value(json::object{});
-    } else if (m.method == "sampling/createMessage" && self->opt.hooks.sampling) {
-      result = co_await self->opt.hooks.sampling(m.params);
-      error_code = jsonrpc::kInternalError;
-    } else if (m.method == "elicitation/create" && self->opt.hooks.elicitation) {
-      result = co_await self->opt.hooks.elicitation(m.params);
-      if (result) fill_defaults(m.params, *result);
-      error_code = jsonrpc::kInternalError;
-    } else if (m.method == "roots/list") {
-      if (self->opt.hooks.roots) {
-        result = co_await self->opt.hooks.roots(m.params);
-        error_code = jsonrpc::kInternalError;
-      } else {
-        result = json::value(json::object{{"roots", json::array{}}});
-      }
+  // Runs the hook of a server-to-client request: one sent on a legacy stream, or an input request
+  // of a modern InputRequiredResult. `handled` is false when this client has no hook for it.
+  awaitable<Result<json::value>> fulfil(const std::string& method, const json::object& params,
+                                        bool& handled) {
+    handled = true;
+    if (method == "ping") co_return json::value(json::object{});
+    if (method == "sampling/createMessage" && opt.hooks.sampling) {
+      co_return co_await opt.hooks.sampling(params);
     }
+    if (method == "elicitation/create" && opt.hooks.elicitation) {
+      Result<json::value> r = co_await opt.hooks.elicitation(params);
+      if (r) fill_defaults(params, *r);
+      co_return r;
+    }
+    if (method == "roots/list") {
+      if (opt.hooks.roots) co_return co_await opt.hooks.roots(params);
+      co_return json::value(json::object{{"roots", json::array{}}});
+    }
+    handled = false;
+    co_return make_error(ErrorCode::kNotFound, "Method not supported by this client: " + method);
+  }
+
+  static awaitable<void> answer(std::shared_ptr<Impl> self, jsonrpc::Message m) {
+    bool handled = false;
+    Result<json::value> result = co_await self->fulfil(m.method, m.params, handled);
+    int error_code = handled ? jsonrpc::kInternalError : jsonrpc::kMethodNotFound;
     std::string body;
     if (result) {
       body = jsonrpc::response(m.id, *result);
@@ -327,6 +513,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     req.method = "POST";
     req.url = url;
     req.headers = co_await headers(method != "initialize");
+    for (const auto& [name, value] : call.extra.items()) req.headers.set(name, value);
     const bool req_had_token = req.headers.get("Authorization").has_value();
     req.body = body;
     req.read_timeout = call.timeout;
@@ -369,6 +556,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       out.error = st.error().with_context(std::string(method));
       co_return out;
     }
+    out.status = status;
     if (status == 404 && !session_id.empty() && method != "initialize") {
       out.kind = Outcome::kSessionGone;
       co_return out;
@@ -392,6 +580,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       if (auto j = ::idp::json::parse(text); j && j->is_object()) {
         if (auto* e = ::idp::json::find_object(j->get_object(), "error")) {
           if (auto* msg = ::idp::json::find_string(*e, "message")) detail = std::string(*msg);
+          auto code = e->find("code");
+          if (code != e->end() && code->value().is_int64()) {
+            jsonrpc::RpcError rpc;
+            rpc.code = static_cast<int>(code->value().get_int64());
+            rpc.message = detail;
+            if (auto data = e->find("data"); data != e->end()) rpc.data = data->value();
+            out.rpc = std::move(rpc);
+          }
         }
       }
       out.error = Error(status == 403 ? ErrorCode::kPermissionDenied : ErrorCode::kProtocol,
@@ -407,6 +603,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       // The stream ended before the answer: resume it (SEP-1699) with Last-Event-ID.
       int attempts = 0;
       while (!call.result && !call.rpc_error) {
+        if (modern) {
+          out.error = Error(ErrorCode::kProtocol,
+                            where(method) + ": the SSE stream ended before the response (a 2026-07-28 "
+                                            "stream cannot be resumed)");
+          co_return out;
+        }
         if (parser.last_event_id().empty() || session_id.empty()) {
           out.error = Error(ErrorCode::kProtocol,
                             where(method) + ": the SSE stream ended before the response and cannot "
@@ -488,6 +690,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       }
     }
     if (call.rpc_error) {
+      out.rpc = call.rpc_error;
       out.error = Error(ErrorCode::kProtocol,
                         where(method) + ": " + call.rpc_error->message + " (JSON-RPC error " +
                             std::to_string(call.rpc_error->code) + ")");
@@ -731,14 +934,89 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // Opens the standalone stream and waits (briefly) until the server has answered it, so that
   // server-initiated messages sent right after connect() are not missed.
   awaitable<void> start_listening() {
-    if (!opt.listen || session_id.empty() || listening) co_return;
+    if (!opt.listen || listening) co_return;
+    if (!modern && session_id.empty()) co_return;
+    if (modern) {
+      // The 2026-07-28 stream carries only the change notifications asked for: worth opening
+      // when the server says its tool list can change.
+      const json::object* tools = ::idp::json::find_object(server_capabilities, "tools");
+      if (!tools || ::idp::json::find_bool(*tools, "listChanged") != true) co_return;
+    }
     closing = false;
     listen_stop = std::make_shared<net::steady_timer>(executor, std::chrono::steady_clock::time_point::max());
     listen_ready = std::make_shared<net::steady_timer>(executor, std::chrono::seconds(2));
     auto ready = listen_ready;
-    net::co_spawn(executor, listen(shared_from_this()), net::detached);
+    if (modern) {
+      net::co_spawn(executor, listen_modern(shared_from_this()), net::detached);
+    } else {
+      net::co_spawn(executor, listen(shared_from_this()), net::detached);
+    }
     co_await ready->async_wait(net::as_tuple(net::use_awaitable));
     listen_ready.reset();
+  }
+
+  // The modern era's notification stream: a subscriptions/listen request whose SSE response
+  // stays open and carries notifications/tools/list_changed. Reopened after the server ends it
+  // (with backoff); given up when the server does not offer it. close() closes it, which ends
+  // the subscription.
+  static awaitable<void> listen_modern(std::shared_ptr<Impl> self) {
+    self->listening = true;
+    struct Done {
+      Impl* impl;
+      ~Done() { impl->listening = false; }
+    } done{self.get()};
+    int failures = 0;
+    while (!self->closing && self->modern) {
+      Call sub;
+      sub.id = json::value(self->next_id.fetch_add(1));
+      json::object filter{{"toolsListChanged", true}};
+      json::object params{{"notifications", std::move(filter)}};
+      self->add_envelope(params);
+      http::ClientRequest post;
+      post.method = "POST";
+      post.url = self->url;
+      post.headers = co_await self->headers(false);
+      post.headers.set("Mcp-Method", "subscriptions/listen");
+      post.body = jsonrpc::request(sub.id, "subscriptions/listen", params);
+      post.read_timeout = std::chrono::minutes(5);
+      http::SseParser parser;
+      int status = 0;
+      bool sse = false;
+      std::string text;
+      auto on_head = [&](const http::ClientResponse& head) {
+        status = head.status;
+        sse = std::string_view(head.headers.get("Content-Type").value_or("")).starts_with("text/event-stream");
+        if (self->listen_ready) self->listen_ready->cancel();
+      };
+      auto on_chunk = [&](std::string_view chunk) {
+        if (self->closing) return false;
+        if (status != 200 || !sse) {
+          if (text.size() < 64 * 1024) text.append(chunk);
+          return true;
+        }
+        for (auto& ev : parser.feed(chunk)) {
+          if (!ev.data.empty()) self->on_message(sub, ev.data);
+        }
+        return !parser.failed() && !sub.result && !sub.rpc_error;
+      };
+      auto stop = self->listen_stop;
+      auto raced = co_await (self->http.stream(std::move(post), on_head, on_chunk) || self->wait_stop(stop));
+      if (self->listen_ready) self->listen_ready->cancel();
+      if (self->closing || raced.index() == 1) break;
+      auto& r = std::get<0>(raced);
+      if (r && (*r != 200 || !sse || sub.rpc_error)) {
+        // Not offered (405/404/-32601...) or refused: nothing to listen to.
+        log::debug("{}: no subscriptions/listen stream (HTTP {}{})", self->url, *r,
+                   sub.rpc_error ? ", " + sub.rpc_error->message : "");
+        break;
+      }
+      // The server ended the subscription (a result: shutting down) or the stream broke.
+      failures = (r && sub.result) ? 1 : failures + 1;
+      auto delay = std::min(self->opt.default_retry * (1 << std::min(failures, 5)), std::chrono::milliseconds(30'000));
+      net::steady_timer timer(self->executor, delay);
+      auto raced_wait = co_await (timer.async_wait(net::as_tuple(net::use_awaitable)) || self->wait_stop(stop));
+      if (raced_wait.index() == 1) break;
+    }
   }
 
   void stop_listening() {
@@ -781,8 +1059,67 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
   }
 
+  json::object capabilities() const {
+    json::object caps;
+    if (opt.hooks.sampling) caps["sampling"] = json::object{};
+    if (opt.hooks.elicitation) caps["elicitation"] = json::object{{"form", json::object{}}};
+    if (opt.hooks.roots) {
+      if (modern) caps["roots"] = json::object{};
+      else caps["roots"] = json::object{{"listChanged", false}};
+    }
+    return caps;
+  }
+
+  // The per-request `_meta` envelope of the modern era (kept beside a progressToken).
+  void add_envelope(json::object& params) const {
+    json::value& meta = params["_meta"];
+    if (!meta.is_object()) meta = json::object{};
+    json::object& m = meta.get_object();
+    m[kMetaProtocolVersion] = protocol_version;
+    m[kMetaClientCapabilities] = capabilities();
+    m[kMetaClientInfo] = json::value_from(opt.info);
+    // 2026-07-28 has no logging/setLevel: a request gets notifications/message only when it
+    // names a level.
+    if (opt.hooks.log && !opt.log_level.empty()) m[kMetaLogLevel] = opt.log_level;
+  }
+
+  // The request metadata headers of the modern era: Mcp-Method always; Mcp-Name for the methods
+  // that name a thing; Mcp-Param-* for the tool's x-mcp-header arguments (when the tool was
+  // listed by this client).
+  http::Headers modern_headers(std::string_view method, const json::object& params) const {
+    http::Headers h;
+    h.set("Mcp-Method", std::string(method));
+    std::string_view key;
+    if (method == "tools/call" || method == "prompts/get") key = "name";
+    if (method == "resources/read") key = "uri";
+    const json::string* name = key.empty() ? nullptr : ::idp::json::find_string(params, key);
+    if (name) h.set("Mcp-Name", header_value(*name));
+    if (method != "tools/call" || !name) return h;
+    auto tool = tool_headers.find(std::string_view(*name));
+    const json::object* args = ::idp::json::find_object(params, "arguments");
+    if (tool == tool_headers.end() || !args) return h;
+    for (const auto& ph : tool->second) {
+      const json::value* v = nullptr;
+      const json::object* at = args;
+      for (std::size_t i = 0; i < ph.path.size() && at; ++i) {
+        auto it = at->find(ph.path[i]);
+        if (it == at->end()) {
+          v = nullptr;
+          break;
+        }
+        v = &it->value();
+        at = i + 1 < ph.path.size() ? v->if_object() : nullptr;
+        if (i + 1 < ph.path.size() && !at) v = nullptr;
+      }
+      if (!v) continue;
+      if (auto value = param_value(*v)) h.set("Mcp-Param-" + ph.name, std::move(*value));
+    }
+    return h;
+  }
+
   awaitable<Result<json::value>> send_request(std::string_view method, json::object params,
-                                              CallOptions options, bool allow_reinit) {
+                                              CallOptions options, bool allow_reinit,
+                                              Failure* failure = nullptr) {
     Call call;
     call.id = json::value(next_id.fetch_add(1));
     call.options = std::move(options);
@@ -805,10 +1142,15 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       unregister.key = jsonrpc::id_key(call.id);
       progress_calls[unregister.key] = &call;
     }
+    if (modern) {
+      add_envelope(params);
+      call.extra = modern_headers(method, params);
+    }
     std::string body = jsonrpc::request(call.id, method, params);
 
     bool retried_session = false;
     bool retried_auth = false;
+    bool retried_headers = false;
     for (;;) {
       // if/else, not ?: (GCC 12 evaluates both co_await arms of a conditional).
       std::variant<Outcome, std::monostate> raced;
@@ -835,8 +1177,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       }
       if (raced.index() == 1) {
         // Timed out or cancelled: tell the server in the background (a server that hangs must
-        // not hold the caller), then report. initialize is never cancelled (spec).
-        if (method != "initialize") {
+        // not hold the caller), then report. initialize is never cancelled (spec). In the
+        // modern era closing the response stream (done: the exchange was abandoned) is the
+        // cancellation.
+        if (method != "initialize" && !modern) {
           json::object cp{{"requestId", call.id},
                           {"reason", call.cancelled ? "cancelled by the client" : "timed out"}};
           net::co_spawn(executor,
@@ -879,17 +1223,37 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           token = std::move(*fresh);
           continue;
         }
-        case Outcome::kFailed:
+        case Outcome::kFailed: {
+          if (modern && out.rpc && out.rpc->code == kHeaderMismatch && method == "tools/call" &&
+              !retried_headers) {
+            // The tool's x-mcp-header annotations may have changed: list again, then retry
+            // with the headers the new definition asks for.
+            retried_headers = true;
+            log::info("{}: header mismatch on tools/call; listing the tools again", url);
+            auto relisted = co_await fetch_tools();
+            if (relisted) {
+              call.extra = modern_headers(method, params);
+              call.result.reset();
+              call.rpc_error.reset();
+              continue;
+            }
+          }
+          if (modern && out.rpc && out.rpc->code == kUnsupportedProtocolVersion) {
+            forget_era(url);  // the server changed; the next connect() probes again
+          }
+          if (failure) {
+            failure->status = out.status;
+            failure->rpc = out.rpc;
+          }
           co_return std::unexpected(out.error);
+        }
       }
     }
   }
 
   awaitable<Result<void>> initialize() {
-    json::object caps;
-    if (opt.hooks.sampling) caps["sampling"] = json::object{};
-    if (opt.hooks.elicitation) caps["elicitation"] = json::object{{"form", json::object{}}};
-    if (opt.hooks.roots) caps["roots"] = json::object{{"listChanged", false}};
+    modern = false;
+    json::object caps = capabilities();
     std::optional<Error> last;
     if (legacy()) {
       auto opened = co_await legacy_open();
@@ -903,7 +1267,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                           {"clientInfo", json::value_from(opt.info)}};
       protocol_version.clear();
       session_id.clear();
-      auto r = co_await send_request("initialize", std::move(params), {}, false);
+      const std::string_view method = "initialize";
+      CallOptions defaults;  // named: GCC 12 and temporaries across co_await
+      auto r = co_await send_request(method, std::move(params), std::move(defaults), false);
       if (!r) {
         // A server that rejects the version outright (HTTP 400 / JSON-RPC error): try older.
         last = r.error();
@@ -940,11 +1306,306 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                         "notifications/initialized");
       if (!note) co_return std::unexpected(note.error());
       connected = true;
+      era = ProtocolEra::kLegacy;
       if (!legacy()) co_await start_listening();
       co_return Result<void>{};
     }
     co_return std::unexpected(last.value_or(Error(ErrorCode::kProtocol, where("initialize") + ": no common protocol version")));
   }
+
+  // ---- the modern era: negotiation, multi round-trip requests, the tool list ----
+
+  ProtocolEra era = ProtocolEra::kAuto;  // in use since connect()
+
+  void apply_discover(const json::object& o) {
+    const json::object* meta = ::idp::json::find_object(o, "_meta");
+    const json::object* info = meta ? ::idp::json::find_object(*meta, kMetaServerInfo) : nullptr;
+    if (!info) info = ::idp::json::find_object(o, "serverInfo");  // seen in some test servers
+    if (info) {
+      try {
+        server_info = json::value_to<Implementation>(json::value(*info));
+      } catch (const std::exception&) {
+      }
+    }
+    if (auto* caps_in = ::idp::json::find_object(o, "capabilities")) server_capabilities = *caps_in;
+    if (auto* ins = ::idp::json::find_string(o, "instructions")) instructions = std::string(*ins);
+  }
+
+  static bool lists_version(const json::array* versions, std::string_view v) {
+    if (!versions) return false;
+    for (const auto& x : *versions) {
+      if (x.is_string() && x.get_string() == v) return true;
+    }
+    return false;
+  }
+
+  static std::string join(const json::array* versions) {
+    std::string out;
+    if (!versions) return out;
+    for (const auto& x : *versions) {
+      if (!x.is_string()) continue;
+      if (!out.empty()) out += ", ";
+      out += std::string(x.get_string());
+    }
+    return out;
+  }
+
+  // server/discover. true: the server speaks 2026-07-28 (the era is set up). false: it gave no
+  // modern evidence and `fallback` allows the initialize handshake; `definitive` then says the
+  // answer was a clear "not modern" (worth remembering) rather than a timeout or a 5xx. An
+  // error: negotiation cannot go on (no answer, authentication, a modern server that rejects
+  // this client, or no fallback allowed).
+  awaitable<Result<bool>> discover(bool fallback, bool& definitive) {
+    definitive = false;
+    const std::string_view method = "server/discover";
+    bool corrected = false;
+    for (;;) {
+      modern = true;
+      protocol_version = std::string(kModernVersion);
+      session_id.clear();
+      Failure failure;
+      json::object params;
+      CallOptions options;
+      // A legacy server that never answers unknown methods must not hold auto mode for long.
+      if (fallback) options.timeout = std::min(opt.timeout, std::chrono::milliseconds(10'000));
+      auto r = co_await send_request(method, std::move(params), std::move(options), false, &failure);
+      modern = false;
+      protocol_version.clear();
+      if (r) {
+        const json::object* o = r->if_object();
+        const json::array* versions = o ? ::idp::json::find_array(*o, "supportedVersions") : nullptr;
+        if (lists_version(versions, kModernVersion)) {
+          modern = true;
+          protocol_version = std::string(kModernVersion);
+          apply_discover(*o);
+          co_return true;
+        }
+        if (!fallback) {
+          co_return make_error(ErrorCode::kProtocol,
+                               where(method) + ": the server does not offer MCP " + std::string(kModernVersion) +
+                                   (versions ? " (it offers " + join(versions) + ")"
+                                             : " (the answer is not a DiscoverResult)") +
+                                   "; try the auto or legacy protocol era");
+        }
+        definitive = true;
+        co_return false;
+      }
+      const Error& e = r.error();
+      const int code = failure.rpc ? failure.rpc->code : 0;
+      if (code == kUnsupportedProtocolVersion) {
+        const json::object* data = failure.rpc->data ? failure.rpc->data->if_object() : nullptr;
+        const json::array* supported = data ? ::idp::json::find_array(*data, "supported") : nullptr;
+        if (lists_version(supported, kModernVersion) && !corrected) {
+          corrected = true;  // the server named our version after all: one corrected retry
+          continue;
+        }
+        bool any_modern = false;
+        if (supported) {
+          for (const auto& v : *supported) any_modern = any_modern || (v.is_string() && v.get_string() > "2026");
+        }
+        if (!any_modern && fallback) {  // no list at all: not a modern error either
+          definitive = supported != nullptr;
+          co_return false;
+        }
+        co_return make_error(ErrorCode::kProtocol,
+                             where(method) + ": the server does not support MCP " + std::string(kModernVersion) +
+                                 (supported ? " (it supports " + join(supported) + ")" : ""));
+      }
+      switch (e.code()) {
+        case ErrorCode::kUnauthenticated:
+        case ErrorCode::kPermissionDenied:
+        case ErrorCode::kUnavailable:
+        case ErrorCode::kCancelled:
+        case ErrorCode::kInvalidArgument:
+          co_return std::unexpected(e);
+        default:
+          break;
+      }
+      if (!fallback) {
+        co_return make_error(e.code(), e.message() + " (no MCP " + std::string(kModernVersion) +
+                                           " here; try the auto or legacy protocol era)");
+      }
+      if (code == kHeaderMismatch || code == kMissingClientCapability) {
+        // A modern server that rejects this request; a dual-era one may still take initialize.
+        log::warn("{}: falling back to initialize: {}", url, e.message());
+        co_return false;
+      }
+      const int st = failure.status;
+      definitive = (st >= 400 && st < 500 && st != 408 && st != 429) || (st == 200 && failure.rpc);
+      log::debug("{}: no 2026-07-28 ({}); using initialize", url, e.message());
+      co_return false;
+    }
+  }
+
+  awaitable<Result<void>> connect() {
+    tools_cache.reset();
+    tool_headers.clear();
+    if (legacy() || opt.protocol_era == ProtocolEra::kLegacy) co_return co_await initialize();
+    bool definitive = false;
+    if (opt.protocol_era == ProtocolEra::kModern) {
+      auto d = co_await discover(false, definitive);
+      if (!d) co_return std::unexpected(d.error());
+      connected = true;
+      era = ProtocolEra::kModern;
+      co_await start_listening();
+      co_return Result<void>{};
+    }
+    if (remembered_era(url) == ProtocolEra::kLegacy) {
+      auto r = co_await initialize();
+      if (r || r.error().code() != ErrorCode::kProtocol) co_return r;
+      // The server may have moved on to the modern era: probe again.
+      forget_era(url);
+      auto d = co_await discover(true, definitive);
+      if (!d || !*d) co_return r;
+      remember_era(url, ProtocolEra::kModern);
+      connected = true;
+      era = ProtocolEra::kModern;
+      co_await start_listening();
+      co_return Result<void>{};
+    }
+    auto d = co_await discover(true, definitive);
+    if (!d) co_return std::unexpected(d.error());
+    if (*d) {
+      remember_era(url, ProtocolEra::kModern);
+      connected = true;
+      era = ProtocolEra::kModern;
+      co_await start_listening();
+      co_return Result<void>{};
+    }
+    auto r = co_await initialize();
+    if (r && definitive) remember_era(url, ProtocolEra::kLegacy);
+    co_return r;
+  }
+
+  // A request with multi round-trip handling (modern era): an InputRequiredResult is answered
+  // through the hooks and the request retried, with this round's inputResponses and the exact
+  // requestState, under a new id, up to max_input_rounds times.
+  awaitable<Result<json::value>> request(std::string_view method, json::object params, CallOptions options) {
+    std::optional<json::object> responses;
+    std::optional<json::value> state;
+    const int max_rounds = std::max(1, opt.max_input_rounds);
+    for (int round = 0;; ++round) {
+      json::object p = params;
+      if (responses) p["inputResponses"] = *responses;
+      if (state) p["requestState"] = *state;
+      CallOptions o = options;
+      auto r = co_await send_request(method, std::move(p), std::move(o), true);
+      if (!r || !modern) co_return r;
+      const json::object* res = r->if_object();
+      const json::string* type = res ? ::idp::json::find_string(*res, "resultType") : nullptr;
+      if (!type || *type == "complete") co_return r;  // absent means complete
+      if (*type != "input_required") {
+        co_return make_error(ErrorCode::kProtocol, where(method) + ": unsupported resultType '" + std::string(*type) + "'");
+      }
+      if (round >= max_rounds) {
+        co_return make_error(ErrorCode::kResourceExhausted,
+                             where(method) + ": the server still asks for input after " +
+                                 std::to_string(max_rounds) + " rounds");
+      }
+      const json::object* requests = ::idp::json::find_object(*res, "inputRequests");
+      const json::string* request_state = ::idp::json::find_string(*res, "requestState");
+      if ((!requests || requests->empty()) && !request_state) {
+        co_return make_error(ErrorCode::kProtocol,
+                             where(method) + ": an input_required result without inputRequests or requestState");
+      }
+      json::object answers;
+      if (requests) {
+        for (const auto& [key, value] : *requests) {
+          const json::object* ask = value.if_object();
+          const json::string* ask_method = ask ? ::idp::json::find_string(*ask, "method") : nullptr;
+          if (!ask_method) {
+            co_return make_error(ErrorCode::kProtocol, where(method) + ": input request '" + std::string(key) +
+                                                           "' has no method");
+          }
+          const json::object* ask_params = ::idp::json::find_object(*ask, "params");
+          json::object given = ask_params ? *ask_params : json::object{};
+          std::string name(*ask_method);
+          bool handled = false;
+          auto answer = co_await fulfil(name, given, handled);
+          if (!answer) {
+            co_return make_error(answer.error().code() == ErrorCode::kNotFound ? ErrorCode::kProtocol : answer.error().code(),
+                                 where(method) + ": the server asked for input '" + std::string(key) + "' (" + name +
+                                     "): " + answer.error().message());
+          }
+          answers[key] = std::move(*answer);
+        }
+      }
+      responses.reset();
+      if (!answers.empty()) responses = std::move(answers);
+      state.reset();
+      if (request_state) state = json::value(*request_state);
+      if (!requests || requests->empty()) {
+        // Nothing to gather: pace the retries a server asks for with state alone.
+        net::steady_timer pause(executor, std::chrono::milliseconds(250));
+        co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+      }
+      if (options.cancel && options.cancel->cancelled()) {
+        co_return make_error(ErrorCode::kCancelled, where(method) + ": cancelled");
+      }
+    }
+  }
+
+  // tools/list to the end. Serves from the cache when `use_cache` and the last listing's ttlMs
+  // has not run out; modern era: leaves out tools with invalid x-mcp-header annotations and
+  // records the valid ones for Mcp-Param-* headers.
+  awaitable<Result<std::vector<Tool>>> list_tools(bool use_cache) {
+    if (use_cache && tools_cache && std::chrono::steady_clock::now() < tools_cache_until) co_return *tools_cache;
+    const std::string_view method = "tools/list";
+    std::vector<Tool> tools;
+    std::map<std::string, std::vector<ParamHeader>, std::less<>> headers_by_tool;
+    std::string cursor;
+    std::set<std::string> seen;
+    std::optional<double> ttl_ms;
+    bool every_page_has_ttl = true;
+    for (int page = 0;; ++page) {
+      if (page >= 10'000) co_return make_error(ErrorCode::kResourceExhausted, where(method) + ": more than 10000 pages");
+      json::object params;
+      if (!cursor.empty()) params["cursor"] = cursor;
+      CallOptions none;
+      auto r = co_await send_request(method, std::move(params), std::move(none), true);
+      if (!r) co_return std::unexpected(r.error());
+      const json::object* o = r->if_object();
+      const json::array* list = o ? ::idp::json::find_array(*o, "tools") : nullptr;
+      if (!list) co_return make_error(ErrorCode::kProtocol, where(method) + ": the result has no tools array");
+      auto ttl = ::idp::json::find_number(*o, "ttlMs");
+      if (!ttl) every_page_has_ttl = false;
+      else ttl_ms = ttl_ms ? std::min(*ttl_ms, *ttl) : *ttl;
+      for (const auto& t : *list) {
+        Tool tool;
+        try {
+          tool = json::value_to<Tool>(t);
+        } catch (const std::exception& e) {
+          log::warn("{}: skipping a malformed tool: {}", url, e.what());
+          continue;
+        }
+        if (modern) {
+          auto annotated = param_headers(tool.input_schema);
+          if (!annotated) {
+            log::warn("{}: leaving out tool '{}': {}", url, tool.name, annotated.error().message());
+            continue;
+          }
+          if (!annotated->empty()) headers_by_tool[tool.name] = std::move(*annotated);
+        }
+        tools.push_back(std::move(tool));
+      }
+      const json::string* next = ::idp::json::find_string(*o, "nextCursor");
+      if (!next || next->empty()) break;
+      cursor = std::string(*next);
+      if (!seen.insert(cursor).second) {
+        co_return make_error(ErrorCode::kProtocol, where(method) + ": the server repeated cursor '" + cursor + "'");
+      }
+    }
+    if (modern) tool_headers = std::move(headers_by_tool);
+    tools_cache.reset();
+    if (every_page_has_ttl && ttl_ms && *ttl_ms >= 1) {
+      auto ttl = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(*ttl_ms, 86'400'000.0)));
+      tools_cache = tools;
+      tools_cache_until = std::chrono::steady_clock::now() + ttl;
+    }
+    co_return tools;
+  }
+
+  awaitable<Result<std::vector<Tool>>> fetch_tools() { co_return co_await list_tools(false); }
 };
 
 // ---- Client -----------------------------------------------------------------------------------
@@ -957,39 +1618,14 @@ Client::~Client() { impl_->stop_listening(); }
 awaitable<Result<void>> Client::connect() {
   auto policy = check_url_policy(impl_->url);
   if (!policy) co_return std::unexpected(policy.error());
-  co_return co_await impl_->initialize();
+  co_return co_await impl_->connect();
 }
 
 awaitable<Result<std::vector<Tool>>> Client::list_tools() {
-  std::vector<Tool> tools;
-  std::string cursor;
-  std::set<std::string> seen;
-  for (int page = 0; page < 10'000; ++page) {
-    json::object params;
-    if (!cursor.empty()) params["cursor"] = cursor;
-    auto r = co_await request("tools/list", std::move(params));
-    if (!r) co_return std::unexpected(r.error());
-    const json::object* o = r->if_object();
-    const json::array* list = o ? ::idp::json::find_array(*o, "tools") : nullptr;
-    if (!list) {
-      co_return make_error(ErrorCode::kProtocol, impl_->where("tools/list") + ": the result has no tools array");
-    }
-    for (const auto& t : *list) {
-      try {
-        tools.push_back(json::value_to<Tool>(t));
-      } catch (const std::exception& e) {
-        log::warn("{}: skipping a malformed tool: {}", impl_->url, e.what());
-      }
-    }
-    const json::string* next = ::idp::json::find_string(*o, "nextCursor");
-    if (!next || next->empty()) co_return tools;
-    cursor = std::string(*next);
-    if (!seen.insert(cursor).second) {
-      co_return make_error(ErrorCode::kProtocol, impl_->where("tools/list") + ": the server repeated cursor '" +
-                                                     cursor + "'");
-    }
+  if (!impl_->connected) {
+    co_return make_error(ErrorCode::kInvalidArgument, impl_->where("tools/list") + ": call connect() first");
   }
-  co_return make_error(ErrorCode::kResourceExhausted, impl_->where("tools/list") + ": more than 10000 pages");
+  co_return co_await impl_->list_tools(true);
 }
 
 awaitable<Result<CallToolResult>> Client::call_tool(std::string_view name, json::object arguments,
@@ -1013,7 +1649,8 @@ awaitable<Result<json::array>> list_all(Client& c, std::string_view method, std:
   for (;;) {
     json::object params;
     if (!cursor.empty()) params["cursor"] = cursor;
-    auto r = co_await c.request(method, std::move(params));
+    CallOptions defaults;  // named: GCC 12 and temporaries across co_await
+    auto r = co_await c.request(method, std::move(params), std::move(defaults));
     if (!r) co_return std::unexpected(r.error());
     const json::object* o = r->if_object();
     const json::array* items = o ? ::idp::json::find_array(*o, key) : nullptr;
@@ -1044,7 +1681,9 @@ awaitable<Result<json::array>> Client::list_prompts() {
 awaitable<Result<json::array>> Client::read_resource(std::string_view uri) {
   json::object params;
   params["uri"] = uri;
-  auto r = co_await request("resources/read", std::move(params));
+  const std::string_view method = "resources/read";
+  CallOptions defaults;
+  auto r = co_await request(method, std::move(params), std::move(defaults));
   if (!r) co_return std::unexpected(r.error());
   const json::object* o = r->if_object();
   const json::array* contents = o ? ::idp::json::find_array(*o, "contents") : nullptr;
@@ -1058,7 +1697,9 @@ awaitable<Result<json::object>> Client::get_prompt(std::string_view name, json::
   json::object params;
   params["name"] = name;
   if (!arguments.empty()) params["arguments"] = std::move(arguments);
-  auto r = co_await request("prompts/get", std::move(params));
+  const std::string_view method = "prompts/get";
+  CallOptions defaults;
+  auto r = co_await request(method, std::move(params), std::move(defaults));
   if (!r) co_return std::unexpected(r.error());
   if (!r->is_object()) {
     co_return make_error(ErrorCode::kProtocol, impl_->where("prompts/get") + ": the result is not an object");
@@ -1067,7 +1708,11 @@ awaitable<Result<json::object>> Client::get_prompt(std::string_view name, json::
 }
 
 awaitable<Result<void>> Client::ping() {
-  auto r = co_await request("ping", {});
+  // 2026-07-28 has no ping; server/discover is the cheapest request that proves the server alive.
+  const std::string_view method = impl_->modern ? "server/discover" : "ping";
+  json::object none;
+  CallOptions defaults;
+  auto r = co_await request(method, std::move(none), std::move(defaults));
   if (!r) co_return std::unexpected(r.error());
   co_return Result<void>{};
 }
@@ -1077,7 +1722,7 @@ awaitable<Result<json::value>> Client::request(std::string_view method, json::ob
   if (!impl_->connected) {
     co_return make_error(ErrorCode::kInvalidArgument, impl_->where(method) + ": call connect() first");
   }
-  co_return co_await impl_->send_request(method, std::move(params), std::move(options), true);
+  co_return co_await impl_->request(method, std::move(params), std::move(options));
 }
 
 awaitable<Result<void>> Client::notify(std::string_view method, json::object params) {
@@ -1104,6 +1749,7 @@ awaitable<void> Client::close() {
 
 const std::string& Client::url() const { return impl_->url; }
 const std::string& Client::protocol_version() const { return impl_->protocol_version; }
+ProtocolEra Client::era() const { return impl_->era; }
 const Implementation& Client::server_info() const { return impl_->server_info; }
 const json::object& Client::server_capabilities() const { return impl_->server_capabilities; }
 const std::string& Client::instructions() const { return impl_->instructions; }

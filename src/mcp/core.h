@@ -102,19 +102,42 @@ class PendingRegistry {
   std::unordered_map<std::string, Entry> entries_;
 };
 
+// Log level meaning "send no notifications/message" (2026-07-28 request without logLevel).
+inline constexpr int kNoLogs = 1000;
+
 // One in-flight client request. It owns its event stream (one allocation for both; the stream is
 // shared through an aliasing shared_ptr).
 struct RequestState {
-  RequestState(std::string stream_id, std::size_t capacity)
-      : own_stream(std::move(stream_id), capacity) {}
+  // `request_meta` is moved in, keeping its storage (the request's parse arena): no copy.
+  RequestState(std::string stream_id, std::size_t capacity, json::object request_meta = {})
+      : own_stream(std::move(stream_id), capacity), meta(std::move(request_meta)) {}
   EventStream own_stream;
+  json::object meta;  // the request's "_meta"
+
+  // 2026-07-28 ("modern") requests have no Session: what a session would hold comes from this
+  // request's _meta. The pointers point into `meta` (set once, never modified afterwards).
+  bool modern = false;
+  std::string protocol_version;
+  const json::object* client_capabilities = nullptr;
+  const json::object* client_info = nullptr;
+  int min_log_level = kNoLogs;
+  // HTTP status of a JSON answer (modern: 400 for -32021, 404 for -32601; else 200).
+  int http_status = 200;
+
+  // Multi round-trip requests (modern only). Answers by key: verified ones from requestState
+  // plus this request's inputResponses; the ones the handler used go into the next requestState.
+  json::object input_responses;
+  json::object used_responses;
+  json::object input_requests;        // asked this round and not answered, by key
+  json::object missing_capabilities;  // capability name -> {} (answered with -32021)
+  int next_input = 1;                 // for default keys
+  bool resumed = false;
 
   std::weak_ptr<Session> session;
   EventStream* stream = nullptr;  // &own_stream, or null when nothing can be streamed (JSON mode)
   std::shared_ptr<PendingRegistry> pending;  // null when the transport cannot carry requests
   std::string session_id;
   json::value id;
-  json::object meta;
   std::optional<json::value> progress_token;
   Identity identity;
   std::atomic<bool> cancelled{false};
@@ -149,12 +172,19 @@ struct Session : std::enable_shared_from_this<Session> {
   void notify(std::string message);
 };
 
+// A tool parameter mirrored into an Mcp-Param-<header> HTTP header (x-mcp-header, 2026-07-28).
+struct ParamHeader {
+  std::vector<std::string> path;  // "properties" chain from the schema root
+  std::string header;             // the x-mcp-header value
+};
+
 struct ToolEntry {
   std::uint64_t seq;
   Tool tool;
   json::value listing;  // cached value_from(tool)
   std::optional<SchemaValidator> input;
   std::optional<SchemaValidator> output;
+  std::vector<ParamHeader> param_headers;
   ToolHandler handler;
 };
 
@@ -177,12 +207,19 @@ struct PromptEntry {
 };
 
 struct ServerCore {
-  explicit ServerCore(ServerOptions o) : options(std::move(o)) {}
+  explicit ServerCore(ServerOptions o);
 
   ServerOptions options;
+  // Precomputed for 2026-07-28 results (the options never change after construction).
+  json::value server_info;      // value_from(options.info)
+  std::string complete_suffix;  // "resultType":"complete","_meta":{serverInfo}
+  std::string cache_fields;     // "ttlMs":N,"cacheScope":"..."
+  std::string state_key;        // HMAC key of requestState
   mutable std::shared_mutex mu;
   std::uint64_t next_seq = 1;
   std::map<std::string, std::shared_ptr<const ToolEntry>, std::less<>> tools;
+  // Tools with x-mcp-header parameters: while none, tools/call skips the Mcp-Param-* lookup.
+  std::atomic<int> tools_with_param_headers{0};
   std::map<std::string, std::shared_ptr<const ResourceEntry>, std::less<>> resources;
   std::vector<std::shared_ptr<const TemplateEntry>> templates;
   std::map<std::string, std::shared_ptr<const PromptEntry>, std::less<>> prompts;
@@ -199,7 +236,21 @@ struct ServerCore {
   // Builds the InitializeResult for a requested version; records it in the session.
   json::object initialize(Session& session, const json::object& params);
 
-  // Handles one request; nullopt when the request was cancelled (no response is sent).
+  // The capabilities both eras advertise (initialize, server/discover).
+  json::object capabilities() const;
+  // Whether a 2026-07-28 request for `method` is served (its capability is declared); the
+  // transport answers 404 / -32601 otherwise. subscriptions/listen is the transport's own.
+  bool modern_method_available(std::string_view method) const;
+  std::shared_ptr<const ToolEntry> find_tool(std::string_view name) const;
+
+  // A 2026-07-28 result: the serialized result object plus resultType, _meta serverInfo and,
+  // for cacheable results, ttlMs and cacheScope. `result_json` must not contain "_meta".
+  std::string modern_result(std::string result_json, bool cacheable) const;
+  // The JSON-RPC response for `result`, shaped for the request's era.
+  std::string reply(const RequestState& request, json::object result, bool cacheable = false) const;
+
+  // Handles one request; nullopt when the request was cancelled (no response is sent). The
+  // session is null for 2026-07-28 requests.
   boost::asio::awaitable<std::optional<std::string>> handle_request(
       std::shared_ptr<Session> session, std::shared_ptr<RequestState> request,
       jsonrpc::Message message);

@@ -3,8 +3,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 
 #include "core.h"
 #include "idp/core/json_util.h"
@@ -197,16 +201,16 @@ std::optional<std::uint64_t> parse_cursor(std::string_view cursor) {
   return v;
 }
 
-// Pages entries (anything with ->seq) in registration order.
+// Pages entries (anything with ->seq) in registration order; nullopt for an invalid cursor.
 template <class Entry, class ToJson>
-std::string paginate(const json::value& id, const json::object& params,
-                     std::vector<std::shared_ptr<const Entry>> entries, std::size_t page_size,
-                     std::string_view key, ToJson to_json) {
+std::optional<json::object> paginate(const json::object& params,
+                                     std::vector<std::shared_ptr<const Entry>> entries,
+                                     std::size_t page_size, std::string_view key, ToJson to_json) {
   std::uint64_t after = 0;
   if (auto it = params.find("cursor"); it != params.end() && !it->value().is_null()) {
     auto* s = it->value().if_string();
     auto parsed = s ? parse_cursor(*s) : std::nullopt;
-    if (!parsed) return fail(id, jsonrpc::kInvalidParams, "invalid cursor");
+    if (!parsed) return std::nullopt;
     after = *parsed;
   }
   std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a->seq < b->seq; });
@@ -225,7 +229,7 @@ std::string paginate(const json::value& id, const json::object& params,
   json::object result;
   result[key] = std::move(items);
   if (more) result["nextCursor"] = make_cursor(last);
-  return ok(id, result);
+  return result;
 }
 
 // RFC 6570 level-1 matching: "test://template/{id}/data" against "test://template/123/data".
@@ -268,7 +272,245 @@ auto snapshot(const Map& m) {
   return out;
 }
 
+// ---- requestState (MRTR) -------------------------------------------------------------------
+//
+// base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))). The payload binds the
+// method, the target (tool/prompt name or resource URI), a digest of the arguments, a digest of
+// the caller's subject and an expiry, and carries the answers the handler has used so far (a
+// later round's retry brings only that round's answers).
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string sha256_b64(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What a round is about: the state of one round is accepted only for the same target. The
+// digests are computed only when a round involves a requestState (most requests never do).
+struct RoundTarget {
+  std::string_view method;
+  std::string_view target;
+  const json::object* params = nullptr;
+  const Identity* identity = nullptr;
+
+  std::string args_digest() const {
+    if (auto it = params->find("arguments"); it != params->end() && !it->value().is_null()) {
+      return sha256_b64(json::serialize(it->value()));
+    }
+    return {};
+  }
+  std::string subject_digest() const {
+    return identity->authenticated ? sha256_b64(identity->subject) : std::string();
+  }
+};
+
+RoundTarget round_target(const RequestState& rs, std::string_view method, std::string_view target,
+                         const json::object& params) {
+  return RoundTarget{method, target, &params, &rs.identity};
+}
+
+std::string sign_state(std::string_view key, const RoundTarget& t, const json::object& responses,
+                       std::chrono::seconds ttl) {
+  json::object payload{{"v", 1},
+                       {"m", t.method},
+                       {"t", t.target},
+                       {"a", t.args_digest()},
+                       {"s", t.subject_digest()},
+                       {"e", unix_now() + ttl.count()},
+                       {"r", responses}};
+  std::string body = base64url_encode(json::serialize(payload));
+  std::string sig = base64url_encode(hmac_sha256(key, body));
+  return body + "." + sig;
+}
+
+// The answers carried by a state, or why it is refused.
+std::expected<json::object, std::string> verify_state(std::string_view key, const RoundTarget& t,
+                                                      std::string_view state) {
+  auto dot = state.rfind('.');
+  if (dot == std::string_view::npos) return std::unexpected("requestState is malformed");
+  std::string_view body = state.substr(0, dot);
+  std::string expected = base64url_encode(hmac_sha256(key, body));
+  if (!constant_time_equal(expected, state.substr(dot + 1))) {
+    return std::unexpected(
+        "requestState failed integrity verification (it was altered, or it "
+        "was issued by another server)");
+  }
+  auto raw = base64_decode(body);
+  if (!raw) return std::unexpected("requestState is malformed");
+  auto value = ::idp::json::parse(*raw);
+  if (!value || !value->is_object()) return std::unexpected("requestState is malformed");
+  const json::object& p = value->get_object();
+  auto str = [&](std::string_view k) -> std::string_view {
+    auto* s = ::idp::json::find_string(p, k);
+    return s ? std::string_view(*s) : std::string_view("\x01");
+  };
+  if (str("m") != t.method || str("t") != t.target) {
+    return std::unexpected("requestState belongs to another request (" + std::string(str("m")) +
+                           " " + std::string(str("t")) + ")");
+  }
+  if (str("a") != t.args_digest()) {
+    return std::unexpected(
+        "requestState belongs to a request with other arguments; retry with "
+        "the original arguments");
+  }
+  if (str("s") != t.subject_digest())
+    return std::unexpected("requestState belongs to another caller");
+  auto exp = p.find("e");
+  if (exp == p.end() || !exp->value().is_int64() || exp->value().get_int64() < unix_now()) {
+    return std::unexpected("requestState has expired; send the request again without it");
+  }
+  const json::object* r = ::idp::json::find_object(p, "r");
+  return r ? *r : json::object{};
+}
+
+// Reads inputResponses and requestState of a modern tools/call, prompts/get or resources/read.
+// The message of the -32602 error on malformed input or a refused state.
+std::optional<std::string> begin_round(const ServerCore& core, RequestState& rs,
+                                       const RoundTarget& t, const json::object& params) {
+  const json::object* answers = nullptr;
+  if (auto it = params.find("inputResponses"); it != params.end()) {
+    answers = it->value().if_object();
+    if (!answers) return "params.inputResponses must be an object (key -> the client's result)";
+    for (const auto& [k, v] : *answers) {
+      if (!v.is_object()) {
+        return "params.inputResponses['" + std::string(k) +
+               "'] must be an object (the result of the requested " +
+               "elicitation/create, sampling/createMessage or roots/list)";
+      }
+    }
+  }
+  if (auto it = params.find("requestState"); it != params.end()) {
+    auto* s = it->value().if_string();
+    if (!s) return std::string("params.requestState must be the string the server returned");
+    auto carried = verify_state(core.state_key, t, *s);
+    if (!carried) return carried.error();
+    rs.input_responses = std::move(*carried);
+    rs.resumed = true;
+  }
+  if (answers) {
+    for (const auto& [k, v] : *answers) rs.input_responses[k] = v;
+  }
+  return std::nullopt;
+}
+
+// After the handler: -32021 when it needed an undeclared capability, an InputRequiredResult when
+// it asked questions, nullopt when its own result stands.
+std::optional<std::string> end_round(const ServerCore& core, RequestState& rs,
+                                     const RoundTarget& t) {
+  if (!rs.missing_capabilities.empty()) {
+    std::string names;
+    for (const auto& [k, v] : rs.missing_capabilities) {
+      if (!names.empty()) names += ", ";
+      names += std::string(k);
+    }
+    rs.http_status = 400;
+    return fail(rs.id, jsonrpc::kMissingRequiredClientCapability,
+                "Missing required client capability: this request needs '" + names +
+                    "', which the request's _meta clientCapabilities does not declare",
+                json::value(json::object{{"requiredCapabilities", rs.missing_capabilities}}));
+  }
+  if (rs.input_requests.empty()) return std::nullopt;
+  json::object result{{"resultType", kResultInputRequired},
+                      {"inputRequests", std::move(rs.input_requests)},
+                      {"requestState", sign_state(core.state_key, t, rs.used_responses,
+                                                  core.options.request_state_ttl)}};
+  if (core.options.server_info_in_results) {
+    result["_meta"] = json::object{{meta_keys::kServerInfo, core.server_info}};
+  }
+  return ok(rs.id, result);
+}
+
 }  // namespace
+
+ServerCore::ServerCore(ServerOptions o) : options(std::move(o)) {
+  server_info = json::value_from(options.info);
+  complete_suffix = R"("resultType":"complete")";
+  if (options.server_info_in_results) {
+    complete_suffix += R"(,"_meta":{")";
+    complete_suffix += meta_keys::kServerInfo;
+    complete_suffix += R"(":)";
+    complete_suffix += json::serialize(server_info);
+    complete_suffix += '}';
+  }
+  cache_fields = R"("ttlMs":)" + std::to_string(std::max<std::int64_t>(0, options.cache_ttl_ms)) +
+                 R"(,"cacheScope":")" + (options.cache_public ? "public" : "private") + '"';
+  state_key =
+      options.request_state_key.empty() ? random_token(32) : options.request_state_key.reveal();
+}
+
+json::object ServerCore::capabilities() const {
+  json::object caps{{"tools", json::object{{"listChanged", true}}}, {"logging", json::object{}}};
+  std::shared_lock lock(mu);
+  if (!resources.empty() || !templates.empty()) {
+    caps["resources"] = json::object{{"subscribe", true}, {"listChanged", true}};
+  }
+  if (!prompts.empty()) caps["prompts"] = json::object{{"listChanged", true}};
+  if (!completers.empty()) caps["completions"] = json::object{};
+  return caps;
+}
+
+bool ServerCore::modern_method_available(std::string_view method) const {
+  if (method == "server/discover" || method == "tools/list" || method == "tools/call") return true;
+  std::shared_lock lock(mu);
+  if (method == "resources/list" || method == "resources/templates/list" ||
+      method == "resources/read") {
+    return !resources.empty() || !templates.empty();
+  }
+  if (method == "prompts/list" || method == "prompts/get") return !prompts.empty();
+  if (method == "completion/complete") return !completers.empty();
+  return false;
+}
+
+std::shared_ptr<const ToolEntry> ServerCore::find_tool(std::string_view name) const {
+  std::shared_lock lock(mu);
+  auto it = tools.find(name);
+  return it == tools.end() ? nullptr : it->second;
+}
+
+std::string ServerCore::modern_result(std::string result_json, bool cacheable) const {
+  // result_json is "{...}": reopen it and append the 2026-07-28 members.
+  result_json.pop_back();
+  if (result_json.size() > 1) result_json += ',';
+  if (cacheable) {
+    result_json += cache_fields;
+    result_json += ',';
+  }
+  result_json += complete_suffix;
+  result_json += '}';
+  return result_json;
+}
+
+std::string ServerCore::reply(const RequestState& rs, json::object result, bool cacheable) const {
+  if (!rs.modern) return jsonrpc::response(rs.id, result);
+  if (auto it = result.find("_meta"); it != result.end()) {
+    if (options.server_info_in_results) {
+      if (auto* m = it->value().if_object(); m && !m->contains(meta_keys::kServerInfo)) {
+        (*m)[meta_keys::kServerInfo] = server_info;
+      }
+    }
+    if (!result.contains("resultType")) result["resultType"] = kResultComplete;
+    if (cacheable) {
+      result["ttlMs"] = std::max<std::int64_t>(0, options.cache_ttl_ms);
+      result["cacheScope"] = options.cache_public ? "public" : "private";
+    }
+    return jsonrpc::response(rs.id, result);
+  }
+  return jsonrpc::response_raw(rs.id, modern_result(json::serialize(result), cacheable));
+}
 
 json::object ServerCore::initialize(Session& session, const json::object& params) {
   std::string requested;
@@ -278,18 +520,9 @@ json::object ServerCore::initialize(Session& session, const json::object& params
   if (auto* caps = ::idp::json::find_object(params, "capabilities")) session.client_capabilities = *caps;
   if (auto* info = ::idp::json::find_object(params, "clientInfo")) session.client_info = *info;
 
-  json::object caps{{"tools", json::object{{"listChanged", true}}}, {"logging", json::object{}}};
-  {
-    std::shared_lock lock(mu);
-    if (!resources.empty() || !templates.empty()) {
-      caps["resources"] = json::object{{"subscribe", true}, {"listChanged", true}};
-    }
-    if (!prompts.empty()) caps["prompts"] = json::object{{"listChanged", true}};
-    if (!completers.empty()) caps["completions"] = json::object{};
-  }
   json::object result{{"protocolVersion", session.protocol_version},
-                      {"capabilities", std::move(caps)},
-                      {"serverInfo", json::value_from(options.info)}};
+                      {"capabilities", capabilities()},
+                      {"serverInfo", server_info}};
   if (options.instructions) result["instructions"] = *options.instructions;
   return result;
 }
@@ -324,9 +557,22 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
   const json::value& id = m.id;
   const json::object& params = m.params;
   const std::string& method = m.method;
+  RequestState& rs = *request;
+  const bool modern = rs.modern;
 
-  if (method == "ping") co_return ok(id, json::object{});
-  if (method == "initialize") co_return ok(id, initialize(*session, params));
+  if (!modern && session) {
+    if (method == "ping") co_return ok(id, json::object{});
+    if (method == "initialize") co_return ok(id, initialize(*session, params));
+  }
+
+  if (method == "server/discover" && modern) {
+    json::array versions;
+    for (auto v : all_protocol_versions()) versions.emplace_back(v);
+    json::object result{{"supportedVersions", std::move(versions)},
+                        {"capabilities", capabilities()}};
+    if (options.instructions) result["instructions"] = *options.instructions;
+    co_return reply(rs, std::move(result), true);
+  }
 
   if (method == "tools/list") {
     std::vector<std::shared_ptr<const ToolEntry>> entries;
@@ -334,19 +580,16 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       std::shared_lock lock(mu);
       entries = snapshot(tools);
     }
-    co_return paginate(id, params, std::move(entries), options.page_size, "tools",
-                       [](const ToolEntry& e) { return e.listing; });
+    auto page = paginate(params, std::move(entries), options.page_size, "tools",
+                         [](const ToolEntry& e) { return e.listing; });
+    if (!page) co_return fail(id, jsonrpc::kInvalidParams, "invalid cursor");
+    co_return reply(rs, std::move(*page), true);
   }
 
   if (method == "tools/call") {
     auto* name = ::idp::json::find_string(params, "name");
     if (!name) co_return fail(id, jsonrpc::kInvalidParams, "tools/call needs params.name (a string)");
-    std::shared_ptr<const ToolEntry> entry;
-    {
-      std::shared_lock lock(mu);
-      auto it = tools.find(std::string_view(*name));
-      if (it != tools.end()) entry = it->second;
-    }
+    std::shared_ptr<const ToolEntry> entry = find_tool(*name);
     if (!entry) {
       co_return fail(id, jsonrpc::kInvalidParams, "Unknown tool: " + std::string(*name),
                      json::value(json::object{{"tool", json::string(*name)}}));
@@ -360,11 +603,19 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       }
     }
     const json::object* args = &args_value->get_object();
+    std::optional<RoundTarget> round;
+    if (modern) {
+      round = round_target(rs, method, entry->tool.name, params);
+      if (auto problem = begin_round(*this, rs, *round, params)) {
+        co_return fail(id, jsonrpc::kInvalidParams, "tools/call: " + *problem);
+      }
+    }
     CallToolResult result;
     if (entry->input) {
       if (auto problem = entry->input->validate(*args_value)) {
         result = CallToolResult::error("Invalid arguments for tool '" + entry->tool.name +
                                        "': " + *problem);
+        if (modern) co_return jsonrpc::response_raw(id, modern_result(serialize(result), false));
         co_return jsonrpc::response_raw(id, serialize(result));
       }
     }
@@ -376,6 +627,9 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       failure = e.what();
     }
     if (request->cancelled) co_return std::nullopt;
+    if (modern) {
+      if (auto answer = end_round(*this, rs, *round)) co_return answer;
+    }
     if (!failure.empty()) {
       result = CallToolResult::error("Tool '" + entry->tool.name + "' failed: " + failure);
     } else if (entry->output && !result.is_error) {
@@ -389,7 +643,15 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
                                        "outputSchema: " + *problem);
       }
     }
-    co_return jsonrpc::response_raw(id, serialize(result));
+    if (!modern) co_return jsonrpc::response_raw(id, serialize(result));
+    if (!result.meta) co_return jsonrpc::response_raw(id, modern_result(serialize(result), false));
+    if (options.server_info_in_results && !result.meta->contains(meta_keys::kServerInfo)) {
+      (*result.meta)[meta_keys::kServerInfo] = server_info;
+    }
+    std::string body = serialize(result);
+    body.pop_back();
+    body += R"(,"resultType":"complete"})";
+    co_return jsonrpc::response_raw(id, body);
   }
 
   if (method == "resources/list") {
@@ -398,8 +660,10 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       std::shared_lock lock(mu);
       entries = snapshot(resources);
     }
-    co_return paginate(id, params, std::move(entries), options.page_size, "resources",
-                       [](const ResourceEntry& e) { return json::value_from(e.resource); });
+    auto page = paginate(params, std::move(entries), options.page_size, "resources",
+                         [](const ResourceEntry& e) { return json::value_from(e.resource); });
+    if (!page) co_return fail(id, jsonrpc::kInvalidParams, "invalid cursor");
+    co_return reply(rs, std::move(*page), true);
   }
 
   if (method == "resources/templates/list") {
@@ -408,8 +672,10 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       std::shared_lock lock(mu);
       entries = templates;
     }
-    co_return paginate(id, params, std::move(entries), options.page_size, "resourceTemplates",
-                       [](const TemplateEntry& e) { return json::value_from(e.tmpl); });
+    auto page = paginate(params, std::move(entries), options.page_size, "resourceTemplates",
+                         [](const TemplateEntry& e) { return json::value_from(e.tmpl); });
+    if (!page) co_return fail(id, jsonrpc::kInvalidParams, "invalid cursor");
+    co_return reply(rs, std::move(*page), true);
   }
 
   if (method == "resources/read") {
@@ -433,9 +699,18 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
         }
       }
     }
+    // 2026-07-28 replaced -32002 with -32602 (Invalid Params).
+    const int not_found = modern ? jsonrpc::kInvalidParams : jsonrpc::kResourceNotFound;
     if (!direct && !tmpl) {
-      co_return fail(id, jsonrpc::kResourceNotFound, "Resource not found: " + u,
+      co_return fail(id, not_found, "Resource not found: " + u,
                      json::value(json::object{{"uri", u}}));
+    }
+    std::optional<RoundTarget> round;
+    if (modern) {
+      round = round_target(rs, method, u, params);
+      if (auto problem = begin_round(*this, rs, *round, params)) {
+        co_return fail(id, jsonrpc::kInvalidParams, "resources/read: " + *problem);
+      }
     }
     ToolContext ctx(request);
     Result<std::vector<ResourceContents>> contents =
@@ -451,18 +726,21 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       failure = e.what();
     }
     if (request->cancelled) co_return std::nullopt;
+    if (modern) {
+      if (auto answer = end_round(*this, rs, *round)) co_return answer;
+    }
     if (!failure.empty()) {
       co_return fail(id, jsonrpc::kInternalError, "reading " + u + " failed: " + failure);
     }
     if (!contents) {
-      int code = contents.error().code() == ErrorCode::kNotFound ? jsonrpc::kResourceNotFound
-                                                                 : jsonrpc::kInternalError;
+      int code =
+          contents.error().code() == ErrorCode::kNotFound ? not_found : jsonrpc::kInternalError;
       co_return fail(id, code, contents.error().message(), json::value(json::object{{"uri", u}}));
     }
-    co_return ok(id, json::object{{"contents", json::value_from(*contents)}});
+    co_return reply(rs, json::object{{"contents", json::value_from(*contents)}}, true);
   }
 
-  if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+  if ((method == "resources/subscribe" || method == "resources/unsubscribe") && session) {
     auto* uri = ::idp::json::find_string(params, "uri");
     if (!uri) co_return fail(id, jsonrpc::kInvalidParams, method + " needs params.uri");
     std::lock_guard lock(session->mu);
@@ -480,8 +758,10 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       std::shared_lock lock(mu);
       entries = snapshot(prompts);
     }
-    co_return paginate(id, params, std::move(entries), options.page_size, "prompts",
-                       [](const PromptEntry& e) { return json::value_from(e.prompt); });
+    auto page = paginate(params, std::move(entries), options.page_size, "prompts",
+                         [](const PromptEntry& e) { return json::value_from(e.prompt); });
+    if (!page) co_return fail(id, jsonrpc::kInvalidParams, "invalid cursor");
+    co_return reply(rs, std::move(*page), true);
   }
 
   if (method == "prompts/get") {
@@ -510,6 +790,13 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
                        "prompt '" + entry->prompt.name + "' needs argument '" + arg.name + "'");
       }
     }
+    std::optional<RoundTarget> round;
+    if (modern) {
+      round = round_target(rs, method, entry->prompt.name, params);
+      if (auto problem = begin_round(*this, rs, *round, params)) {
+        co_return fail(id, jsonrpc::kInvalidParams, "prompts/get: " + *problem);
+      }
+    }
     ToolContext ctx(request);
     Result<GetPromptResult> result = make_error(ErrorCode::kInternal, "no handler");
     std::string failure;
@@ -519,9 +806,12 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       failure = e.what();
     }
     if (request->cancelled) co_return std::nullopt;
+    if (modern) {
+      if (auto answer = end_round(*this, rs, *round)) co_return answer;
+    }
     if (!failure.empty()) co_return fail(id, jsonrpc::kInternalError, failure);
     if (!result) co_return fail(id, jsonrpc::kInvalidParams, result.error().message());
-    co_return ok(id, json::value_from(*result));
+    co_return reply(rs, json::value_from(*result).as_object());
   }
 
   if (method == "completion/complete") {
@@ -553,12 +843,12 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
       for (std::size_t i = 0; i < all.size() && i < 100; ++i) values.emplace_back(all[i]);
     }
     bool more = total > values.size();
-    co_return ok(id, json::object{{"completion", json::object{{"values", std::move(values)},
-                                                              {"total", total},
-                                                              {"hasMore", more}}}});
+    co_return reply(rs, json::object{{"completion", json::object{{"values", std::move(values)},
+                                                                 {"total", total},
+                                                                 {"hasMore", more}}}});
   }
 
-  if (method == "logging/setLevel") {
+  if (method == "logging/setLevel" && session) {
     auto* level = ::idp::json::find_string(params, "level");
     auto parsed = level ? parse_log_level(*level) : std::nullopt;
     if (!parsed) {
@@ -570,8 +860,95 @@ boost::asio::awaitable<std::optional<std::string>> ServerCore::handle_request(
     co_return ok(id, json::object{});
   }
 
+  if (modern) rs.http_status = 404;
   co_return fail(id, jsonrpc::kMethodNotFound, "Method not found: " + method);
 }
+
+// ---- x-mcp-header annotations -------------------------------------------------------------
+
+namespace {
+
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Keywords whose values are data, not subschemas.
+bool is_data_keyword(std::string_view k) {
+  return k == "enum" || k == "const" || k == "default" || k == "examples" || k == "required" ||
+         k == "x-mcp-header";
+}
+
+struct HeaderScan {
+  std::vector<ParamHeader> found;
+  std::string problem;
+
+  void any(const json::value& v) {
+    if (auto* o = v.if_object()) {
+      schema(*o, false, {});
+    } else if (auto* a = v.if_array()) {
+      for (const auto& e : *a) any(e);
+    }
+  }
+
+  // `on_chain`: reachable from the root through "properties" alone (SEP-2243).
+  void schema(const json::object& o, bool on_chain, const std::vector<std::string>& path) {
+    if (!problem.empty()) return;
+    if (auto it = o.find("x-mcp-header"); it != o.end()) annotation(o, it->value(), on_chain, path);
+    for (const auto& [k, v] : o) {
+      if (is_data_keyword(k)) continue;
+      if (k == "properties" && v.is_object()) {
+        for (const auto& [name, sub] : v.get_object()) {
+          auto* so = sub.if_object();
+          if (!so) continue;
+          std::vector<std::string> p = path;
+          p.emplace_back(name);
+          schema(*so, on_chain, p);
+        }
+      } else {
+        any(v);
+      }
+    }
+  }
+
+  void annotation(const json::object& o, const json::value& value, bool on_chain,
+                  const std::vector<std::string>& path) {
+    std::string where = path.empty() ? "the schema root" : "property '" + path.back() + "'";
+    if (!on_chain || path.empty()) {
+      problem = "x-mcp-header on " + where +
+                " is not reachable from the root through \"properties\" alone";
+      return;
+    }
+    auto* name = value.if_string();
+    if (!name || name->empty() || !std::all_of(name->begin(), name->end(), is_tchar)) {
+      problem = "x-mcp-header of " + where + " must be a non-empty HTTP header token";
+      return;
+    }
+    auto* type = ::idp::json::find_string(o, "type");
+    if (!type || (*type != "string" && *type != "integer" && *type != "boolean")) {
+      problem = "x-mcp-header of " + where +
+                " needs \"type\" string, integer or boolean (numbers and structured values "
+                "cannot be mirrored into a header)";
+      return;
+    }
+    for (const auto& f : found) {
+      if (http_iequals(f.header, *name)) {
+        problem = "x-mcp-header '" + std::string(*name) + "' is used twice";
+        return;
+      }
+    }
+    found.push_back(ParamHeader{path, std::string(*name)});
+  }
+
+  static bool http_iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  }
+};
+
+}  // namespace
 
 }  // namespace detail
 
@@ -600,6 +977,13 @@ Result<void> Server::add_tool(Tool tool, ToolHandler handler) {
     }
     entry->output = std::move(*output);
   }
+  detail::HeaderScan scan;
+  scan.schema(tool.input_schema, true, {});
+  if (!scan.problem.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "tool '" + tool.name + "' inputSchema: " + scan.problem);
+  }
+  entry->param_headers = std::move(scan.found);
   entry->listing = json::value_from(tool);
   entry->tool = std::move(tool);
   entry->handler = std::move(handler);
@@ -610,6 +994,7 @@ Result<void> Server::add_tool(Tool tool, ToolHandler handler) {
                         "a tool named '" + entry->tool.name + "' is already registered");
     }
     entry->seq = core_->next_seq++;
+    if (!entry->param_headers.empty()) ++core_->tools_with_param_headers;
     core_->tools.emplace(entry->tool.name, std::move(entry));
   }
   core_->broadcast("notifications/tools/list_changed", {});
@@ -621,6 +1006,7 @@ bool Server::remove_tool(std::string_view name) {
     std::unique_lock lock(core_->mu);
     auto it = core_->tools.find(name);
     if (it == core_->tools.end()) return false;
+    if (!it->second->param_headers.empty()) --core_->tools_with_param_headers;
     core_->tools.erase(it);
   }
   core_->broadcast("notifications/tools/list_changed", {});
@@ -679,6 +1065,17 @@ Result<void> Server::add_prompt(Prompt prompt, PromptHandler handler) {
   }
   core_->broadcast("notifications/prompts/list_changed", {});
   return {};
+}
+
+bool Server::remove_prompt(std::string_view name) {
+  {
+    std::unique_lock lock(core_->mu);
+    auto it = core_->prompts.find(name);
+    if (it == core_->prompts.end()) return false;
+    core_->prompts.erase(it);
+  }
+  core_->broadcast("notifications/prompts/list_changed", {});
+  return true;
 }
 
 void Server::add_completion(std::string ref_type, std::string ref_name, Completer completer) {

@@ -21,8 +21,13 @@ void ToolContext::progress(double progress, std::optional<double> total, std::st
 }
 
 void ToolContext::log(LogLevel level, json::value data, std::string_view logger) {
-  auto session = state_->session.lock();
-  if (session && static_cast<int>(level) < session->min_log_level.load()) return;
+  if (state_->modern) {
+    // 2026-07-28: only at or above the request's _meta logLevel, and nothing without one.
+    if (static_cast<int>(level) < state_->min_log_level) return;
+  } else if (auto session = state_->session.lock();
+             session && static_cast<int>(level) < session->min_log_level.load()) {
+    return;
+  }
   json::object params{{"level", to_string(level)}, {"data", std::move(data)}};
   if (!logger.empty()) params["logger"] = logger;
   state_->push(jsonrpc::notification("notifications/message", params));
@@ -30,6 +35,7 @@ void ToolContext::log(LogLevel level, json::value data, std::string_view logger)
 
 bool ToolContext::cancelled() const {
   if (state_->cancelled) return true;
+  if (state_->modern) return false;
   auto session = state_->session.lock();
   return session && session->closed;
 }
@@ -59,9 +65,59 @@ boost::asio::awaitable<bool> ToolContext::sleep(std::chrono::milliseconds durati
   co_return !cancelled();
 }
 
+namespace {
+
+// The client capability a question needs ("" for methods that are not MRTR questions).
+std::string_view capability_for(std::string_view method) {
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "elicitation/create") return "elicitation";
+  if (method == "roots/list") return "roots";
+  return {};
+}
+
+std::string_view key_prefix(std::string_view method) {
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "elicitation/create") return "elicitation";
+  return "roots";
+}
+
+// 2026-07-28 (multi round-trip requests): the answer the request brought under the question's
+// key, or the question is recorded for the InputRequiredResult and the handler gets an error.
+Result<json::value> ask(detail::RequestState& rs, std::string_view method, json::object params,
+                        std::string_view key) {
+  std::string_view capability = capability_for(method);
+  if (capability.empty()) {
+    return make_error(ErrorCode::kUnavailable,
+                      std::string(method) +
+                          " is not available under protocol 2026-07-28: servers "
+                          "may ask only for sampling, elicitation and roots");
+  }
+  const json::object* caps = rs.client_capabilities;
+  if (!caps || !caps->contains(capability)) {
+    rs.missing_capabilities[capability] = json::object{};
+    return make_error(ErrorCode::kUnavailable,
+                      "the client does not support " + std::string(capability) + " (no '" +
+                          std::string(capability) + "' capability in the request's _meta)");
+  }
+  std::string name = key.empty()
+                         ? std::string(key_prefix(method)) + "-" + std::to_string(rs.next_input++)
+                         : std::string(key);
+  if (auto it = rs.input_responses.find(name); it != rs.input_responses.end()) {
+    rs.used_responses[name] = it->value();
+    return it->value();
+  }
+  json::object question{{"method", method}, {"params", std::move(params)}};
+  rs.input_requests[name] = std::move(question);
+  return make_error(ErrorCode::kUnavailable, "input required: the client is asked for '" + name +
+                                                 "' and retries the request with the answer");
+}
+
+}  // namespace
+
 boost::asio::awaitable<Result<json::value>> ToolContext::request(std::string_view method,
                                                                  json::object params,
                                                                  std::chrono::milliseconds timeout) {
+  if (state_->modern) co_return ask(*state_, method, std::move(params), {});
   if (!state_->stream || !state_->pending) {
     co_return make_error(ErrorCode::kUnavailable,
                          "this request cannot carry server-to-client requests (JSON response "
@@ -114,23 +170,48 @@ boost::asio::awaitable<Result<json::value>> ToolContext::request(std::string_vie
   co_return std::move(pending->result);
 }
 
-boost::asio::awaitable<Result<json::value>> ToolContext::create_message(json::object params) {
+boost::asio::awaitable<Result<json::value>> ToolContext::create_message(json::object params,
+                                                                        std::string_view key) {
+  const std::string_view method = "sampling/createMessage";
+  if (state_->modern) co_return ask(*state_, method, std::move(params), key);
   if (!client_capabilities().contains("sampling")) {
     co_return make_error(ErrorCode::kUnavailable,
                          "the client does not support sampling (no 'sampling' capability)");
   }
-  co_return co_await request("sampling/createMessage", std::move(params));
+  auto answer = co_await request(method, std::move(params));
+  co_return answer;
 }
 
-boost::asio::awaitable<Result<json::value>> ToolContext::elicit(json::object params) {
+boost::asio::awaitable<Result<json::value>> ToolContext::elicit(json::object params,
+                                                                std::string_view key) {
+  const std::string_view method = "elicitation/create";
+  if (state_->modern) co_return ask(*state_, method, std::move(params), key);
   if (!client_capabilities().contains("elicitation")) {
     co_return make_error(ErrorCode::kUnavailable,
                          "the client does not support elicitation (no 'elicitation' capability)");
   }
-  co_return co_await request("elicitation/create", std::move(params));
+  auto answer = co_await request(method, std::move(params));
+  co_return answer;
 }
 
+boost::asio::awaitable<Result<json::value>> ToolContext::list_roots(std::string_view key) {
+  const std::string_view method = "roots/list";
+  if (state_->modern) co_return ask(*state_, method, json::object{}, key);
+  if (!client_capabilities().contains("roots")) {
+    co_return make_error(ErrorCode::kUnavailable,
+                         "the client does not support roots (no 'roots' capability)");
+  }
+  json::object none;
+  auto answer = co_await request(method, std::move(none));
+  co_return answer;
+}
+
+bool ToolContext::input_required() const { return !state_->input_requests.empty(); }
+bool ToolContext::resumed() const { return state_->resumed; }
+bool ToolContext::stateless_protocol() const { return state_->modern; }
+
 void ToolContext::close_stream() {
+  if (state_->modern) return;  // 2026-07-28 streams cannot be resumed
   auto session = state_->session.lock();
   if (!session || session->id.empty() || !state_->stream) return;
   state_->stream->request_close();
@@ -140,22 +221,26 @@ const Identity& ToolContext::identity() const { return state_->identity; }
 
 const json::object& ToolContext::client_capabilities() const {
   static const json::object kEmpty;
+  if (state_->modern) return state_->client_capabilities ? *state_->client_capabilities : kEmpty;
   auto session = state_->session.lock();
   return session ? session->client_capabilities : kEmpty;
 }
 
 const json::object& ToolContext::client_info() const {
   static const json::object kEmpty;
+  if (state_->modern) return state_->client_info ? *state_->client_info : kEmpty;
   auto session = state_->session.lock();
   return session ? session->client_info : kEmpty;
 }
 
 std::string_view ToolContext::protocol_version() const {
+  if (state_->modern) return state_->protocol_version;
   auto session = state_->session.lock();
   return session ? std::string_view(session->protocol_version) : kLatestProtocolVersion;
 }
 
 std::string_view ToolContext::session_id() const {
+  if (state_->modern) return {};
   auto session = state_->session.lock();
   return session ? std::string_view(session->id) : std::string_view{};
 }

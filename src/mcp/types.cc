@@ -10,6 +10,9 @@ namespace idp::mcp {
 namespace {
 
 constexpr std::array<std::string_view, 3> kVersions = {"2025-11-25", "2025-06-18", "2025-03-26"};
+constexpr std::array<std::string_view, 1> kModernVersions = {kModernProtocolVersion};
+constexpr std::array<std::string_view, 4> kAllVersions = {kModernProtocolVersion, "2025-11-25",
+                                                          "2025-06-18", "2025-03-26"};
 
 template <class T>
 void put(json::object& o, std::string_view key, const std::optional<T>& v) {
@@ -52,6 +55,17 @@ bool is_supported_protocol_version(std::string_view version) {
   }
   return false;
 }
+
+std::span<const std::string_view> modern_protocol_versions() { return kModernVersions; }
+
+bool is_modern_protocol_version(std::string_view version) {
+  for (auto v : kModernVersions) {
+    if (v == version) return true;
+  }
+  return false;
+}
+
+std::span<const std::string_view> all_protocol_versions() { return kAllVersions; }
 
 namespace content {
 json::object text(std::string_view text) { return {{"type", "text"}, {"text", text}}; }
@@ -276,6 +290,26 @@ void tag_invoke(json::value_from_tag, json::value& v, const GetPromptResult& x) 
   put(o, "description", x.description);
   o["messages"] = json::value_from(x.messages);
   v = std::move(o);
+}
+
+void tag_invoke(json::value_from_tag, json::value& v, const InputRequiredResult& x) {
+  json::object o{{"resultType", kResultInputRequired}, {"inputRequests", x.input_requests}};
+  put(o, "requestState", x.request_state);
+  if (x.meta) o["_meta"] = *x.meta;
+  v = std::move(o);
+}
+
+InputRequiredResult tag_invoke(json::value_to_tag<InputRequiredResult>, const json::value& v) {
+  const auto& o = as_object(v, "input-required result");
+  InputRequiredResult x;
+  if (auto it = o.find("inputRequests"); it != o.end() && it->value().is_object()) {
+    x.input_requests = it->value().get_object();
+  }
+  x.request_state = opt_string(o, "requestState");
+  if (auto it = o.find("_meta"); it != o.end() && it->value().is_object()) {
+    x.meta = it->value().get_object();
+  }
+  return x;
 }
 
 }  // namespace idp::mcp

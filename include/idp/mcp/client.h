@@ -1,11 +1,21 @@
-// idp::mcp::Client is an MCP client session over Streamable HTTP (protocol 2025-11-25, falling
-// back to 2025-06-18 and 2025-03-26): initialize and version negotiation, tools (all pages),
-// calls with progress, a timeout that progress resets (up to a hard maximum) and cancellation
-// (sends notifications/cancelled), server notifications and server-to-client requests through
-// hooks. It is robust where the reference SDKs are not: a lost SSE stream is resumed with
-// Last-Event-ID after the server's `retry:` delay; a forgotten session (HTTP 404) is
-// re-initialized once and the request retried once; an HTTP 401 asks the token provider for a
-// fresh token once and retries once. Remote URLs must be https://; http:// only for loopback.
+// idp::mcp::Client is an MCP client over Streamable HTTP. It speaks both protocol eras and picks
+// one automatically (ClientOptions::protocol_era):
+//  - modern, 2026-07-28 (stateless): connect() sends `server/discover`; every request then carries
+//    the `_meta` envelope (protocol version, client capabilities, client info) and the
+//    MCP-Protocol-Version / Mcp-Method / Mcp-Name (and x-mcp-header Mcp-Param-*) headers; no
+//    session, no GET stream, no DELETE; cancelling closes the response stream; an
+//    InputRequiredResult (multi round-trip requests) is answered through the hooks and the
+//    request retried with the input responses and requestState; tools/list honours ttlMs.
+//  - legacy, 2025-11-25 (falling back to 2025-06-18 and 2025-03-26): initialize and version
+//    negotiation, a session, the standalone GET stream, server-to-client requests through hooks.
+// In auto mode a server that does not know `server/discover` (HTTP 4xx without a modern JSON-RPC
+// error, -32601, ...) gets `initialize` instead, and the answer is remembered per URL for the
+// process. Both eras: tools (all pages), calls with progress, a timeout that progress resets (up
+// to a hard maximum) and cancellation (legacy: notifications/cancelled). It is robust where the
+// reference SDKs are not: a lost SSE stream is resumed with Last-Event-ID after the server's
+// `retry:` delay (legacy); a forgotten session (HTTP 404) is re-initialized once and the request
+// retried once; an HTTP 401 asks the token provider for a fresh token once and retries once.
+// Remote URLs must be https://; http:// only for loopback.
 // Thread-safety: a Client may run several requests at once (each has its own HTTP exchange and
 // their answers never cross); create and destroy it on its executor's thread.
 #pragma once
@@ -67,17 +77,30 @@ class CancelSignal {
 using RequestHook =
     std::function<boost::asio::awaitable<Result<json::value>>(const json::object& params)>;
 
+// Server-to-client requests: legacy-era requests on the SSE streams, and the input requests of a
+// modern-era InputRequiredResult (MRTR), both go to the same hooks.
 struct ClientHooks {
   RequestHook sampling;     // sampling/createMessage; declares the "sampling" capability
   RequestHook elicitation;  // elicitation/create; schema defaults are filled into an accepted
                             // answer's missing fields. Declares "elicitation".
   RequestHook roots;        // roots/list; declares "roots"
   std::function<void()> tools_changed;                 // notifications/tools/list_changed
-  std::function<void(const json::object&)> log;        // notifications/message params
+  std::function<void(const json::object&)> log;        // notifications/message params (modern
+                                                       // era: asked for with log_level)
 };
+
+// kAuto: 2026-07-28 when the server answers `server/discover`, else the initialize handshake.
+enum class ProtocolEra { kAuto, kModern, kLegacy };
+// "auto", "modern", "legacy".
+std::string_view to_string(ProtocolEra era);
 
 struct ClientOptions {
   Implementation info{"idp-agents", "0.1.0"};
+  ProtocolEra protocol_era = ProtocolEra::kAuto;
+  int max_input_rounds = 10;  // InputRequiredResult rounds per request (modern era)
+  // Modern era, with hooks.log set: the `_meta` logLevel of every request (debug, info, notice,
+  // warning, error, critical, alert, emergency); empty: ask for no log messages.
+  std::string log_level = "debug";
   http::Headers headers;  // sent with every request (e.g. custom auth headers)
   std::shared_ptr<TokenProvider> token_provider;
   std::chrono::milliseconds timeout{60'000};       // per request; progress resets it
@@ -111,13 +134,17 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // initialize + notifications/initialized. Errors name the step and the URL.
+  // Modern era: server/discover. Legacy era: initialize + notifications/initialized. Auto: the
+  // first, falling back to the second. Errors name the step and the URL.
   boost::asio::awaitable<Result<void>> connect();
-  // tools/list, following nextCursor to the end.
+  // tools/list, following nextCursor to the end. A result with ttlMs > 0 (on every page) is
+  // served from this client's cache until it expires or the server says the list changed.
+  // Modern era: tools whose x-mcp-header annotations are invalid are left out (with a warning).
   boost::asio::awaitable<Result<std::vector<Tool>>> list_tools();
   boost::asio::awaitable<Result<CallToolResult>> call_tool(std::string_view name,
                                                            json::object arguments,
                                                            CallOptions options = {});
+  // Legacy: ping. Modern (which has no ping): server/discover.
   boost::asio::awaitable<Result<void>> ping();
   // Resources and prompts; each follows nextCursor to the end. Results are the spec's objects
   // (Resource, ResourceContents, Prompt, GetPromptResult) as JSON.
@@ -126,7 +153,8 @@ class Client {
   boost::asio::awaitable<Result<json::array>> list_prompts();
   boost::asio::awaitable<Result<json::object>> get_prompt(std::string_view name,
                                                           json::object arguments = {});
-  // Any request; the result object.
+  // Any request; the result object. Modern era: an InputRequiredResult is answered through the
+  // hooks and the request retried (up to max_input_rounds), so the result is the final one.
   boost::asio::awaitable<Result<json::value>> request(std::string_view method, json::object params,
                                                       CallOptions options = {});
   boost::asio::awaitable<Result<void>> notify(std::string_view method, json::object params);
@@ -135,6 +163,7 @@ class Client {
 
   const std::string& url() const;
   const std::string& protocol_version() const;  // negotiated; empty before connect()
+  ProtocolEra era() const;  // of the last connect(): kModern or kLegacy; kAuto before one
   const Implementation& server_info() const;
   const json::object& server_capabilities() const;
   const std::string& instructions() const;
@@ -146,6 +175,9 @@ class Client {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// Forgets every server era remembered by auto negotiation (the next connect() probes again).
+void forget_protocol_eras();
 
 // Checks the URL policy: https://, or http:// to a loopback host. The error says what to do.
 Result<void> check_url_policy(std::string_view url);

@@ -22,9 +22,13 @@ inline constexpr int kMethodNotFound = -32601;
 inline constexpr int kInvalidParams = -32602;
 inline constexpr int kInternalError = -32603;
 // MCP's own codes.
-inline constexpr int kResourceNotFound = -32002;
+inline constexpr int kResourceNotFound = -32002;  // through 2025-11-25; 2026-07-28 uses -32602
 inline constexpr int kConnectionClosed = -32000;  // also used for transport-level rejections
 inline constexpr int kRequestTimeout = -32001;
+// 2026-07-28 (the range -32020..-32099 is reserved for the specification).
+inline constexpr int kHeaderMismatch = -32020;                   // HTTP headers vs body
+inline constexpr int kMissingRequiredClientCapability = -32021;  // data.requiredCapabilities
+inline constexpr int kUnsupportedProtocolVersion = -32022;       // data.supported, data.requested
 
 struct RpcError {
   int code = kInternalError;

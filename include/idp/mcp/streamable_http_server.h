@@ -1,10 +1,19 @@
-// StreamableHttpServer serves an idp::mcp::Server over the Streamable HTTP transport
-// (MCP 2025-11-25, also 2025-06-18 and 2025-03-26 clients) on one endpoint of an
-// idp::http::Server: POST for client messages (answered with JSON, or with an SSE stream as
-// soon as the request sends notifications or server-to-client requests), GET for the
-// standalone server-to-client stream, DELETE to end a session. Sessions have unguessable ids;
-// SSE events carry ids and can be replayed with Last-Event-ID from a bounded buffer.
-// Host and Origin are validated against DNS rebinding. A stateless mode issues no sessions.
+// StreamableHttpServer serves an idp::mcp::Server over the Streamable HTTP transport on one
+// endpoint of an idp::http::Server, for both protocol eras at once, chosen per request:
+//
+// - 2025-11-25 (also 2025-06-18 and 2025-03-26): an initialize opens a session. POST for client
+//   messages (answered with JSON, or with an SSE stream as soon as the request sends
+//   notifications or server-to-client requests), GET for the standalone server-to-client stream,
+//   DELETE to end a session. Sessions have unguessable ids; SSE events carry ids and can be
+//   replayed with Last-Event-ID from a bounded buffer. A stateless mode issues no sessions.
+// - 2026-07-28: a request with MCP-Protocol-Version 2026-07-28 (or a _meta protocolVersion) and
+//   no session id stands alone. Headers must mirror the body (MCP-Protocol-Version, Mcp-Method,
+//   Mcp-Name, Mcp-Param-*: 400 / -32020 otherwise), _meta must carry the version and client
+//   capabilities (400 / -32602), unknown versions get 400 / -32022 with the supported ones,
+//   unknown or removed methods 404 / -32601, GET and DELETE 405. subscriptions/listen opens a
+//   notification stream; closing a response stream cancels its request.
+//
+// Host and Origin are validated against DNS rebinding in both eras.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -1,8 +1,17 @@
 // ToolContext is what a tool, resource or prompt handler gets besides its arguments: the caller's
 // identity and capabilities, progress and log notifications tied to the request, cancellation,
-// and server-to-client requests (sampling, elicitation, ping). One context per request; it is
+// and questions to the client (sampling, elicitation, roots). One context per request; it is
 // valid for the duration of the handler. Its methods may be called from the handler's coroutine
 // only.
+//
+// Questions work in both protocol eras. Up to 2025-11-25 they are server-to-client requests on
+// the call's stream, answered while the handler waits. Under 2026-07-28 (multi round-trip
+// requests) a question the request did not bring an answer for is collected, the handler's
+// coroutine gets an error (input_required() is then true; return early), and the client receives
+// an InputRequiredResult listing every question of this round. It retries with the answers and a
+// signed requestState, and the handler runs again from the start: this time the same question
+// (same key) returns the answer at once. Keys default to "<kind>-<n>" in call order, so a
+// handler must ask in the same order on every round, or pass its own keys.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -39,7 +48,8 @@ class ToolContext {
   // notifications/progress to the caller; a no-op unless the request carried a progressToken.
   void progress(double progress, std::optional<double> total = std::nullopt,
                 std::string_view message = {});
-  // notifications/message, filtered by the level the client set with logging/setLevel.
+  // notifications/message, filtered by the level the client set with logging/setLevel
+  // (2026-07-28: by the request's _meta logLevel; nothing is sent when the request set none).
   void log(LogLevel level, json::value data, std::string_view logger = {});
 
   // True once the client sent notifications/cancelled for this request, or the session ended.
@@ -49,14 +59,31 @@ class ToolContext {
 
   // A request to the client on this request's stream; waits for its answer or the timeout.
   // Errors: kUnavailable when the session cannot carry it, kTimeout, kProtocol for a JSON-RPC
-  // error answer, kCancelled.
+  // error answer, kCancelled. Under 2026-07-28 only sampling/createMessage, elicitation/create
+  // and roots/list exist (as MRTR questions, see above); anything else is kUnavailable.
   boost::asio::awaitable<Result<json::value>> request(
       std::string_view method, json::object params,
       std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // sampling/createMessage; fails with kUnavailable if the client did not declare sampling.
-  boost::asio::awaitable<Result<json::value>> create_message(json::object params);
-  // elicitation/create; fails with kUnavailable if the client did not declare elicitation.
-  boost::asio::awaitable<Result<json::value>> elicit(json::object params);
+  // Under 2026-07-28 an undeclared capability also fails the whole request with
+  // MissingRequiredClientCapability (-32021): check client_capabilities() first to degrade
+  // gracefully instead. `key` names the question in an InputRequiredResult (default
+  // "sampling-<n>"); the string must outlive the call.
+  boost::asio::awaitable<Result<json::value>> create_message(json::object params,
+                                                             std::string_view key = {});
+  // elicitation/create; as create_message, with the elicitation capability ("elicitation-<n>").
+  boost::asio::awaitable<Result<json::value>> elicit(json::object params,
+                                                     std::string_view key = {});
+  // roots/list; as create_message, with the roots capability ("roots-<n>").
+  boost::asio::awaitable<Result<json::value>> list_roots(std::string_view key = {});
+
+  // 2026-07-28: true once this round asked the client something it has no answer for yet; the
+  // handler's result will be replaced by an InputRequiredResult, so it may return at once.
+  bool input_required() const;
+  // 2026-07-28: true when the request came back with a verified requestState (a retry).
+  bool resumed() const;
+  // True for 2026-07-28 requests (no session; everything came with this request).
+  bool stateless_protocol() const;
 
   // Ends this request's SSE stream now, keeping the request running; the client resumes with
   // GET and Last-Event-ID and receives what follows (SEP-1699 polling). No-op without sessions.
@@ -66,7 +93,7 @@ class ToolContext {
   const json::object& client_capabilities() const;
   const json::object& client_info() const;
   std::string_view protocol_version() const;
-  std::string_view session_id() const;  // empty in stateless mode
+  std::string_view session_id() const;  // empty in stateless mode and under 2026-07-28
   const json::value& request_id() const;
   const json::object& meta() const;     // the request's "_meta" (empty if none)
 

@@ -1,6 +1,7 @@
-// MCP protocol types (schema revision 2025-11-25), named as in the specification's schema
-// (Tool, CallToolResult, Resource, Prompt, ...). Converted to and from Boost.JSON with
-// value_from / value_to. Content blocks stay JSON objects, built with the content:: helpers.
+// MCP protocol types (schema revisions 2025-11-25 and 2026-07-28), named as in the
+// specification's schema (Tool, CallToolResult, Resource, Prompt, ...). Converted to and from
+// Boost.JSON with value_from / value_to. Content blocks stay JSON objects, built with the
+// content:: helpers.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -21,9 +22,34 @@ namespace idp::mcp {
 namespace json = boost::json;
 
 inline constexpr std::string_view kLatestProtocolVersion = "2025-11-25";
-// Versions this SDK speaks through the initialize handshake, newest first.
+// Versions this SDK speaks through the initialize handshake ("legacy" era), newest first.
 std::span<const std::string_view> supported_protocol_versions();
 bool is_supported_protocol_version(std::string_view version);
+
+// The stateless revision ("modern" era): no initialize handshake and no sessions; every request
+// carries its protocol version, client capabilities and client info in params._meta.
+inline constexpr std::string_view kModernProtocolVersion = "2026-07-28";
+// Versions served statelessly through per-request _meta, newest first.
+std::span<const std::string_view> modern_protocol_versions();
+bool is_modern_protocol_version(std::string_view version);
+// Every version this SDK speaks, newest first: the modern ones, then the handshake ones. This is
+// what server/discover and UnsupportedProtocolVersion errors list.
+std::span<const std::string_view> all_protocol_versions();
+
+// Reserved _meta keys of the 2026-07-28 revision.
+namespace meta_keys {
+inline constexpr std::string_view kProtocolVersion = "io.modelcontextprotocol/protocolVersion";
+inline constexpr std::string_view kClientCapabilities =
+    "io.modelcontextprotocol/clientCapabilities";
+inline constexpr std::string_view kClientInfo = "io.modelcontextprotocol/clientInfo";
+inline constexpr std::string_view kLogLevel = "io.modelcontextprotocol/logLevel";
+inline constexpr std::string_view kServerInfo = "io.modelcontextprotocol/serverInfo";
+inline constexpr std::string_view kSubscriptionId = "io.modelcontextprotocol/subscriptionId";
+}  // namespace meta_keys
+
+// resultType values of 2026-07-28 results.
+inline constexpr std::string_view kResultComplete = "complete";
+inline constexpr std::string_view kResultInputRequired = "input_required";
 
 struct Implementation {
   std::string name;
@@ -124,6 +150,16 @@ struct GetPromptResult {
   std::vector<PromptMessage> messages;
 };
 
+// 2026-07-28 multi round-trip requests (MRTR): the server needs input from the client (an
+// elicitation, a sampling, the roots) before it can complete tools/call, prompts/get or
+// resources/read. The client answers every inputRequests entry under the same key in
+// params.inputResponses, echoes requestState unchanged, and retries the request with a new id.
+struct InputRequiredResult {
+  json::object input_requests;  // key -> {"method": ..., "params": {...}}
+  std::optional<std::string> request_state;
+  std::optional<json::object> meta;
+};
+
 // Syslog severities used by logging/setLevel and notifications/message, lowest first.
 enum class LogLevel { kDebug, kInfo, kNotice, kWarning, kError, kCritical, kAlert, kEmergency };
 std::string_view to_string(LogLevel level);
@@ -147,5 +183,8 @@ void tag_invoke(json::value_from_tag, json::value& v, const PromptArgument& x);
 void tag_invoke(json::value_from_tag, json::value& v, const Prompt& x);
 void tag_invoke(json::value_from_tag, json::value& v, const PromptMessage& x);
 void tag_invoke(json::value_from_tag, json::value& v, const GetPromptResult& x);
+// Writes resultType "input_required".
+void tag_invoke(json::value_from_tag, json::value& v, const InputRequiredResult& x);
+InputRequiredResult tag_invoke(json::value_to_tag<InputRequiredResult>, const json::value& v);
 
 }  // namespace idp::mcp
