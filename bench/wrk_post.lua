@@ -39,6 +39,19 @@ if protocol ~= nil and protocol ~= "" then
   wrk.headers["MCP-Protocol-Version"] = protocol
 end
 
+-- EXTRA_HEADERS: more headers, "Name: value" pairs separated by "|" (the 2026-07-28 row sends
+-- MCP-Protocol-Version, Mcp-Method and Mcp-Name this way).
+local extra = os.getenv("EXTRA_HEADERS")
+if extra ~= nil and extra ~= "" then
+  for pair in extra:gmatch("[^|]+") do
+    local name, value = pair:match("^%s*([^:]+):%s*(.-)%s*$")
+    if name == nil then
+      error("wrk_post.lua: EXTRA_HEADERS entry '" .. pair .. "' is not 'Name: value'")
+    end
+    wrk.headers[name] = value
+  end
+end
+
 local authorization = os.getenv("AUTHORIZATION")
 if authorization ~= nil and authorization ~= "" then
   wrk.headers["Authorization"] = authorization
