@@ -1,4 +1,5 @@
 #include "idp/agents/registry.h"
+#include "idp/core/clock.h"
 
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
@@ -57,14 +58,7 @@ std::string display_url(std::string_view url) {
   return out;
 }
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string rfc3339(std::chrono::system_clock::time_point t) { return format_utc(t); }
 
 std::string seconds_text(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return fmt::format("{} s", d.count() / 1000);

@@ -1,4 +1,5 @@
 #include "idp/aws/sigv4.h"
+#include "idp/core/clock.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -192,12 +193,7 @@ std::string canonical_query(std::string_view wire_query) {
 }
 
 std::string format_amz_date(std::chrono::system_clock::time_point time) {
-  std::time_t t = std::chrono::system_clock::to_time_t(time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  return format_utc(time, "%Y%m%dT%H%M%SZ");
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_view s) {

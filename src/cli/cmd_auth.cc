@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "idp/auth/cognito.h"
 #include "idp/auth/local_cognito.h"
+#include "idp/core/clock.h"
 #include "idp/core/json_util.h"
 #include "idp/core/random.h"
 #include "idp/http/server.h"
@@ -34,22 +35,13 @@ bj::object claims_of(const Secret& token) {
   return claims->get_object();
 }
 
-std::string utc(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void describe(std::string_view what, const auth::CognitoTokens& t) {
   auto claims = claims_of(t.access_token);
   auto left = std::chrono::duration_cast<std::chrono::seconds>(t.expires - std::chrono::system_clock::now());
   std::string scopes = "(none)";
   if (auto* s = ::idp::json::find_string(claims, "scope")) scopes = std::string(*s);
   std::cout << what << " (sub " << t.subject << "); scopes: " << scopes << "; access token valid for "
-            << left.count() << " s (until " << utc(t.expires) << ")"
+            << left.count() << " s (until " << format_utc(t.expires) << ")"
             << (t.refresh_token ? "; refresh token received" : "") << "\n";
   std::cout << "claims: " << bj::serialize(claims) << "\n";
 }
