@@ -93,6 +93,13 @@ class BearerAuthTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // Alice's sign-in at the local identity provider.
+  CognitoConfig alice() const {
+    return CognitoConfig{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
+                         .password = Secret("Passw0rd!Lab"),
+                         .endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port())};
+  }
+
   std::string call_whoami(std::optional<std::string> token) {
     boost::asio::io_context ioc;
     std::string out;
@@ -187,9 +194,7 @@ T run_on(std::function<awaitable<T>(boost::asio::any_io_executor)> body) {
 }
 
 TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes) {
-  CognitoConfig cfg{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
-                    .password = Secret("Passw0rd!Lab"),
-                    .endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port())};
+  CognitoConfig cfg = alice();
   auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
     // Eight concurrent callers: one sign-in.
@@ -225,9 +230,7 @@ TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes
 // one client: no call fails, one sign-in, the rest are refreshes (proactive, before expiry).
 TEST_F(BearerAuthTest, FiveSecondTokensThroughAThirtySecondStreamOfCalls) {
   idp_->set_token_lifetime(std::chrono::seconds(5));
-  CognitoConfig cfg{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
-                    .password = Secret("Passw0rd!Lab"),
-                    .endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port())};
+  CognitoConfig cfg = alice();
   auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
     mcp::ClientOptions o;
@@ -261,9 +264,7 @@ TEST_F(BearerAuthTest, FiveSecondTokensThroughAThirtySecondStreamOfCalls) {
 
 // 50 agents' first calls at once share one provider: exactly one InitiateAuth.
 TEST_F(BearerAuthTest, FiftyConcurrentFirstCallsSignInOnce) {
-  CognitoConfig cfg{.user_pool_id = pool_, .client_id = client_id_, .username = "alice",
-                    .password = Secret("Passw0rd!Lab"),
-                    .endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port())};
+  CognitoConfig cfg = alice();
   auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
     int done = 0;
