@@ -193,22 +193,29 @@ T run_on(std::function<awaitable<T>(boost::asio::any_io_executor)> body) {
   return std::move(*out);
 }
 
+// Starts `n` copies of `body` at once on `ex` and returns when all have finished.
+awaitable<void> all_at_once(boost::asio::any_io_executor ex, int n, std::function<awaitable<void>()> body) {
+  int done = 0;
+  boost::asio::steady_timer all(ex, std::chrono::steady_clock::time_point::max());
+  for (int i = 0; i < n; ++i) {
+    boost::asio::co_spawn(ex, [&]() -> awaitable<void> {
+      co_await body();
+      if (++done == n) all.cancel();
+    }, boost::asio::detached);
+  }
+  co_await all.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+}
+
 TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes) {
   CognitoConfig cfg = alice();
   auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
     // Eight concurrent callers: one sign-in.
-    int done = 0;
     int good = 0;
-    boost::asio::steady_timer all(ex, std::chrono::steady_clock::time_point::max());
-    for (int i = 0; i < 8; ++i) {
-      boost::asio::co_spawn(ex, [&, provider]() -> awaitable<void> {
-        auto t = co_await provider->token(false);
-        good += t && t->reveal().starts_with("ey");
-        if (++done == 8) all.cancel();
-      }, boost::asio::detached);
-    }
-    co_await all.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_await all_at_once(ex, 8, [&]() -> awaitable<void> {
+      auto t = co_await provider->token(false);
+      good += t && t->reveal().starts_with("ey");
+    });
     // The MCP client uses it; then a 401-style refresh uses the refresh token.
     mcp::ClientOptions o;
     o.listen = false;
@@ -267,26 +274,20 @@ TEST_F(BearerAuthTest, FiftyConcurrentFirstCallsSignInOnce) {
   CognitoConfig cfg = alice();
   auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
-    int done = 0;
     int good = 0;
-    boost::asio::steady_timer all(ex, std::chrono::steady_clock::time_point::max());
-    for (int i = 0; i < 50; ++i) {
-      boost::asio::co_spawn(ex, [&, provider]() -> awaitable<void> {
-        mcp::ClientOptions o;
-        o.listen = false;
-        o.token_provider = provider;
-        mcp::Client c(ex, url_, o);
-        auto ok = co_await c.connect();
-        if (ok) {
-          bj::object none;
-          auto r = co_await c.call_tool("whoami", std::move(none));
-          good += r && !r->is_error;
-          co_await c.close();
-        }
-        if (++done == 50) all.cancel();
-      }, boost::asio::detached);
-    }
-    co_await all.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_await all_at_once(ex, 50, [&]() -> awaitable<void> {
+      mcp::ClientOptions o;
+      o.listen = false;
+      o.token_provider = provider;
+      mcp::Client c(ex, url_, o);
+      auto ok = co_await c.connect();
+      if (ok) {
+        bj::object none;
+        auto r = co_await c.call_tool("whoami", std::move(none));
+        good += r && !r->is_error;
+        co_await c.close();
+      }
+    });
     auto s = provider->stats();
     co_return fmt::format("{}/50 sign_ins={} refreshes={}", good, s.sign_ins, s.refreshes);
   });
