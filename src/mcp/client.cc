@@ -34,31 +34,6 @@ using namespace net::experimental::awaitable_operators;
 
 awaitable<Result<Secret>> StaticTokenProvider::token(bool) { co_return token_; }
 
-struct CancelSignal::State {
-  std::mutex mu;
-  bool cancelled = false;
-  std::vector<std::function<void()>> wakers;
-};
-
-CancelSignal::CancelSignal() : state_(std::make_shared<State>()) {}
-CancelSignal::~CancelSignal() = default;
-
-void CancelSignal::cancel() {
-  std::vector<std::function<void()>> wakers;
-  {
-    std::lock_guard lock(state_->mu);
-    if (state_->cancelled) return;
-    state_->cancelled = true;
-    wakers = state_->wakers;
-  }
-  for (auto& w : wakers) w();
-}
-
-bool CancelSignal::cancelled() const {
-  std::lock_guard lock(state_->mu);
-  return state_->cancelled;
-}
-
 namespace {
 
 bool is_loopback_host(std::string_view host) {
@@ -1028,25 +1003,20 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // when the exchange finishes first (the || operator cancels it).
   awaitable<void> watchdog(Call& call) {
     auto timer = std::make_shared<net::steady_timer>(executor);
-    std::shared_ptr<CancelSignal::State> cancel_state;
+    CancelSignal::Subscription cancel_sub;
     if (call.options.cancel) {
-      cancel_state = call.options.cancel->state();
-      std::lock_guard lock(cancel_state->mu);
       auto ex = executor;
       std::weak_ptr<net::steady_timer> weak = timer;
-      cancel_state->wakers.push_back([weak, ex] {
+      cancel_sub = call.options.cancel->subscribe([weak, ex] {
         net::post(ex, [weak] {
           if (auto t = weak.lock()) t->cancel();
         });
       });
     }
     for (;;) {
-      if (cancel_state) {
-        std::lock_guard lock(cancel_state->mu);
-        if (cancel_state->cancelled) {
-          call.cancelled = true;
-          co_return;
-        }
+      if (call.options.cancel && call.options.cancel->cancelled()) {
+        call.cancelled = true;
+        co_return;
       }
       if (std::chrono::steady_clock::now() >= call.deadline) {
         call.timed_out = true;

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "idp/core/cancel.h"
 #include "idp/core/error.h"
 #include "idp/core/secret.h"
 #include "idp/http/client.h"
@@ -60,19 +61,7 @@ class StaticTokenProvider final : public TokenProvider {
 };
 
 // Cancels one call from anywhere (any thread). Share it with the call through CallOptions.
-class CancelSignal {
- public:
-  CancelSignal();
-  ~CancelSignal();
-  void cancel();
-  bool cancelled() const;
-
-  struct State;
-  std::shared_ptr<State> state() const { return state_; }
-
- private:
-  std::shared_ptr<State> state_;
-};
+using CancelSignal = ::idp::CancelSignal;
 
 using RequestHook =
     std::function<boost::asio::awaitable<Result<json::value>>(const json::object& params)>;
