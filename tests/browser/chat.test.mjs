@@ -36,6 +36,8 @@ test('the agents panel: a checkbox per agent with its status; description and sa
   assert.match(await tip.innerText(), /Sample queries/);
   assert.match(await tip.innerText(), new RegExp(escape(stack.prompts.sample.text)));
   await screenshot(page, 'agents-panel');
+  await page.keyboard.press('Escape');
+  await tip.waitFor({ state: 'hidden' });
 
   await page.getByRole('button', { name: 'Select none' }).click();
   assert.equal(await box.isChecked(), false);

@@ -1,5 +1,7 @@
 // One agent in the panel: its checkbox (labelled with the agent's name), status badge, and the
-// description shortened; the full description and the sample queries show on hover and focus.
+// description shortened; the full description and the sample queries show on hover and focus,
+// and Escape hides them again until the pointer or the focus leaves.
+import { useState } from 'preact/hooks';
 import { html } from './lib/html.js';
 import { shorten } from './lib/format.js';
 import { StatusBadge } from './StatusBadge.js';
@@ -10,8 +12,14 @@ export function AgentItem({ agent, checked, onToggle }) {
   const usable = agent.status === 'ready';
   const desc = agent.agent_description || '';
   const samples = agent.sample_queries || [];
+  const [tipOff, setTipOff] = useState(false);
+  const onKeyDown = (e) => {
+    if (e.key === 'Escape') setTipOff(true);
+  };
+  const tipOn = () => setTipOff(false);
   return html`
-    <li class=${'agent' + (usable ? '' : ' agent-unusable')}>
+    <li class=${'agent' + (usable ? '' : ' agent-unusable') + (tipOff ? ' tip-off' : '')}
+        onKeyDown=${onKeyDown} onMouseLeave=${tipOn} onFocusOut=${tipOn}>
       <div class="agent-line">
         <input type="checkbox" id=${id} checked=${checked} disabled=${!usable && !checked}
                aria-describedby=${tipId}

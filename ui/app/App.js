@@ -34,6 +34,11 @@ export function App({ api }) {
     api.config().then(setConfig, setConfigError);
   }, [api]);
 
+  useEffect(() => {
+    const names = { chat: 'Chat', history: 'History', status: 'Agents status', help: 'Custom MCP agents' };
+    document.title = user ? `${names[route.page]} · IDP Agents` : 'Sign in · IDP Agents';
+  }, [route.page, user]);
+
   const signOut = useCallback((reason = '') => {
     api.signOut();
     setUser(null);

@@ -1,6 +1,6 @@
 // The message box: a textbox labelled "Message", Send (or Enter; Shift+Enter for a new line),
 // Stop while a turn runs, and sample queries as chips that fill the box.
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './lib/html.js';
 
 export function Composer({ running, disabled, samples, maxChars, selectedCount, onSend, onStop }) {
@@ -13,7 +13,13 @@ export function Composer({ running, disabled, samples, maxChars, selectedCount, 
     if (!canSend) return;
     onSend(text.trim());
     setText('');
+    if (box.current) box.current.focus();
   };
+  // Send and Stop take each other's place: when the one that had the focus goes away, the
+  // focus goes back to the box rather than to the page.
+  useEffect(() => {
+    if (box.current && (document.activeElement === document.body || !document.activeElement)) box.current.focus();
+  }, [running]);
   const onKeyDown = (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();

@@ -79,6 +79,24 @@ test('a stream that drops is resumed after the last event it delivered', async (
   assert.equal(conv.messages[1].turn.status, 'complete');
 });
 
+test('a connection that keeps dropping but keeps delivering is followed to the end', async () => {
+  // Every stream brings one event and drops: ten drops, more than the five failed tries allowed.
+  const api = fakeApi({
+    postMessage: async () => sse([{ seq: 1, type: 'turn_start' }], { end: false }),
+    followEvents: async (id, after) => {
+      api.calls.push(['follow', id, after]);
+      const seq = after + 1;
+      return seq <= 10 ? sse([{ seq, type: 'text_delta', text: String(seq % 10) }], { end: false })
+                       : sse([{ seq, type: 'final', text: '' }]);
+    },
+  });
+  const conv = new Conversation(api, () => {}, noWait);
+  await conv.send('q', []);
+  assert.equal(api.calls.filter((c) => c[0] === 'follow').length, 10);
+  assert.equal(conv.messages[1].turn.text, '234567890');
+  assert.equal(conv.messages[1].turn.status, 'complete');
+});
+
 test('a stream that cannot be picked up again ends the turn as interrupted, saying why', async () => {
   const api = fakeApi({
     postMessage: async () => sse([{ seq: 1, type: 'turn_start' }], { end: false }),

@@ -133,10 +133,14 @@ export class Conversation {
     }
   }
 
+  // Reconnects until the turn ends. A stream that brought new events resets the count of
+  // failures, so a connection that keeps dropping but keeps delivering is followed to the end.
   async resume(turn) {
     let lastError = null;
-    for (let attempt = 0; attempt < RESUME_ATTEMPTS && !this.disposed; attempt++) {
-      if (attempt > 0) await this.wait(500 * attempt);
+    let failures = 0;
+    while (failures < RESUME_ATTEMPTS && !this.disposed) {
+      if (failures > 0) await this.wait(500 * failures);
+      const seen = turn.lastSeq;
       try {
         const res = await this.api.followEvents(this.sessionId, turn.lastSeq, this.controller.signal);
         if (await this.consume(res, turn)) return;
@@ -146,6 +150,7 @@ export class Conversation {
         if (e && e.status >= 400 && e.status < 500) return this.fail(turn, e);
         lastError = e;
       }
+      failures = turn.lastSeq > seen ? 0 : failures + 1;
     }
     this.fail(turn, lastError || new Error('the connection to the service was lost before the answer ended'));
   }
