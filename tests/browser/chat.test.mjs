@@ -133,6 +133,12 @@ test('after a reload the session is in the history; it opens again and can be de
   assert.equal(await answers.count(), 3);
   await toolStep(answers.first(), stack.prompts.sample.tool).waitFor();
 
+  // New chat leaves the session: an empty conversation at #/chat.
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.getByRole('heading', { name: 'New chat', level: 1 }).waitFor();
+  assert.equal(await answers.count(), 0);
+  assert.match(page.url(), /#\/chat$/);
+
   await page.getByRole('link', { name: 'History' }).click();
   await list.getByRole('button', { name: `Delete ${stack.prompts.sample.text}` }).click();
   await page.getByRole('button', { name: 'Yes, delete' }).click();

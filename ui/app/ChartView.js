@@ -18,7 +18,7 @@ export function ChartView({ plot }) {
     let chart = null;
     let gone = false;
     import('chart.js/auto').then(({ default: Chart }) => {
-      if (gone) return;
+      if (gone || !canvas.current) return; // left the page before Chart.js arrived
       const round = plot.type === 'pie' || plot.type === 'doughnut';
       chart = new Chart(canvas.current, {
         type: plot.type,

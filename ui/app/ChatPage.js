@@ -33,12 +33,15 @@ export function ChatPage({ api, config, sessionId, navigate, agents, agentsError
 
   useEffect(() => () => convRef.current && convRef.current.dispose(), []);
 
-  const conv = convRef.current;
+  // A new session's id, once the service has given it, goes into the URL (the conversation of
+  // the moment: convRef, not this render's, which a route change may just have replaced).
   useEffect(() => {
-    if (conv && conv.sessionId && conv.sessionId !== sessionId) {
-      navigate({ page: 'chat', sessionId: conv.sessionId }, { replace: true });
+    const current = convRef.current;
+    if (current && current.sessionId && current.sessionId !== sessionId) {
+      navigate({ page: 'chat', sessionId: current.sessionId }, { replace: true });
     }
   });
+  const conv = convRef.current;
   if (!conv) return null;
 
   const list = agentList(agents);
