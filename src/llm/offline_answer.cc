@@ -120,8 +120,6 @@ std::string markdown_table(const bj::array& rows) {
   return out;
 }
 
-std::string tool_label(const Outcome& o) { return o.tool ? o.tool->name : "the tool"; }
-
 // "client_id: C-1001, limit: 5"
 std::string input_summary(const bj::object& input) {
   std::string out;
@@ -202,7 +200,7 @@ std::optional<std::string> single_value(const bj::object& o, const Outcome& out)
 
 Written write_one(const Outcome& out, std::string_view question, bool block_free, bool several) {
   Written w;
-  std::string name = tool_label(out);
+  const std::string& name = out.tool;
   if (!out.result) {
     w.text = name + " gave no result.";
     return w;

@@ -305,15 +305,7 @@ Result<Decision> decide(const ModelRequest& request) {
   if (!d.tool_uses.empty()) return d;
 
   // The answer: steps that fed other calls first, then each part in order.
-  auto spec_of = [&](const std::string& name) -> const ToolSpec* {
-    for (const auto& t : tools) {
-      if (t.name == name) return &t;
-    }
-    return nullptr;
-  };
-  auto outcome = [&](const Call* c) {
-    return Outcome{spec_of(c->use->name), c->use->input, c->result};
-  };
+  auto outcome = [](const Call* c) { return Outcome{c->use->name, c->use->input, c->result}; };
   std::vector<std::string> sections;
   bool block_free = true;
   std::vector<Outcome> steps;

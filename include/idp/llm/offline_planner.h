@@ -151,8 +151,8 @@ const boost::json::object& property_schema(const ToolSpec& tool, std::string_vie
 // A parameter that takes an arithmetic expression ("expression", "formula", or so described).
 bool is_expression_param(std::string_view name, const boost::json::object& schema);
 
-// What a parameter expects, in words (offline_answer.cc): "a value like C-1001 (pattern ^C-[0-9]{4}$)",
-// "one of queued, sent, failed", "an e-mail address", ...
+// What a parameter expects, in words (offline_answer.cc): "a value like C-1001 (pattern
+// ^C-[0-9]{4}$)", "one of queued, sent, failed", "an e-mail address", ...
 std::string describe_expected(const ToolSpec& tool, std::string_view name);
 
 // A tool that can provide `field` for another: its name or description mentions the field, and
@@ -195,7 +195,7 @@ std::string write_missing(const ToolSpec& tool, const Arguments& arguments);
 
 // One tool call with its result, as the answer reports it.
 struct Outcome {
-  const ToolSpec* tool = nullptr;
+  std::string tool;  // its name
   boost::json::object input;
   const ToolResultBlock* result = nullptr;
 };

@@ -281,10 +281,9 @@ TEST(OfflineAnswer, TableAndChartBlocks) {
 }
 
 TEST(OfflineAnswer, MarkdownTableWhenTheBlockIsTaken) {
-  ToolSpec t = tool("list", "", R"({"type":"object"})");
   ToolResultBlock r{"id", bj::array{bj::object{{"type", "json"},
                                                {"json", bj::parse(R"({"rows":[{"a":"x|y"}]})")}}}};
-  Written w = write_outcomes({Outcome{&t, {}, &r}}, "list", /*block_free=*/false);
+  Written w = write_outcomes({Outcome{"list", {}, &r}}, "list", /*block_free=*/false);
   EXPECT_FALSE(w.block);
   EXPECT_EQ(w.text, "list returned 1 rows:\n\n| A |\n| --- |\n| x\\|y |");
 }
