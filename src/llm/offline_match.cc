@@ -188,6 +188,10 @@ double value_bonus(const Analysis& q, const ToolSpec& tool, const Profile& profi
       bonus += 1.0;
     }
     if (has_entity(q, EntityKind::kDate) && mentions_any(profile.text, {"date"})) bonus += 1.0;
+    if (has_entity(q, EntityKind::kNumber) &&
+        mentions_any(profile.text, {"number", "amount", "sum", "total", "add", "count"})) {
+      bonus += 1.0;
+    }
     return bonus;
   }
   const bj::object* props = properties_of(tool);
