@@ -72,8 +72,8 @@ class Filler {
       result_.missing = required_;
       return result_;
     }
-    fill_from(part, /*positional=*/true, /*only_required=*/false);
-    if (&whole != &part) fill_from(whole, true, /*only_required=*/true);
+    fill_from(part, /*only_required=*/false);
+    if (&whole != &part) fill_from(whole, /*only_required=*/true);
     result_.filled_from_question = result_.args.size();
     for (const auto& name : wanted()) {
       if (result_.args.contains(name)) continue;
@@ -125,7 +125,7 @@ class Filler {
     return out;
   }
 
-  void fill_from(const Analysis& a, bool positional, bool only_required) {
+  void fill_from(const Analysis& a, bool only_required) {
     // Signals first, for every parameter; then positions, for required ones.
     for (int pass = 0; pass < 2; ++pass) {
       for (const auto& [key, schema_value] : *props_) {
@@ -133,9 +133,7 @@ class Filler {
         if (result_.args.contains(name) || !schema_value.is_object()) continue;
         if (only_required && !is_wanted(name)) continue;
         const bj::object& schema = schema_value.get_object();
-        std::optional<bj::value> v =
-            pass == 0 ? by_signal(name, schema, a)
-                      : (positional ? by_position(name, schema, a) : std::nullopt);
+        auto v = pass == 0 ? by_signal(name, schema, a) : by_position(name, schema, a);
         if (v) result_.args[name] = std::move(*v);
       }
     }
@@ -179,7 +177,9 @@ class Filler {
     if (spaced != forms[0]) forms.push_back(spaced);
     bool short_name = name.size() < 3;
     for (const auto& form : forms) {
-      for (std::size_t at = low.find(form); at != std::string::npos; at = low.find(form, at + 1)) {
+      std::size_t occurrences = 0;
+      for (std::size_t at = low.find(form); at != std::string::npos && ++occurrences <= 16;
+           at = low.find(form, at + 1)) {
         std::size_t end = at + form.size();
         bool starts = at == 0 || !std::isalnum(static_cast<unsigned char>(low[at - 1]));
         bool ends = end == low.size() || !std::isalnum(static_cast<unsigned char>(low[end]));

@@ -12,6 +12,8 @@
 namespace idp::llm::offline {
 namespace {
 
+constexpr std::size_t kMaxRunPieces = 256;
+
 enum class Lex { kNum, kOp, kMinus, kOpen, kClose, kFunc, kConst };
 struct LexTok {
   Lex kind;
@@ -178,7 +180,9 @@ void find_expressions(std::string_view t, const std::vector<Token>& tokens,
       owner.resize(lex.size(), run_end);
       ++run_end;
     }
-    if (lex.empty()) {
+    // Longer runs are not looked into: the search below is cubic in the length, and a part of
+    // a longer formula would be a wrong expression.
+    if (lex.empty() || lex.size() > kMaxRunPieces) {
       k = std::max(run_end, k + 1);
       continue;
     }

@@ -26,6 +26,8 @@ constexpr double kExpressionBonus = 4.0;
 constexpr double kValueBonus = 1.5;
 constexpr double kEnumBonus = 2.0;      // a value of the tool's enum named in the question
 constexpr double kUnaskedAction = 3.0;  // penalty: the tool acts, the question never says so
+// Values of a question looked at for the value bonuses (a question is not a data dump).
+constexpr std::size_t kMaxScoredValues = 64;
 
 // Words of a tool name that say nothing about what it does.
 bool generic_name_word(std::string_view w) {
@@ -173,8 +175,9 @@ double value_bonus(const Analysis& q, const ToolSpec& tool, const Profile& profi
   if (takes_whole_question(tool)) {
     // A sub-agent: compare the question's ids and values with its description (samples).
     auto words = analyse(tool.description);
+    std::size_t seen = 0;
     for (const auto& e : q.entities) {
-      if (e.kind != EntityKind::kId) continue;
+      if (e.kind != EntityKind::kId || ++seen > kMaxScoredValues) continue;
       bool same_shape =
           std::any_of(words.entities.begin(), words.entities.end(), [&](const Entity& d) {
             return d.kind == EntityKind::kId && shape(d.value) == shape(e.value);
@@ -216,8 +219,9 @@ double value_bonus(const Analysis& q, const ToolSpec& tool, const Profile& profi
         schema->contains("pattern") || schema->contains("format") || schema->contains("enum");
     std::string pname = lowercase(name);
     bool taken = false;
+    std::size_t seen = 0;
     for (const auto& e : q.entities) {
-      if (e.kind == EntityKind::kWord) continue;
+      if (e.kind == EntityKind::kWord || ++seen > kMaxScoredValues) continue;
       if (e.kind == EntityKind::kNumber && !schema->contains("pattern")) continue;
       bool fits = constrained && fits_schema(bj::value(e.value), *schema);
       bool named = (e.kind == EntityKind::kEmail && pname.find("email") != std::string::npos) ||
@@ -230,7 +234,9 @@ double value_bonus(const Analysis& q, const ToolSpec& tool, const Profile& profi
       }
     }
     if (!taken && schema->contains("enum")) {
+      seen = 0;
       for (const auto& e : q.entities) {
+        if (e.kind == EntityKind::kWord && ++seen > kMaxScoredValues) break;
         if (e.kind == EntityKind::kWord && fits_schema(bj::value(lowercase(e.value)), *schema)) {
           taken = true;
           break;

@@ -54,6 +54,10 @@ TEST(OfflineText, FindsArithmeticExpressions) {
   // Phone numbers and ids are not subtractions; a lone number is a number.
   EXPECT_EQ(values("call 555-1234 about C-1001"), (V{"id:555-1234", "id:C-1001"}));
   EXPECT_EQ(values("Add 2 and 40"), (V{"number:2", "number:40"}));
+  // A formula longer than 256 pieces is not taken (rather than a part of it).
+  std::string longer = "1";
+  for (int i = 0; i < 200; ++i) longer += " + 1";
+  for (const auto& v : values(longer)) EXPECT_FALSE(v.starts_with("expr:")) << v;
 }
 
 TEST(OfflineText, ReadsNumbersAsWritten) {

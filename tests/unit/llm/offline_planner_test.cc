@@ -298,6 +298,38 @@ TEST(OfflinePlanner, ChartWhenTheQuestionAsksForOne) {
   EXPECT_EQ(t->at("data").at("rows").as_array()[1].at("data").at("total"), "12.5");
 }
 
+// Questions no tool is made for, and large ones: an answer every time, never an empty one.
+TEST(OfflinePlanner, OddAndLargeQuestionsGetAnAnswer) {
+  std::string sum = "What is 1";
+  for (int i = 0; i < 3000; ++i) sum += " + 1";
+  std::string many = "Add up the amounts";
+  for (int i = 0; i < 2000; ++i) many += " " + std::to_string(i) + ",";
+  std::vector<std::string> questions{"?",
+                                     "'unclosed quote",
+                                     "\"\"",
+                                     "((((((((",
+                                     "1e400 + 1e400",
+                                     "and and and ; ; ? . then also",
+                                     "\xC3\xA9t\xC3\xA9 \xE2\x82\xAC 5",
+                                     "Count the words: " + std::string(50000, 'x'),
+                                     sum,
+                                     many};
+  auto tools = example_tools();
+  for (const auto& t : document_tools()) tools.push_back(t);
+  for (const auto& q : questions) {
+    Turn t = ask(tools, q, [](const ToolUseBlock& u) {
+      return u.name == "calculator" || u.name == "get_client_address" ||
+                     u.name == "send_verification_email" || u.name == "list_outbox"
+                 ? example_server(u)
+                 : document_server(u);
+    });
+    EXPECT_FALSE(t.text.empty()) << q.substr(0, 40);
+  }
+  Turn big = ask(document_tools(), many, document_server);
+  ASSERT_EQ(big.calls.size(), 1u);
+  EXPECT_EQ(big.calls[0].input.at("amounts").as_array().size(), 2000u);
+}
+
 TEST(OfflinePlanner, SameRequestSameAnswer) {
   auto tools = example_tools();
   for (std::string q : {"What is the address of client C-1001 and what is 12*3?",
