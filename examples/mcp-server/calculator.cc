@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <numbers>
 
 namespace example {
 
@@ -14,7 +15,7 @@ namespace {
 std::string at(std::size_t zero_based) { return fmt::format("position {}", zero_based + 1); }
 
 void define(mu::Parser& p) {
-  p.DefineConst("pi", M_PI);
+  p.DefineConst("pi", std::numbers::pi);
   // muparser's "log" is the natural logarithm; people mean base 10 by "log" and say "ln" for e.
   p.DefineFun("log", static_cast<double (*)(double)>(std::log10));
 }

@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
     ao.rules.issuer = cfg.issuer();
     ao.rules.client_ids = cfg.client_ids;
     ao.rules.required_scopes = cfg.required_scopes;
+    // Cognito access tokens are about 1 KiB; 8 KiB leaves room and stays under the 16 KiB header
+    // limit, so an oversized token gets a clear 401 rather than a 431.
+    ao.rules.max_token_bytes = 8 * 1024;
     ao.jwks_url = cfg.jwks_url;
     ao.resource = cfg.resource_url;
     ao.http.ca_file = cfg.ca_file;

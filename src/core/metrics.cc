@@ -183,11 +183,11 @@ void MetricsRegistry::check_name(const std::string& name) {
 
 CounterFamily& MetricsRegistry::counter(std::string name, std::string help,
                                         std::vector<std::string> labels) {
-  std::lock_guard lock(mu_);
-  check_name(name);
   for (const auto& l : labels) {
     if (!valid_label_name(l)) throw std::invalid_argument("invalid label name: " + l);
   }
+  std::lock_guard lock(mu_);
+  check_name(name);
   counters_.emplace_back(new CounterFamily(std::move(name), std::move(help), std::move(labels)));
   order_.emplace_back('c', counters_.size() - 1);
   return *counters_.back();
@@ -203,11 +203,11 @@ HistogramFamily& MetricsRegistry::histogram(std::string name, std::string help,
       std::adjacent_find(bounds.begin(), bounds.end()) != bounds.end()) {
     throw std::invalid_argument("histogram " + name + ": bounds must increase");
   }
-  std::lock_guard lock(mu_);
-  check_name(name);
   for (const auto& l : labels) {
     if (!valid_label_name(l) || l == "le") throw std::invalid_argument("invalid label name: " + l);
   }
+  std::lock_guard lock(mu_);
+  check_name(name);
   histograms_.emplace_back(
       new HistogramFamily(std::move(name), std::move(help), std::move(labels), std::move(bounds)));
   order_.emplace_back('h', histograms_.size() - 1);

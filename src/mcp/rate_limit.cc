@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -182,7 +183,6 @@ struct NameHash {
 struct Shard {
   std::mutex mu;
   std::unordered_map<std::string, Principal, NameHash, std::equal_to<>> principals;
-  std::size_t checks = 0;
 };
 
 }  // namespace
@@ -191,6 +191,7 @@ struct RateLimiter::Impl {
   RateLimits limits;
   milliseconds idle_after{0};  // the longest refill time of any limit
   std::array<Shard, kShards> shards;
+  std::atomic<std::uint64_t> checks{0};
 
   void sweep(Shard& s, Clock::time_point now) {
     std::erase_if(s.principals,
@@ -240,9 +241,15 @@ RateDecision RateLimiter::check(std::string_view principal, std::string_view met
   }
   if (!general && !specific) return {};
 
+  // Every 64th check sweeps one shard, in turn, so that idle buckets go even from shards that
+  // see no traffic.
+  if (auto n = impl_->checks.fetch_add(1, std::memory_order_relaxed) + 1; n % 64 == 0) {
+    Shard& other = impl_->shards[(n / 64) % kShards];
+    std::lock_guard lock(other.mu);
+    impl_->sweep(other, now);
+  }
   Shard& s = impl_->shards[std::hash<std::string_view>{}(principal) % kShards];
   std::lock_guard lock(s.mu);
-  if (++s.checks % 1024 == 0) impl_->sweep(s, now);
   auto it = s.principals.find(principal);
   if (it == s.principals.end()) {
     std::size_t cap = std::max<std::size_t>(1, L.max_buckets / kShards);

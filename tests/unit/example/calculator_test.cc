@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <numbers>
 #include <string>
 
 namespace example {
@@ -27,7 +29,7 @@ TEST(CalculatorTest, Arithmetic) {
   EXPECT_DOUBLE_EQ(ok("sqrt(16) + sin(0) + cos(0)"), 5);
   EXPECT_DOUBLE_EQ(ok("log(1000)"), 3);
   EXPECT_DOUBLE_EQ(ok("ln(_e)"), 1);
-  EXPECT_DOUBLE_EQ(ok("2*pi"), 2 * M_PI);
+  EXPECT_DOUBLE_EQ(ok("2*pi"), 2 * std::numbers::pi);
   EXPECT_DOUBLE_EQ(ok("max(1, 7, 3)"), 7);
   EXPECT_EQ(format_number(ok("0.1 + 0.2")), "0.30000000000000004");
   EXPECT_EQ(format_number(-0.0), "0");
