@@ -36,5 +36,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/idp_mcpConfigVersion.cmak
 install(FILES ${PROJECT_BINARY_DIR}/idp_mcpConfig.cmake ${PROJECT_BINARY_DIR}/idp_mcpConfigVersion.cmake
         DESTINATION ${_idp_cmake_dir})
 
+# The .pc file finds the prefix relative to itself, so the install tree can move.
+file(RELATIVE_PATH IDP_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" IDP_PC_TO_PREFIX "${IDP_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/idp_mcp.pc.in ${PROJECT_BINARY_DIR}/idp_mcp.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/idp_mcp.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
