@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "idp/core/log.h"
+#include "idp/core/random.h"
 #include "idp/http/url_policy.h"
 
 namespace example {
@@ -31,30 +32,6 @@ std::string host_of(const std::string& url) {
 bool ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  while (i + 2 < in.size()) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63],
-            kAlphabet[v & 63]};
-    i += 3;
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 struct Upload {
@@ -88,7 +65,8 @@ std::string format_message(const OutboxMessage& m, const std::string& from) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  std::string subject = ascii(m.subject) ? m.subject : "=?UTF-8?B?" + base64(m.subject) + "?=";
+  std::string subject =
+      ascii(m.subject) ? m.subject : "=?UTF-8?B?" + idp::base64_encode(m.subject) + "?=";
   std::string out = fmt::format(
       "Date: {}\r\nFrom: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{}@idp-mcp-server>\r\n"
       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"

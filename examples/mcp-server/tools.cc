@@ -23,6 +23,24 @@ bj::object string_prop(std::string_view description) {
   return {{"type", "string"}, {"description", description}};
 }
 
+// {"type":"object","properties":{f:{"type":"string"},...},"required":[f,...]}
+bj::object strings_object(std::initializer_list<const char*> fields) {
+  bj::object props;
+  bj::array required;
+  for (const char* f : fields) {
+    props[f] = bj::object{{"type", "string"}};
+    required.emplace_back(f);
+  }
+  return {{"type", "object"}, {"properties", std::move(props)}, {"required", std::move(required)}};
+}
+
+mcp::ToolAnnotations read_only_local() {
+  mcp::ToolAnnotations a;
+  a.read_only_hint = true;
+  a.open_world_hint = false;
+  return a;
+}
+
 // Who owns outbox messages: the verified caller (sub, else client_id), never a value the caller
 // chooses.
 std::string owner_of(const mcp::ToolContext& ctx) {
@@ -51,9 +69,7 @@ mcp::Tool calculator_tool() {
                  {"properties", bj::object{{"expression", bj::object{{"type", "string"}}},
                                            {"result", bj::object{{"type", "number"}}}}},
                  {"required", bj::array{"expression", "result"}}};
-  t.annotations = mcp::ToolAnnotations{};
-  t.annotations->read_only_hint = true;
-  t.annotations->open_world_hint = false;
+  t.annotations = read_only_local();
   return t;
 }
 
@@ -68,17 +84,9 @@ mcp::Tool address_tool() {
                     {"properties", bj::object{{"client_id", id}}},
                     {"required", bj::array{"client_id"}},
                     {"additionalProperties", false}};
-  bj::object props;
-  for (const char* f : {"client_id", "name", "street", "city", "postal_code", "country", "email"}) {
-    props[f] = bj::object{{"type", "string"}};
-  }
-  t.output_schema = bj::object{{"type", "object"},
-                               {"properties", props},
-                               {"required", bj::array{"client_id", "name", "street", "city",
-                                                      "postal_code", "country", "email"}}};
-  t.annotations = mcp::ToolAnnotations{};
-  t.annotations->read_only_hint = true;
-  t.annotations->open_world_hint = false;
+  t.output_schema =
+      strings_object({"client_id", "name", "street", "city", "postal_code", "country", "email"});
+  t.annotations = read_only_local();
   return t;
 }
 
@@ -138,14 +146,7 @@ mcp::Tool outbox_tool() {
                                        {"maximum", 100},
                                        {"description", "at most this many, newest first (20)"}}}}},
       {"additionalProperties", false}};
-  bj::object message{
-      {"type", "object"},
-      {"properties", bj::object{{"message_id", bj::object{{"type", "string"}}},
-                                {"to", bj::object{{"type", "string"}}},
-                                {"subject", bj::object{{"type", "string"}}},
-                                {"status", bj::object{{"type", "string"}}},
-                                {"created_at", bj::object{{"type", "string"}}}}},
-      {"required", bj::array{"message_id", "to", "subject", "status", "created_at"}}};
+  bj::object message = strings_object({"message_id", "to", "subject", "status", "created_at"});
   t.output_schema = bj::object{
       {"type", "object"},
       {"properties", bj::object{{"messages", bj::object{{"type", "array"}, {"items", message}}}}},

@@ -135,6 +135,20 @@ Result<void> sign(X509* cert, EVP_PKEY* key) {
   return {};
 }
 
+// Signs `cert` with `signer`, then writes `key` (0600) and the certificate (0644) as PEM.
+Result<void> sign_and_write(X509* cert, EVP_PKEY* signer, EVP_PKEY* key,
+                            const std::string& key_path, const std::string& cert_path) {
+  if (auto s = sign(cert, signer); !s) return s;
+  auto key_pem = to_pem([&](BIO* b) {
+    return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
+  });
+  if (!key_pem) return std::unexpected(key_pem.error());
+  auto cert_pem = to_pem([&](BIO* b) { return PEM_write_bio_X509(b, cert); });
+  if (!cert_pem) return std::unexpected(cert_pem.error());
+  if (auto w = write_file(key_path, *key_pem, 0600); !w) return w;
+  return write_file(cert_path, *cert_pem, 0644);
+}
+
 bool chains_to(X509* leaf, X509* ca) {
   std::unique_ptr<X509_STORE, Free> store(X509_STORE_new());
   std::unique_ptr<X509_STORE_CTX, Free> ctx(X509_STORE_CTX_new());
@@ -192,15 +206,9 @@ Result<LocalCaFiles> ensure_local_ca(const std::string& dir, const LocalCaOption
         !add_ext(c, c, NID_authority_key_identifier, "keyid:always")) {
       return fail("cannot add the CA extensions");
     }
-    if (auto s = sign(c, ca_key.get()); !s) return std::unexpected(s.error());
-    auto key_pem = to_pem([&](BIO* b) {
-      return PEM_write_bio_PrivateKey(b, ca_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-    });
-    auto cert_pem = to_pem([&](BIO* b) { return PEM_write_bio_X509(b, c); });
-    if (!key_pem) return std::unexpected(key_pem.error());
-    if (!cert_pem) return std::unexpected(cert_pem.error());
-    if (auto w = write_file(f.ca_key, *key_pem, 0600); !w) return std::unexpected(w.error());
-    if (auto w = write_file(f.ca_cert, *cert_pem, 0644); !w) return std::unexpected(w.error());
+    if (auto w = sign_and_write(c, ca_key.get(), ca_key.get(), f.ca_key, f.ca_cert); !w) {
+      return std::unexpected(w.error());
+    }
     f.created_ca = true;
   }
 
@@ -230,15 +238,9 @@ Result<LocalCaFiles> ensure_local_ca(const std::string& dir, const LocalCaOption
       (!san.empty() && !add_ext(c, ca.get(), NID_subject_alt_name, san.c_str()))) {
     return fail("cannot add the server certificate extensions");
   }
-  if (auto s = sign(c, ca_key.get()); !s) return std::unexpected(s.error());
-  auto key_pem = to_pem([&](BIO* b) {
-    return PEM_write_bio_PrivateKey(b, leaf_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
-  auto cert_pem = to_pem([&](BIO* b) { return PEM_write_bio_X509(b, c); });
-  if (!key_pem) return std::unexpected(key_pem.error());
-  if (!cert_pem) return std::unexpected(cert_pem.error());
-  if (auto w = write_file(f.server_key, *key_pem, 0600); !w) return std::unexpected(w.error());
-  if (auto w = write_file(f.server_cert, *cert_pem, 0644); !w) return std::unexpected(w.error());
+  if (auto w = sign_and_write(c, ca_key.get(), leaf_key.get(), f.server_key, f.server_cert); !w) {
+    return std::unexpected(w.error());
+  }
   f.issued_server = true;
   return f;
 }
