@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 
 #include "idp/core/crypto.h"
@@ -93,13 +95,33 @@ Peek peek(const http::Request& req) {
   return p;
 }
 
-std::vector<std::string> argument_names(const bj::value& args) {
+// The argument names of a call, sorted. Names the tool's schema does not declare come from the
+// caller and could carry anything (even a token), so they are counted, not written.
+std::vector<std::string> argument_names(const bj::value& args,
+                                        const std::set<std::string>* declared) {
   std::vector<std::string> names;
+  std::size_t undeclared = 0;
   if (const auto* o = args.if_object()) {
-    for (const auto& kv : *o) names.emplace_back(kv.key());
+    for (const auto& kv : *o) {
+      std::string name(kv.key());
+      if (declared && declared->contains(name)) {
+        names.push_back(std::move(name));
+      } else {
+        ++undeclared;
+      }
+    }
     std::sort(names.begin(), names.end());
   }
+  if (undeclared) names.push_back(fmt::format("({} undeclared)", undeclared));
   return names;
+}
+
+// A session id as our transport issues them (base64url); anything else is the caller's text.
+std::string session_label(std::string_view id) {
+  bool ok = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  return ok ? std::string(id) : std::string("(malformed)");
 }
 
 // The error="..." of a WWW-Authenticate challenge; "missing_token" when it has none.
@@ -121,6 +143,7 @@ struct ServerGuard::Impl {
   Server& server;
   ServerGuardOptions opt;
   struct ToolInfo {
+    std::set<std::string> declared;  // the inputSchema's property names
     std::optional<SchemaValidator> schema;
     FormatChecker formats;
   };
@@ -186,11 +209,12 @@ struct ServerGuard::Impl {
     AuditRecord r;
     r.trace_id = req.trace_id();
     r.peer = std::string(req.remote_address());
-    if (auto s = req.header("Mcp-Session-Id")) r.session = std::string(s->substr(0, 128));
+    if (auto s = req.header("Mcp-Session-Id")) r.session = session_label(*s);
     r.method = p.method.empty() ? "unparsable" : method_label(p.method);
     if (!p.tool.empty()) r.tool = tool_label(p.tool);
     if (r.method == "tools/call") {
-      r.argument_names = argument_names(p.arguments);
+      auto info = find(p.tool);
+      r.argument_names = argument_names(p.arguments, info ? &info->declared : nullptr);
       r.arguments_sha256 = crypto::sha256_hex(
           canonical_json(p.arguments.is_null() ? bj::value(bj::object()) : p.arguments));
     }
@@ -241,6 +265,9 @@ Result<void> ServerGuard::add_tool(Tool tool, ToolHandler handler) {
   }
   info->schema = std::move(*compiled);
   info->formats = FormatChecker::compile(tool.input_schema);
+  if (const auto* props = ::idp::json::find_object(tool.input_schema, "properties")) {
+    for (const auto& kv : *props) info->declared.emplace(kv.key());
+  }
   const std::string name = tool.name;
   std::weak_ptr<Impl> weak = impl_;
   ToolHandler wrapped = [weak, info, name, handler = std::move(handler)](
@@ -261,7 +288,7 @@ Result<void> ServerGuard::add_tool(Tool tool, ToolHandler handler) {
     r.method = "tools/call";
     r.tool = name;
     const bj::value args_value(args);
-    r.argument_names = argument_names(args_value);
+    r.argument_names = argument_names(args_value, &info->declared);
     r.arguments_sha256 = crypto::sha256_hex(canonical_json(args_value));
 
     if (I.opt.enforce_formats) {

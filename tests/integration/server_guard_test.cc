@@ -161,6 +161,16 @@ TEST_F(ServerGuardTest, ValidationFailuresAreToolErrorsNamingTheFieldAndAuditedA
       << m;
 }
 
+TEST_F(ServerGuardTest, UndeclaredArgumentNamesAreCountedNotWritten) {
+  start(std::nullopt);
+  auto r = call("register", R"({"email":"a@example.com","eyJhbGciOiJSUzI1NiJ9-smuggled":1})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto lines = audit_lines(dir_ / "audit.log");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(bj::serialize(lines[0].at("argument_names")), R"j(["email","(1 undeclared)"])j");
+  EXPECT_EQ(bj::serialize(lines[0]).find("smuggled"), std::string::npos);
+}
+
 TEST_F(ServerGuardTest, OverTheLimitIs429WithRetryAfterAndAJsonRpcError) {
   start(*parse_rate("2/min"));
   EXPECT_EQ(call("register", R"({"email":"a@example.com"})").status, 200);
