@@ -10,8 +10,7 @@ namespace {
 boost::json::object obj(std::string_view text) { return ::idp::json::parse(text)->as_object(); }
 boost::json::value val(std::string_view text) { return *::idp::json::parse(text); }
 
-const char* kAddSchema =
-    R"({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},
+const char* kAddSchema = R"({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},
   "required":["a","b"],"additionalProperties":false})";
 
 TEST(Schema, AcceptsConformingArguments) {
@@ -54,16 +53,15 @@ TEST(Schema, FollowsDefsReferencesOf2020_12Schemas) {
 }
 
 TEST(Schema, NestedArrayPathsArePrinted) {
-  auto v = SchemaValidator::compile(obj(
-      R"({"type":"object","properties":{"items":{"type":"array","items":{"type":"integer"}}}})"));
+  auto v = SchemaValidator::compile(
+      obj(R"({"type":"object","properties":{"items":{"type":"array","items":{"type":"integer"}}}})"));
   auto problem = v->validate(val(R"({"items":[1,"two"]})"));
   ASSERT_TRUE(problem);
   EXPECT_NE(problem->find("items[1]"), std::string::npos) << *problem;
 }
 
 TEST(Schema, UncompilableSchemaIsAnError) {
-  auto v =
-      SchemaValidator::compile(obj(R"({"type":"object","properties":{"a":{"$ref":"#/nowhere"}}})"));
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{"a":{"$ref":"#/nowhere"}}})"));
   EXPECT_FALSE(v);
 }
 
