@@ -13,8 +13,7 @@ std::expected<Message, RpcError> parse_text(std::string_view text) {
 }
 
 TEST(JsonRpc, ClassifiesEachKind) {
-  auto req =
-      parse_text(R"({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"cursor":"x"}})");
+  auto req = parse_text(R"({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"cursor":"x"}})");
   ASSERT_TRUE(req);
   EXPECT_TRUE(req->is_request());
   EXPECT_EQ(req->method, "tools/list");
