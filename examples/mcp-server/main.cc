@@ -102,6 +102,9 @@ int main(int argc, char** argv) {
   mcp::ServerGuard guard(server, go);
   if (auto ok = example::add_tools(guard, **store, mailer.get()); !ok) return fail(ok.error());
 
+  // Declared before the BearerAuth: the JWKS client's pooled sockets live on the server's
+  // io_context, so the BearerAuth must go first when main() returns.
+  http::Server http(ho);
   std::unique_ptr<auth::BearerAuth> bearer;
   if (!cfg.allow_anonymous) {
     auth::BearerAuthOptions ao;
@@ -117,7 +120,6 @@ int main(int argc, char** argv) {
     bearer = std::make_unique<auth::BearerAuth>(ao);
   }
 
-  http::Server http(ho);
   mcp::StreamableHttpOptions to;
   to.stateless = cfg.stateless;
   to.authenticate = guard.authenticator(bearer ? bearer->authenticator() : mcp::Authenticator{});
