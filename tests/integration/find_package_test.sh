@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The SDK as a user gets it: `cmake --install` into a fresh prefix, then examples/mcp-server
+# The SDK as a user gets it: `cmake --install --component sdk` into a fresh prefix, then examples/mcp-server
 # configured and built as a project of its own with find_package(idp_mcp CONFIG) against that
 # prefix (no access to this source tree's include/ or build targets), and a one-file program
 # built with pkg-config alone. Both binaries must run.
@@ -14,7 +14,7 @@ passed=0
 pass() { echo "PASS $*"; passed=$((passed + 1)); }
 
 rm -rf "$PREFIX"
-cmake --install "$BUILD" --prefix "$PREFIX" >"$OUT.install.log" 2>&1 || fail "cmake --install: $(tail -20 "$OUT.install.log")"
+cmake --install "$BUILD" --prefix "$PREFIX" --component sdk >"$OUT.install.log" 2>&1 || fail "cmake --install: $(tail -20 "$OUT.install.log")"
 for f in lib/libidp_mcp.a lib/libidp_auth.a lib/libidp_http.a lib/libidp_core.a include/idp/mcp/server_guard.h \
   include/idp/auth/bearer_auth.h lib/cmake/idp_mcp/idp_mcpConfig.cmake lib/cmake/idp_mcp/idp_mcpConfigVersion.cmake \
   lib/pkgconfig/idp_mcp.pc; do
