@@ -21,7 +21,8 @@ INTEROP_DIR=$REPO_ROOT/tests/interop
 # npm projects under tests/interop/, installed as $PEERS/<name>.
 NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2)
 # npm projects with a committed package-lock.json, installed with `npm ci`: name -> source folder.
-NPM_LOCKED_PROJECTS=(ui "$REPO_ROOT/ui" browser "$REPO_ROOT/tests/browser")
+NPM_LOCKED_PROJECTS=(ui "$REPO_ROOT/ui" browser "$REPO_ROOT/tests/browser"
+  peers-example "$INTEROP_DIR/peers-example")
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -30,6 +31,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   wrk nginx-light jq curl ca-certificates time
   chromium fonts-dejavu-core
+  libmuparser-dev libcurl4-openssl-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -59,6 +61,8 @@ Peers layout after a run:
                     dompurify, chart.js, esbuild)
   DIR/browser/      playwright-core (tests/browser/package-lock.json); the browser is
                     Debian's chromium
+  DIR/peers-example/ smtp-server 3.21.6, parse-prometheus-text-format 1.1.1
+                    (tests/interop/peers-example/package-lock.json)
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }
