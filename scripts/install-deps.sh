@@ -6,7 +6,8 @@
 # Debian part: installs the build/test toolchain with apt-get, only for packages that are missing;
 #   'apt-get update' runs only when a missing package has no install candidate or an install fails.
 # npm part: installs the third-party peers (conformance suites, TS SDK, Inspector v1 CLI,
-#   server-everything, a Node 22 binary, cognito-local, AWS SDK clients, jose) into the peers dir, one npm project per package.json
+#   server-everything, a Node 22 binary, cognito-local, AWS SDK clients, jose, the openai SDK and the
+#   AWS event-stream codec) into the peers dir, one npm project per package.json
 #   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
 #   package.json hash and its node_modules exists, so a second run takes about a second.
 #
@@ -16,7 +17,7 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INTEROP_DIR=$REPO_ROOT/tests/interop
 # npm projects under tests/interop/, installed as $PEERS/<name>.
-NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2)
+NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2 peers-llm)
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -49,6 +50,9 @@ Peers layout after a run:
   DIR/peers-aws/    cognito-local 5.3.0, AWS SDK v3 clients (Cognito, Secrets Manager,
                     Bedrock Runtime), jose 6.2.18
   DIR/peers-v2/     TS SDK v2 2.4.0 (server, client, node), Inspector v2 2.12.0
+  DIR/peers-llm/    openai 6.30.1, AWS SDK Bedrock Runtime 3.1178.0, @smithy/eventstream-codec,
+                    @smithy/signature-v4, @smithy/hash-node (the model fakes and SDK cross-checks;
+                    pinned by tests/interop/peers-llm/package-lock.json)
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }
@@ -149,8 +153,10 @@ npm_project() {
   local stamp=$dst/.install-stamp
   [[ -f $src ]] || die "missing $src"
 
+  local lock=$INTEROP_DIR/$name/package-lock.json
   local sum
-  sum=$(sha256sum "$src" | cut -d' ' -f1)
+  # A committed lockfile pins every transitive version: it is part of the stamp and npm ci uses it.
+  sum=$(cat "$src" $([[ -f $lock ]] && echo "$lock") | sha256sum | cut -d' ' -f1)
   if [[ -d $dst/node_modules && -f $stamp && $(<"$stamp") == "$sum" ]]; then
     log "npm: $name up to date"
     return
@@ -160,8 +166,13 @@ npm_project() {
   mkdir -p "$dst"
   rm -f "$stamp"
   cp "$src" "$dst/package.json"
-  # The lockfile npm writes stays in the peers dir (build tree), never in the source tree.
-  (cd "$dst" && npm install --no-audit --no-fund --loglevel=error)
+  if [[ -f $lock ]]; then
+    cp "$lock" "$dst/package-lock.json"
+    (cd "$dst" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    # The lockfile npm writes stays in the peers dir (build tree), never in the source tree.
+    (cd "$dst" && npm install --no-audit --no-fund --loglevel=error)
+  fi
   printf '%s\n' "$sum" >"$stamp"
   log "npm: $name done"
 }
