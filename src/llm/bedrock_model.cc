@@ -77,6 +77,7 @@ class BedrockModel final : public Model, public std::enable_shared_from_this<Bed
     f.provider = Provider::kBedrock;
     f.model = info_.model_id;
     f.location = region_;
+    f.api_key_sent = !bearer_.empty();
     return f;
   }
 

@@ -41,7 +41,10 @@ std::string said(const ApiFailure& f) {
   if (!f.message.empty()) s += (s.empty() ? "" : ": ") + f.message;
   if (!f.request_id.empty())
     s += (s.empty() ? "" : ", ") + std::string("request id ") + f.request_id;
-  if (f.status != 0) s = "HTTP " + std::to_string(f.status) + (s.empty() ? "" : " " + s);
+  if (f.status != 0) {
+    std::string sep = f.type.empty() ? ": " : " ";
+    s = "HTTP " + std::to_string(f.status) + (s.empty() ? "" : sep + s);
+  }
   return s.empty() ? s : " (" + s + ")";
 }
 
@@ -72,6 +75,12 @@ Advice bedrock_advice(const ApiFailure& f) {
         : t == "RequestExpired"
             ? "the request time is off: check this machine's clock"
             : "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or AWS_PROFILE";
+    if (f.api_key_sent) {
+      return make(ErrorCode::kUnauthenticated,
+                  "the Bedrock API key was refused" + said(f) +
+                      "; check or renew AWS_BEARER_TOKEN_BEDROCK, or unset it to sign with AWS "
+                      "credentials");
+    }
     return make(ErrorCode::kUnauthenticated,
                 "the AWS credentials were refused" + said(f) + "; " + fix);
   }

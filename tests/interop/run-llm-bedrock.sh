@@ -7,8 +7,9 @@
 #     uses in one answer, reasoning with its signature, metadata usage, ThrottlingException then
 #     success, an exception event mid-stream, a frame with a bad CRC; Converse (non-streaming);
 #     the next turn with tool results (recorded); session token; model ids with ':' and ARNs;
+#     a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) instead of SigV4;
 #  3. advice: access denied, unknown model, a wrong secret key; `idp-agents models check`;
-#  4. no AWS secret or session token in any output or trace log;
+#  4. no AWS secret, session token or API key in any output or trace log;
 #  5. the AWS SDK's own ConverseStream client assembles the same answers from the same fake.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$IDP_INTEROP_DIR/llm-lib.sh"
@@ -35,6 +36,7 @@ log "ok: our decoder round-trips all $n frames of the SDK encoder (headers and p
 AKID=AKIDFAKEBEDROCKTEST
 SECRET=wJalrXUtnFEMI/K7MDENG+bPxRfiCY$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 TOKEN=IQoJb3JpZ2luX2VjEFAKE//session+token=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+API_KEY=ABSKQmVkcm9ja0FQSUtleS$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 MODEL=us.anthropic.claude-3-7-sonnet-20250219-v1:0
 ARN=arn:aws:bedrock:eu-west-3:123456789012:inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0
 cat >"$IDP_TMP/script.json" <<'EOF'
@@ -60,7 +62,7 @@ cat >"$IDP_TMP/script.json" <<'EOF'
  "default": {"turns": [{"content": "ok"}]}}
 EOF
 start_fake ENDPOINT FAKE_PID fake-bedrock.mjs --script "$IDP_TMP/script.json" --access-key-id $AKID \
-  --secret-access-key "$SECRET" --session-token "$TOKEN" --region eu-west-3 \
+  --secret-access-key "$SECRET" --session-token "$TOKEN" --region eu-west-3 --bearer-token "$API_KEY" \
   --models "$MODEL,$ARN,denied.model" --deny-models denied.model --record "$IDP_TMP/record.jsonl"
 export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=$ENDPOINT AWS_REGION=eu-west-3 AWS_ACCESS_KEY_ID=$AKID
 export AWS_SECRET_ACCESS_KEY=$SECRET AWS_SESSION_TOKEN=$TOKEN AWS_EC2_METADATA_DISABLED=true
@@ -138,6 +140,13 @@ expect "bad CRC" "$(jget corrupt .error.code)" '"protocol"'
 grep -q "event stream: message 4 at byte [0-9]*: message CRC mismatch" "$IDP_TMP/ours/corrupt.json" ||
   fail "bad CRC error: $(cat "$IDP_TMP/ours/corrupt.json")"
 
+AWS_BEARER_TOKEN_BEDROCK=$API_KEY converse apikey --model $M --question "say hello"
+expect "a Bedrock API key instead of SigV4" "$(jget apikey .response.stop_reason),$(jq -s -r '.[-1].auth' "$IDP_TMP/record.jsonl")" '"end_turn",bearer'
+AWS_BEARER_TOKEN_BEDROCK=wrong$API_KEY converse badapikey --model $M --question "say hello"
+expect "a wrong API key" "$(jget badapikey .error.code)" '"unauthenticated"'
+grep -q "the Bedrock API key was refused.*AWS_BEARER_TOKEN_BEDROCK" "$IDP_TMP/ours/badapikey.json" ||
+  fail "API key advice: $(cat "$IDP_TMP/ours/badapikey.json")"
+
 converse slow --model $M --cancel-after-text --question "slow answer"
 expect "cancelled" "$(jget slow .error.code)" '"cancelled"'
 expect "stopped after the first delta" "$(jget slow .streamed.text_events)" 1
@@ -169,7 +178,7 @@ grep -q "^error: .*enable access to model denied.model in region eu-west-3" "$ID
 
 # 4. Secrets.
 grep -qF -- "$SECRET" "$IDP_TMP/record.jsonl" && fail "the secret key appears in a request"
-no_secret_in_our_output "$SECRET" "$TOKEN"
+no_secret_in_our_output "$SECRET" "$TOKEN" "$API_KEY"
 
 # 5. The AWS SDK's ConverseStream client against the same fake and scripts.
 for q in "say hello" "weather in Paris?" "two tools please" "think about 2+2"; do

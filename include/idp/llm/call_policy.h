@@ -33,7 +33,7 @@ struct ApiFailure {
   std::string type;      // AWS error type ("ThrottlingException"); OpenAI error code or type
   std::string message;   // the service's own words (secrets already removed)
   std::string request_id;
-  bool api_key_sent = false;       // openai: an Authorization header went out
+  bool api_key_sent = false;       // an API key went out (OPENAI_API_KEY, AWS_BEARER_TOKEN_BEDROCK)
   std::optional<Error> transport;  // set when no answer came (connect, TLS, timeout, reset)
 };
 

@@ -91,6 +91,9 @@ TEST(Advice, BedrockCredentialProblems) {
   Advice unknown = advise(bedrock(403, "UnrecognizedClientException", "invalid token"));
   EXPECT_EQ(unknown.error.code(), ErrorCode::kUnauthenticated);
   EXPECT_TRUE(has(unknown.error.message(), "AWS_ACCESS_KEY_ID"));
+  ApiFailure key = bedrock(403, "UnrecognizedClientException", "invalid key");
+  key.api_key_sent = true;
+  EXPECT_TRUE(has(advise(key).error.message(), "check or renew AWS_BEARER_TOKEN_BEDROCK"));
   Advice expired = advise(bedrock(403, "ExpiredTokenException", "expired"));
   EXPECT_TRUE(has(expired.error.message(), "expired: refresh them"));
 }
