@@ -36,7 +36,7 @@ bool is_expired_token(std::string_view type) {
   return type == "ExpiredTokenException" || type == "ExpiredToken";
 }
 
-class BedrockModel final : public Model, public std::enable_shared_from_this<BedrockModel> {
+class BedrockModel final : public HttpModel {
  public:
   struct Endpoint {
     std::string origin;  // "https://bedrock-runtime.us-east-1.amazonaws.com"
@@ -47,7 +47,7 @@ class BedrockModel final : public Model, public std::enable_shared_from_this<Bed
   BedrockModel(std::string model_id, net::any_io_executor executor, ModelOptions options,
                std::string region, Endpoint endpoint,
                std::shared_ptr<aws::CredentialsProvider> credentials, Secret bearer)
-      : options_(std::move(options)),
+      : HttpModel(std::move(options)),
         http_(executor, options_.http),
         region_(std::move(region)),
         endpoint_(std::move(endpoint)),
@@ -60,18 +60,13 @@ class BedrockModel final : public Model, public std::enable_shared_from_this<Bed
 
   const ModelInfo& info() const override { return info_; }
 
-  net::awaitable<Result<ModelResponse>> converse(const ModelRequest& request,
-                                                 const StreamHandlers& handlers,
-                                                 std::shared_ptr<CancelSignal> cancel) override {
-    auto self = shared_from_this();
-    const std::string body = bj::serialize(converse_request_body(request));
-    auto attempt = [self, &body, &handlers](int n) { return self->attempt(body, handlers, n); };
-    const RetryPolicy policy = RetryPolicy::from(options_);
-    auto result = co_await run_attempts(policy, cancel, attempt);
-    co_return result;
+ private:
+  std::string where() const { return "bedrock model '" + info_.model_id + "' in " + region_; }
+
+  std::string request_body(const ModelRequest& request) const override {
+    return bj::serialize(converse_request_body(request));
   }
 
- private:
   ApiFailure failure() const {
     ApiFailure f;
     f.provider = Provider::kBedrock;
@@ -105,16 +100,13 @@ class BedrockModel final : public Model, public std::enable_shared_from_this<Bed
     co_return headers;
   }
 
-  net::awaitable<Attempt> attempt(const std::string& body, const StreamHandlers& handlers, int n) {
+  net::awaitable<Attempt> attempt(const std::string& body, const StreamHandlers& handlers,
+                                  int n) override {
     const bool stream = options_.stream;
     const std::string path = endpoint_.path + "/model/" + aws::uri_encode(info_.model_id, false) +
                              (stream ? "/converse-stream" : "/converse");
     auto headers = co_await authenticate(path, body, stream);
-    if (!headers) {
-      co_return Attempt{std::unexpected(headers.error().with_context(
-                            "bedrock model '" + info_.model_id + "' in " + region_)),
-                        false};
-    }
+    if (!headers) co_return final_attempt(std::unexpected(headers.error()), where());
     http::ClientRequest req;
     req.method = "POST";
     req.url = endpoint_.origin + path;
@@ -170,20 +162,16 @@ class BedrockModel final : public Model, public std::enable_shared_from_this<Bed
                          ConverseStreamAssembler& assembler,
                          eventstream::EventStreamDecoder& decoder, const std::string& whole,
                          const StreamHandlers& handlers, bool stream, int n) {
-    const std::string where = "bedrock model '" + info_.model_id + "' in " + region_;
     auto give = [&](const ApiFailure& f) {
-      Advice a = advise(f);
-      bool retry = a.retryable && !assembler.delivered();
+      Attempt a = failed_attempt(f, assembler.delivered());
       if (is_expired_token(f.type) && n == 1 && credentials_) {
         credentials_->invalidate();  // temporary credentials ran out: fetch new ones, once
-        retry = true;
+        a.retryable = true;
       }
-      return Attempt{std::unexpected(std::move(a.error)), retry};
+      return a;
     };
     if (stream_failure) return give(*stream_failure);
-    if (ex.body_error) {
-      return Attempt{std::unexpected(ex.body_error->with_context(where)), false};
-    }
+    if (ex.body_error) return final_attempt(std::unexpected(*ex.body_error), where());
     if (ex.transport) {
       ApiFailure f = failure();
       f.transport = ex.transport;
@@ -212,25 +200,20 @@ class BedrockModel final : public Model, public std::enable_shared_from_this<Bed
     if (!stream) {
       auto parsed = ::idp::json::parse(whole);
       if (!parsed || !parsed->is_object()) {
-        return Attempt{make_error(ErrorCode::kProtocol, where + ": the answer is not JSON"), false};
+        return final_attempt(make_error(ErrorCode::kProtocol, "the answer is not JSON"), where());
       }
-      auto r = parse_converse_response(parsed->get_object(), &handlers);
-      if (!r) return Attempt{std::unexpected(r.error().with_context(where)), false};
-      return Attempt{std::move(r), false};
+      return final_attempt(parse_converse_response(parsed->get_object(), &handlers), where());
     }
     if (decoder.pending_bytes() > 0) {
-      return Attempt{make_error(ErrorCode::kProtocol,
-                                where + ": the stream ended in the middle of a message (" +
-                                    std::to_string(decoder.pending_bytes()) + " bytes)"),
-                     false};
+      return final_attempt(
+          make_error(ErrorCode::kProtocol, "the stream ended in the middle of a message (" +
+                                               std::to_string(decoder.pending_bytes()) + " bytes)"),
+          where());
     }
-    auto r = assembler.finish();
-    if (!r) return Attempt{std::unexpected(r.error().with_context(where)), false};
-    return Attempt{std::move(r), false};
+    return final_attempt(assembler.finish(), where());
   }
 
   ModelInfo info_;
-  ModelOptions options_;
   http::Client http_;
   std::string region_;
   Endpoint endpoint_;
@@ -266,19 +249,20 @@ Result<std::shared_ptr<Model>> make_bedrock_model(std::string model_id,
     return make_error(ErrorCode::kInvalidArgument,
                       what + ": the Bedrock endpoint '" + endpoint + "' is not a plain URL");
   }
-  BedrockModel::Endpoint where;
-  where.host = std::string(url->encoded_host_and_port());
-  where.origin = std::string(url->scheme()) + "://" + where.host;
-  where.path = std::string(url->encoded_path());
-  while (!where.path.empty() && where.path.back() == '/') where.path.pop_back();
+  BedrockModel::Endpoint endpoint_parts;
+  endpoint_parts.host = std::string(url->encoded_host_and_port());
+  endpoint_parts.origin = std::string(url->scheme()) + "://" + endpoint_parts.host;
+  endpoint_parts.path = std::string(url->encoded_path());
+  while (!endpoint_parts.path.empty() && endpoint_parts.path.back() == '/')
+    endpoint_parts.path.pop_back();
   Secret bearer(env.get("AWS_BEARER_TOKEN_BEDROCK").value_or(""));
   auto credentials = options.aws_credentials;
   if (!credentials && bearer.empty()) {
     credentials = std::make_shared<aws::DefaultCredentialsChain>(executor, env);
   }
   return std::make_shared<BedrockModel>(std::move(model_id), executor, std::move(options),
-                                        std::move(region), std::move(where), std::move(credentials),
-                                        std::move(bearer));
+                                        std::move(region), std::move(endpoint_parts),
+                                        std::move(credentials), std::move(bearer));
 }
 
 }  // namespace idp::llm

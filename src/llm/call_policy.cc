@@ -228,6 +228,16 @@ std::string redact(std::string text, std::initializer_list<const Secret*> secret
   return text;
 }
 
+Attempt failed_attempt(const ApiFailure& failure, bool delivered) {
+  Advice a = advise(failure);
+  return Attempt{std::unexpected(std::move(a.error)), a.retryable && !delivered};
+}
+
+Attempt final_attempt(Result<ModelResponse> result, std::string_view where) {
+  if (!result) return Attempt{std::unexpected(result.error().with_context(where)), false};
+  return Attempt{std::move(result), false};
+}
+
 RetryPolicy RetryPolicy::from(const ModelOptions& options) {
   RetryPolicy p;
   p.max_attempts = std::max(1, options.max_attempts);

@@ -40,4 +40,15 @@ boost::asio::awaitable<Exchange> exchange(
   co_return out;
 }
 
+boost::asio::awaitable<Result<ModelResponse>> HttpModel::converse(
+    const ModelRequest& request, const StreamHandlers& handlers,
+    std::shared_ptr<CancelSignal> cancel) {
+  auto self = shared_from_this();  // the model outlives the call even if its owner lets go
+  const std::string body = request_body(request);
+  auto one = [self, &body, &handlers](int n) { return self->attempt(body, handlers, n); };
+  const RetryPolicy policy = RetryPolicy::from(options_);
+  auto result = co_await run_attempts(policy, std::move(cancel), one);
+  co_return result;
+}
+
 }  // namespace idp::llm

@@ -33,11 +33,11 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   return true;
 }
 
-class OpenAiModel final : public Model, public std::enable_shared_from_this<OpenAiModel> {
+class OpenAiModel final : public HttpModel {
  public:
   OpenAiModel(std::string model, net::any_io_executor executor, ModelOptions options,
               std::string base, bool official)
-      : options_(std::move(options)),
+      : HttpModel(std::move(options)),
         http_(executor, options_.http),
         base_(std::move(base)),
         official_(official) {
@@ -48,19 +48,12 @@ class OpenAiModel final : public Model, public std::enable_shared_from_this<Open
 
   const ModelInfo& info() const override { return info_; }
 
-  net::awaitable<Result<ModelResponse>> converse(const ModelRequest& request,
-                                                 const StreamHandlers& handlers,
-                                                 std::shared_ptr<CancelSignal> cancel) override {
-    auto self = shared_from_this();
+ private:
+  std::string request_body(const ModelRequest& request) const override {
     ChatRequestOptions shape{options_.stream, official_};
-    const std::string body = bj::serialize(chat_request_body(info_.model_id, request, shape));
-    auto attempt = [self, &body, &handlers](int n) { return self->attempt(body, handlers, n); };
-    const RetryPolicy policy = RetryPolicy::from(options_);
-    auto result = co_await run_attempts(policy, cancel, attempt);
-    co_return result;
+    return bj::serialize(chat_request_body(info_.model_id, request, shape));
   }
 
- private:
   ApiFailure failure() const {
     ApiFailure f;
     f.provider = Provider::kOpenAi;
@@ -97,7 +90,8 @@ class OpenAiModel final : public Model, public std::enable_shared_from_this<Open
     return f;
   }
 
-  net::awaitable<Attempt> attempt(const std::string& body, const StreamHandlers& handlers, int n) {
+  net::awaitable<Attempt> attempt(const std::string& body, const StreamHandlers& handlers,
+                                  int n) override {
     http::ClientRequest req;
     req.method = "POST";
     req.url = base_ + "/chat/completions";
@@ -141,10 +135,6 @@ class OpenAiModel final : public Model, public std::enable_shared_from_this<Open
     auto ex = co_await exchange(http_, std::move(req), options_.http.max_response_bytes, on_body);
 
     const std::string where = "openai model '" + info_.model_id + "' at " + base_;
-    auto give = [&](const ApiFailure& f) {
-      Advice a = advise(f);
-      return Attempt{std::unexpected(std::move(a.error)), a.retryable && !assembler.delivered()};
-    };
     if (ex.body_error) {
       Error e(ex.body_error->code(), redact(ex.body_error->message(), {&options_.openai_api_key}));
       // An error event before any words: as retryable as the same error as a status would be.
@@ -154,31 +144,28 @@ class OpenAiModel final : public Model, public std::enable_shared_from_this<Open
     if (ex.transport) {
       ApiFailure f = failure();
       f.transport = ex.transport;
-      co_return give(f);
+      co_return failed_attempt(f, assembler.delivered());
     }
-    if (ex.status < 200 || ex.status > 299) co_return give(decode_error(ex));
+    if (ex.status < 200 || ex.status > 299)
+      co_return failed_attempt(decode_error(ex), assembler.delivered());
     if (whole) {
       auto parsed = ::idp::json::parse(json_body);
       if (!parsed || !parsed->is_object()) {
-        co_return Attempt{make_error(ErrorCode::kProtocol, where + ": the answer is not JSON"),
-                          false};
+        co_return final_attempt(make_error(ErrorCode::kProtocol, "the answer is not JSON"), where);
       }
       if (auto r = assembler.add_completion(parsed->get_object()); !r) {
-        co_return Attempt{std::unexpected(r.error().with_context(where)), false};
+        co_return final_attempt(std::unexpected(r.error()), where);
       }
     } else if (!done && !assembler.saw_finish_reason()) {
-      co_return Attempt{make_error(ErrorCode::kProtocol,
-                                   where + ": the stream ended before the answer was complete "
-                                           "(no finish_reason and no [DONE])"),
-                        false};
+      co_return final_attempt(make_error(ErrorCode::kProtocol,
+                                         "the stream ended before the answer was complete (no "
+                                         "finish_reason and no [DONE])"),
+                              where);
     }
-    auto r = assembler.finish();
-    if (!r) co_return Attempt{std::unexpected(r.error().with_context(where)), false};
-    co_return Attempt{std::move(r), false};
+    co_return final_attempt(assembler.finish(), where);
   }
 
   ModelInfo info_;
-  ModelOptions options_;
   http::Client http_;
   std::string base_;
   bool official_;  // api.openai.com: max_completion_tokens instead of max_tokens

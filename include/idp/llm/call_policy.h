@@ -68,6 +68,13 @@ struct Attempt {
   bool retryable = false;  // only meaningful on error
 };
 
+// An attempt that failed with `failure`: retryable when the advice says so and no words reached
+// the handlers yet (a retry would show them twice).
+Attempt failed_attempt(const ApiFailure& failure, bool delivered);
+// An attempt that ended without a service error: its result, an error given the context
+// `where`; never retried.
+Attempt final_attempt(Result<ModelResponse> result, std::string_view where);
+
 // Runs attempt(1), attempt(2), ... until one succeeds, fails for good, or max_attempts ran,
 // sleeping the backoff between them. A cancelled signal ends the attempt in flight or the
 // sleep at once with kCancelled. The last error of a call that was retried says how many
