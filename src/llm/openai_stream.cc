@@ -29,6 +29,21 @@ std::optional<std::int64_t> integer(const bj::object& o, std::string_view key) {
   return std::nullopt;
 }
 
+// Extends the last block when it is a `Block`, else starts one: deltas of one kind in a row
+// make one block.
+template <class Block>
+void append_to_last(Message& m, std::string_view text) {
+  if (!m.content.empty()) {
+    if (auto* b = std::get_if<Block>(&m.content.back())) {
+      b->text += text;
+      return;
+    }
+  }
+  Block b;
+  b.text = std::string(text);
+  m.content.push_back(std::move(b));
+}
+
 }  // namespace
 
 StopReason openai_stop_reason(std::string_view finish_reason, bool has_tool_calls) {
@@ -47,30 +62,14 @@ OpenAiAssembler::OpenAiAssembler(const StreamHandlers* handlers) : handlers_(han
 
 void OpenAiAssembler::add_text(std::string_view text) {
   if (text.empty()) return;
-  if (!message_.content.empty()) {
-    if (auto* t = std::get_if<TextBlock>(&message_.content.back())) {
-      t->text += text;
-    } else {
-      message_.content.push_back(TextBlock{std::string(text)});
-    }
-  } else {
-    message_.content.push_back(TextBlock{std::string(text)});
-  }
+  append_to_last<TextBlock>(message_, text);
   delivered_ = true;
   if (handlers_ && handlers_->on_text) handlers_->on_text(text);
 }
 
 void OpenAiAssembler::add_reasoning(std::string_view text) {
   if (text.empty()) return;
-  if (!message_.content.empty()) {
-    if (auto* r = std::get_if<ReasoningBlock>(&message_.content.back())) {
-      r->text += text;
-    } else {
-      message_.content.push_back(ReasoningBlock{std::string(text), {}});
-    }
-  } else {
-    message_.content.push_back(ReasoningBlock{std::string(text), {}});
-  }
+  append_to_last<ReasoningBlock>(message_, text);
   delivered_ = true;
   if (handlers_ && handlers_->on_reasoning) handlers_->on_reasoning(text);
 }

@@ -2,19 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include "idp/core/json_util.h"
+#include "json_literals.h"
 
 namespace idp::llm {
 namespace {
 
 namespace bj = boost::json;
 
-bj::value parse(std::string_view text) {
-  auto v = ::idp::json::parse(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : bj::value();
-}
-bj::object obj(std::string_view text) { return parse(text).as_object(); }
+using testing::obj;
+using testing::parse;
 
 TEST(ConverseFormat, RequestBodyFollowsTheConverseShapes) {
   ModelRequest r;

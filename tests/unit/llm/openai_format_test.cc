@@ -2,18 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include "idp/core/json_util.h"
+#include "json_literals.h"
 
 namespace idp::llm {
 namespace {
 
 namespace bj = boost::json;
 
-bj::value parse(std::string_view text) {
-  auto v = ::idp::json::parse(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : bj::value();
-}
+using testing::obj;
+using testing::parse;
 
 ModelRequest tool_round_trip() {
   ModelRequest r;

@@ -2,18 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include "idp/core/json_util.h"
+#include "json_literals.h"
 
 namespace idp::llm {
 namespace {
 
 namespace bj = boost::json;
 
-bj::object obj(std::string_view text) {
-  auto v = ::idp::json::parse(text);
-  EXPECT_TRUE(v && v->is_object()) << text;
-  return v ? v->get_object() : bj::object{};
-}
+using testing::obj;
+using testing::parse;
 
 // A chunk with one choice whose delta is `delta` (JSON text).
 bj::object chunk(std::string_view delta, std::string_view finish = "null") {
