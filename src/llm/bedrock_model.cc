@@ -172,7 +172,9 @@ class BedrockModel final : public HttpModel {
     };
     if (stream_failure) return give(*stream_failure);
     if (ex.body_error) return final_attempt(std::unexpected(*ex.body_error), where());
-    if (ex.transport) {
+    // A connection lost after the last event lost nothing.
+    const bool whole_answer = stream && assembler.complete() && decoder.pending_bytes() == 0;
+    if (ex.transport && !whole_answer) {
       ApiFailure f = failure();
       f.transport = ex.transport;
       return give(f);

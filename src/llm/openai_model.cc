@@ -141,7 +141,7 @@ class OpenAiModel final : public HttpModel {
       bool retry = e.code() == ErrorCode::kUnavailable && !assembler.delivered();
       co_return Attempt{std::unexpected(e.with_context(where)), retry};
     }
-    if (ex.transport) {
+    if (ex.transport && !done) {  // a connection lost after [DONE] lost nothing
       ApiFailure f = failure();
       f.transport = ex.transport;
       co_return failed_attempt(f, assembler.delivered());
