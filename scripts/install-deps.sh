@@ -9,9 +9,10 @@
 #   server-everything, a Node 22 binary, cognito-local, AWS SDK clients, jose) into the peers dir, one npm project per package.json
 #   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
 #   package.json hash and its node_modules exists, so a second run takes about a second.
-#   The web UI's libraries (ui/) and the browser tests' playwright-core (tests/browser/) are
-#   installed the same way but with `npm ci` from their committed lockfiles (exact versions), as
-#   <peers>/ui and <peers>/browser; the build bundles the UI from <peers>/ui/node_modules.
+#   The web UI's libraries (ui/), the browser tests' playwright-core (tests/browser/) and the
+#   model tests' peers (tests/interop/peers-llm/) are installed the same way but with `npm ci`
+#   from their committed lockfiles (exact versions), as <peers>/ui, <peers>/browser and
+#   <peers>/peers-llm; the build bundles the UI from <peers>/ui/node_modules.
 #
 # Writes only into the peers dir (default build/peers under the repo root); npm uses its usual cache.
 set -euo pipefail
@@ -22,7 +23,8 @@ INTEROP_DIR=$REPO_ROOT/tests/interop
 NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2)
 # npm projects with a committed package-lock.json, installed with `npm ci`: name -> source folder.
 NPM_LOCKED_PROJECTS=(ui "$REPO_ROOT/ui" browser "$REPO_ROOT/tests/browser"
-  peers-example "$INTEROP_DIR/peers-example")
+  peers-example "$INTEROP_DIR/peers-example"
+  peers-llm "$INTEROP_DIR/peers-llm")
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -63,6 +65,9 @@ Peers layout after a run:
                     Debian's chromium
   DIR/peers-example/ smtp-server 3.21.6, parse-prometheus-text-format 1.1.1
                     (tests/interop/peers-example/package-lock.json)
+  DIR/peers-llm/    the model fakes' and cross-checks' peers (tests/interop/peers-llm/
+                    package-lock.json): openai 6.30.1, AWS SDK Bedrock Runtime 3.1178.0,
+                    @smithy/eventstream-codec, @smithy/signature-v4, @smithy/hash-node
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }

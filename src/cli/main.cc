@@ -3,6 +3,7 @@
 //   token, local-cognito   Cognito sign-in and the local identity provider (cmd_auth.cc)
 //   secret check, agents list, doctor   the secret and its agents (cmd_agents.cc)
 //   demo                   the whole flow on this machine (cmd_demo.cc)
+//   models check           the configured language model answers (cmd_models.cc)
 // Exit codes: 0 success, 1 a peer could not be reached or failed, 2 usage, 3 a tool's isError.
 #include <CLI/CLI.hpp>
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   cli::register_auth_commands(app, commands);
   cli::register_agents_commands(app, commands);
   cli::register_demo_command(app, commands);
+  cli::register_models_command(app, commands);
   CLI11_PARSE(app, argc, argv);
 
   log::Level level;

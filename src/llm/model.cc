@@ -51,6 +51,37 @@ std::vector<const ToolUseBlock*> Message::tool_uses() const {
   return out;
 }
 
+std::string content_block_text(const json::value& block) {
+  if (!block.is_object()) return ::idp::json::serialize(block);
+  const json::object& o = block.get_object();
+  const json::string* type = ::idp::json::find_string(o, "type");
+  if (type && *type == "text") {
+    const json::string* text = ::idp::json::find_string(o, "text");
+    return text ? std::string(*text) : std::string();
+  }
+  if (type && *type == "json") {
+    const json::value* v = o.if_contains("json");
+    return v ? ::idp::json::serialize(*v) : std::string("null");
+  }
+  if (type && *type == "image") {
+    const json::string* mime = ::idp::json::find_string(o, "mime_type");
+    const json::string* data = ::idp::json::find_string(o, "data");
+    std::size_t bytes = data ? data->size() / 4 * 3 : 0;
+    return "[" + (mime ? std::string(*mime) : std::string("unknown")) + " image, " +
+           std::to_string(bytes) + " bytes, not shown to this model]";
+  }
+  return ::idp::json::serialize(block);
+}
+
+std::string tool_result_text(const ToolResultBlock& result) {
+  std::string out;
+  for (const auto& block : result.content) {
+    if (!out.empty()) out += "\n";
+    out += content_block_text(block);
+  }
+  return out;
+}
+
 namespace {
 
 json::object block_to_json(const ContentBlock& block) {
