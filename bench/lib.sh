@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables set here are for the scripts that source it
 # bench/lib.sh: the machinery every benchmark script in bench/ shares. Source it (bash 5, after
 # `set -euo pipefail`), then call bench_init NAME. docs/benchmarks.md ("Method") explains why.
 #
@@ -156,16 +157,10 @@ bench_pin_setup() {
 # Processes
 # ---------------------------------------------------------------------------------------------
 bench_cleanup() {
-  local pid i
+  local pid
+  # TERM to all first, so that they stop in parallel; bench_stop then waits for each.
   for pid in "${BENCH_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${BENCH_PIDS[@]}"; do
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  for pid in "${BENCH_PIDS[@]}"; do bench_stop "$pid"; done
   [[ -z ${BENCH_TMP:-} ]] || rm -rf "$BENCH_TMP"
 }
 
