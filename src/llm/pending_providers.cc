@@ -15,6 +15,4 @@ Result<std::shared_ptr<Model>> make_openai_model(std::string, boost::asio::any_i
   return make_error(ErrorCode::kUnavailable, "the openai model is not built yet");
 }
 
-std::shared_ptr<Model> make_offline_model() { return nullptr; }
-
 }  // namespace idp::llm

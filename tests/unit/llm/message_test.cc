@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
 #include "idp/llm/model.h"
 
 namespace idp::llm {
