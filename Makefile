@@ -7,12 +7,14 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
 # What `make demo` builds: the programs scripts/demo.sh runs (add the next ones here, e.g.
-# idp-mcp-server). The demo needs no npm peers, so its set-up skips them.
+# idp-mcp-server). The demo needs no npm peers, so its set-up skips them; once it serves the web
+# UI, add idp_ui here and make demo depend on `deps` (the UI's libraries come from npm).
 DEMO_TARGETS ?= idp-agents
 DEMO_ARGS ?=
 # What `make bench` builds and runs (bench/<name> each; docs/benchmarks.md).
-BENCH_TARGETS ?= mcp-conformance-server idp-agents bench-client-latency bench-jwt-verify bench-discovery
-BENCHMARKS ?= server_throughput client_latency jwt_verify discovery scaling
+BENCH_TARGETS ?= mcp-conformance-server idp-agents idp-mcp-server bench-client-latency bench-jwt-verify \
+  bench-discovery
+BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling
 
 .PHONY: help deps deps-build build test test-unit test-asan bench bench-smoke demo format clean
 

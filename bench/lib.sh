@@ -25,6 +25,8 @@
 BENCH_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_REPO=$(cd "$BENCH_LIB_DIR/.." && pwd)
 BENCH_EXIT_INVALID=3
+# shellcheck source=tests/lib/cognito.sh
+source "$BENCH_REPO/tests/lib/cognito.sh" # cog, cognito_pool
 
 # bench_init NAME: log prefix and BENCH name, BENCH_ROUNDS, the build and peers folders, a
 # temporary folder ($BENCH_TMP) and the EXIT trap that stops what was started.
@@ -416,4 +418,27 @@ bench_check_add() {
       console.error(`warning: ${name}: content[0].text is ${JSON.stringify(c[0].text)}, ` +
         `the TypeScript SDK answers "5" (same number, other spelling); full response: ${raw}`);
   ' "$f.call.body" "$name" "$BENCH_CHECK_ID" "$quiet" "$modern" || die "$name: tools/call check failed"
+}
+
+# ---------------------------------------------------------------------------------------------
+# A signed-in user of a local identity provider
+# ---------------------------------------------------------------------------------------------
+# bench_identity_provider AGENTS_BIN USER: starts `idp-agents local-cognito` on 127.0.0.1, creates a
+# pool, an app client and USER with a random password (tests/lib/cognito.sh) and signs in with
+# USER_PASSWORD_AUTH. Sets COG (its URL), COG_POOL, COG_CLIENT and BENCH_ACCESS_TOKEN, and writes
+# "Authorization: Bearer <token>" to $BENCH_AUTH_FILE (mode 0600) for curl (BENCH_CURL_AUTH).
+bench_identity_provider() {
+  local bin=$1 user=$2 password
+  bench_need_tools jq
+  bench_start_listening cognito "$bin" local-cognito --port 0 --data "$BENCH_TMP/cognito-data"
+  COG=http://127.0.0.1:$STARTED_PORT
+  password="Bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')!"
+  cognito_pool "$COG" "bench-$BENCH_NAME" "$user" "$password" >/dev/null ||
+    die "identity provider: pool set-up failed"
+  BENCH_ACCESS_TOKEN=$(cog "$COG" InitiateAuth "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$COG_CLIENT\",\"AuthParameters\":{\"USERNAME\":\"$user\",\"PASSWORD\":\"$password\"}}" |
+    jq -r .AuthenticationResult.AccessToken) || die "identity provider: InitiateAuth failed"
+  [[ $BENCH_ACCESS_TOKEN == ey*.*.* ]] || die "identity provider: InitiateAuth gave no access token"
+  BENCH_AUTH_FILE=$BENCH_TMP/auth-header
+  (umask 077 && printf 'Authorization: Bearer %s\n' "$BENCH_ACCESS_TOKEN" >"$BENCH_AUTH_FILE")
+  log "identity provider $COG: pool $COG_POOL, app client $COG_CLIENT, user '$user' signed in"
 }
