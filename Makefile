@@ -6,18 +6,34 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: help deps build test test-unit test-asan bench demo format clean
+# What `make demo` builds: the programs scripts/demo.sh runs (add the next ones here, e.g.
+# idp-mcp-server). The demo needs no npm peers, so its set-up skips them; once it serves the web
+# UI, add idp_ui here and make demo depend on `deps` (the UI's libraries come from npm).
+DEMO_TARGETS ?= idp-agents
+DEMO_ARGS ?=
+# What `make bench` builds and runs (bench/<name> each; docs/benchmarks.md).
+BENCH_TARGETS ?= mcp-conformance-server idp-agents idp-mcp-server bench-client-latency bench-jwt-verify \
+  bench-discovery
+BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling
+
+.PHONY: help deps deps-build build test test-unit test-asan bench bench-smoke demo format clean
 
 help:
 	@echo "make deps       install Debian packages and npm test peers (scripts/install-deps.sh)"
 	@echo "make build      configure and build; binaries land in $(BUILD)/bin/"
-	@echo "make test       deps + build + every ctest label (unit, integration, interop)"
+	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, bench-smoke)"
 	@echo "make test-asan  ASan+UBSan build, unit and integration labels"
-	@echo "make bench      benchmarks (bench/); prints BENCH lines, never fails on timing"
-	@echo "make demo       idp-agents demo: identity provider, protected MCP server, secret, agent, a tool call"
+	@echo "make bench      benchmarks (bench/): BENCH lines with rounds and spread; fails on INVALID or an error, never on timing"
+	@echo "make bench-smoke  every benchmark at a tiny size (ctest -L bench-smoke; also part of make test)"
+	@echo "make demo       builds only $(DEMO_TARGETS) and runs the demo: identity provider, protected MCP server, secret, agent, a tool call"
+	@echo "                (DEMO_ARGS=--once: exit after the tool call)"
 
 deps:
 	scripts/install-deps.sh
+
+# The Debian packages only (what building needs; no npm peers).
+deps-build:
+	scripts/install-deps.sh --no-npm
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
@@ -40,14 +56,25 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS) -L 'unit|integration'
 
-bench: deps build
-	BUILD_DIR=$(CURDIR)/$(BUILD) bench/server_throughput
-	BUILD_DIR=$(CURDIR)/$(BUILD) bench/client_latency
-	BUILD_DIR=$(CURDIR)/$(BUILD) bench/jwt_verify
-	BUILD_DIR=$(CURDIR)/$(BUILD) bench/discovery
+# Every benchmark runs even when one fails; the BENCH lines are repeated at the end (and kept in
+# $(BUILD)/bench/*.log), and the target fails when one benchmark failed or was INVALID.
+bench: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
+	@mkdir -p $(BUILD)/bench; failed=; \
+	for b in $(BENCHMARKS); do \
+	  BUILD_DIR=$(abspath $(BUILD)) bench/$$b 2>&1 | tee $(BUILD)/bench/$$b.log; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || failed="$$failed $$b"; \
+	done; \
+	echo; echo "make bench: $$(nproc) CPUs, load average $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	grep -h '^BENCH ' $(foreach b,$(BENCHMARKS),$(BUILD)/bench/$(b).log) || true; \
+	if [ -n "$$failed" ]; then echo "make bench: failed or INVALID:$$failed" >&2; exit 1; fi
 
-demo: deps build
-	scripts/demo.sh
+bench-smoke: deps build
+	cd $(BUILD) && ctest $(CTEST_FLAGS) -L bench-smoke
+
+demo: deps-build $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
+	IDP_BIN_DIR=$(abspath $(BUILD))/bin IDP_DEMO_DIR=$(abspath $(BUILD))/demo scripts/demo.sh $(DEMO_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

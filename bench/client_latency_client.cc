@@ -1,10 +1,11 @@
 // bench-client-latency: sequential tools/call rate of idp::mcp::Client, for bench/client_latency.
 //
-//   bench-client-latency <url> <seconds>
+//   bench-client-latency <url> <seconds> [<warm-up seconds>]
 //
 // Connects to the MCP server at <url> (ClientOptions.listen = false: no standalone GET stream),
 // then calls the `add` tool with {a: 2, b: 3} over and over, one call in flight, first for a
-// 1 s warm-up (not measured), then for <seconds> (a positive number, fractions allowed). Every
+// warm-up (default 1 s, not measured), then for <seconds> (positive numbers, fractions
+// allowed; a warm-up of 0 is none). Every
 // result must have structuredContent.sum == 5 and isError false; a failed or wrong call ends the
 // program with exit status 1 and a message on stderr. On success it prints one line to stdout:
 //
@@ -27,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_report.h"
 #include "idp/mcp/client.h"
 
 namespace bj = boost::json;
@@ -35,8 +37,6 @@ using Clock = std::chrono::steady_clock;
 using namespace idp;
 
 namespace {
-
-constexpr std::chrono::seconds kWarmup{1};
 
 // Empty when the result is the expected one, else what is wrong with it.
 std::string check_result(const Result<mcp::CallToolResult>& r) {
@@ -53,15 +53,7 @@ std::string check_result(const Result<mcp::CallToolResult>& r) {
   return {};
 }
 
-double percentile_us(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  // nearest rank
-  auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
-
-awaitable<int> run(std::string url, double seconds) {
+awaitable<int> run(std::string url, double seconds, double warmup) {
   auto ex = co_await boost::asio::this_coro::executor;
   mcp::ClientOptions opt;
   opt.info = {"bench-client-latency", "1.0.0"};
@@ -82,7 +74,8 @@ awaitable<int> run(std::string url, double seconds) {
 
   // warm-up
   long warmup_calls = 0;
-  const auto warmup_end = Clock::now() + kWarmup;
+  const auto warmup_end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(warmup));
   while (Clock::now() < warmup_end) {
     bj::object args = arguments;
     auto r = co_await client.call_tool(tool_name, std::move(args));
@@ -98,8 +91,8 @@ awaitable<int> run(std::string url, double seconds) {
   // measured run
   std::vector<double> latencies_us;
   latencies_us.reserve(1 << 20);
-  const auto duration = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(seconds));
+  const auto duration =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   const auto start = Clock::now();
   const auto end = start + duration;
   auto now = start;
@@ -124,27 +117,41 @@ awaitable<int> run(std::string url, double seconds) {
   const auto calls = latencies_us.size();
   std::printf("calls=%zu seconds=%.3f calls_per_s=%.0f p50_us=%.0f p99_us=%.0f\n", calls, elapsed,
               elapsed > 0 ? static_cast<double>(calls) / elapsed : 0.0,
-              percentile_us(latencies_us, 50), percentile_us(latencies_us, 99));
+              bench::percentile(latencies_us, 50), bench::percentile(latencies_us, 99));
   co_return 0;
+}
+
+// A non-negative number of seconds (fractions allowed), or -1 when `text` is not one.
+double parse_seconds(const char* text) {
+  char* rest = nullptr;
+  const double v = std::strtod(text, &rest);
+  if (rest == text || *rest != '\0' || !(v >= 0) || v > 86400) return -1;
+  return v;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: bench-client-latency <url> <seconds>\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: bench-client-latency <url> <seconds> [<warm-up seconds>]\n");
     return 2;
   }
-  char* rest = nullptr;
-  const double seconds = std::strtod(argv[2], &rest);
-  if (rest == argv[2] || *rest != '\0' || !(seconds > 0)) {
+  const double seconds = parse_seconds(argv[2]);
+  if (!(seconds > 0)) {
     std::fprintf(stderr, "bench-client-latency: <seconds> must be a positive number, got '%s'\n",
                  argv[2]);
     return 2;
   }
+  const double warmup = argc == 4 ? parse_seconds(argv[3]) : 1.0;
+  if (warmup < 0) {
+    std::fprintf(stderr,
+                 "bench-client-latency: <warm-up seconds> must be a number >= 0, got '%s'\n",
+                 argv[3]);
+    return 2;
+  }
   boost::asio::io_context ioc(1);
   int rc = 1;
-  boost::asio::co_spawn(ioc, run(argv[1], seconds), [&](std::exception_ptr e, int r) {
+  boost::asio::co_spawn(ioc, run(argv[1], seconds, warmup), [&](std::exception_ptr e, int r) {
     if (e) {
       try {
         std::rethrow_exception(e);

@@ -2,10 +2,10 @@
 // bench/client_latency_client.cc, written with the official TypeScript MCP SDK (1.32.2):
 // `Client` + `StreamableHTTPClientTransport`, default options.
 //
-// Usage: node bench/ts_client_latency.mjs <url> <seconds>
+// Usage: node bench/ts_client_latency.mjs <url> <seconds> [<warm-up seconds>]
 //
 // Connects, calls the `add` tool with {a: 2, b: 3} over and over, one call in flight, first for
-// a 1 s warm-up (not measured), then for <seconds>. Every result must have
+// a warm-up (default 1 s, not measured; 0 = none), then for <seconds>. Every result must have
 // structuredContent.sum === 5 and no isError; a failed or wrong call exits with status 1. On
 // success prints one line to stdout:
 //
@@ -30,17 +30,16 @@ const require = createRequire(path.join(peersRoot, 'peers', 'package.json'));
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
 
-const WARMUP_MS = 1000;
-
 function fail(message) {
   console.error(`ts_client_latency: ${message}`);
   process.exit(1);
 }
 
-const [url, secondsArg] = process.argv.slice(2);
+const [url, secondsArg, warmupArg] = process.argv.slice(2);
 const seconds = Number(secondsArg);
-if (!url || !(seconds > 0)) {
-  console.error('usage: node bench/ts_client_latency.mjs <url> <seconds>');
+const warmupSeconds = warmupArg === undefined ? 1 : Number(warmupArg);
+if (!url || !(seconds > 0) || !(warmupSeconds >= 0)) {
+  console.error('usage: node bench/ts_client_latency.mjs <url> <seconds> [<warm-up seconds>]');
   process.exit(2);
 }
 
@@ -76,7 +75,7 @@ async function call(n) {
 
 // warm-up
 let warm = 0;
-const warmupEnd = performance.now() + WARMUP_MS;
+const warmupEnd = performance.now() + warmupSeconds * 1000;
 while (performance.now() < warmupEnd) await call(`warm-up ${++warm}`);
 
 // measured run
