@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 
+#include "../lib/digest_sign.h"
 #include "idp/auth/bearer_auth.h"
 #include "idp/core/random.h"
 #include "idp/http/server.h"
@@ -61,16 +62,7 @@ struct Key {
 };
 
 std::string rsa_sign(EVP_PKEY* key, const char* md, std::string_view input) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestSignInit_ex(ctx, nullptr, md, nullptr, nullptr, key, nullptr);
-  std::size_t len = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
-  EVP_DigestSign(ctx, nullptr, &len, in, input.size());
-  std::string sig(len, '\0');
-  EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size());
-  EVP_MD_CTX_free(ctx);
-  sig.resize(len);
-  return sig;
+  return test::digest_sign(key, md, input);
 }
 
 std::string hmac256(std::string_view key, std::string_view data) {
