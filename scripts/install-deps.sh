@@ -9,6 +9,10 @@
 #   server-everything, a Node 22 binary, cognito-local, AWS SDK clients, jose) into the peers dir, one npm project per package.json
 #   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
 #   package.json hash and its node_modules exists, so a second run takes about a second.
+#   The web UI's libraries (ui/), the browser tests' playwright-core (tests/browser/) and the
+#   model tests' peers (tests/interop/peers-llm/) are installed the same way but with `npm ci`
+#   from their committed lockfiles (exact versions), as <peers>/ui, <peers>/browser and
+#   <peers>/peers-llm; the build bundles the UI from <peers>/ui/node_modules.
 #
 # Writes only into the peers dir (default build/peers under the repo root); npm uses its usual cache.
 set -euo pipefail
@@ -17,6 +21,10 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INTEROP_DIR=$REPO_ROOT/tests/interop
 # npm projects under tests/interop/, installed as $PEERS/<name>.
 NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2)
+# npm projects with a committed package-lock.json, installed with `npm ci`: name -> source folder.
+NPM_LOCKED_PROJECTS=(ui "$REPO_ROOT/ui" browser "$REPO_ROOT/tests/browser"
+  peers-example "$INTEROP_DIR/peers-example"
+  peers-llm "$INTEROP_DIR/peers-llm")
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -24,6 +32,8 @@ APT_PACKAGES=(
   libssl-dev libvalijson-dev libsqlite3-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   wrk nginx-light jq curl ca-certificates time
+  chromium fonts-dejavu-core
+  libmuparser-dev libcurl4-openssl-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -49,6 +59,15 @@ Peers layout after a run:
   DIR/peers-aws/    cognito-local 5.3.0, AWS SDK v3 clients (Cognito, Secrets Manager,
                     Bedrock Runtime), jose 6.2.18
   DIR/peers-v2/     TS SDK v2 2.4.0 (server, client, node), Inspector v2 2.12.0
+  DIR/ui/           the web UI's libraries (ui/package-lock.json: preact, htm, marked,
+                    dompurify, chart.js, esbuild)
+  DIR/browser/      playwright-core (tests/browser/package-lock.json); the browser is
+                    Debian's chromium
+  DIR/peers-example/ smtp-server 3.21.6, parse-prometheus-text-format 1.1.1
+                    (tests/interop/peers-example/package-lock.json)
+  DIR/peers-llm/    the model fakes' and cross-checks' peers (tests/interop/peers-llm/
+                    package-lock.json): openai 6.30.1, AWS SDK Bedrock Runtime 3.1178.0,
+                    @smithy/eventstream-codec, @smithy/signature-v4, @smithy/hash-node
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }
@@ -142,15 +161,22 @@ apt_part() {
 # ---------------------------------------------------------------------------------------------
 # npm peers
 # ---------------------------------------------------------------------------------------------
+# Installs the npm project whose package.json is in SRCDIR into $PEERS/NAME, unless its stamp
+# (the hash of the files below) says it is already there. LOCKED=1: SRCDIR also holds a
+# committed package-lock.json and `npm ci` installs exactly what it names; otherwise npm
+# resolves package.json and its lockfile stays in the peers dir (build tree), never in SRCDIR.
 npm_project() {
-  local name=$1
-  local src=$INTEROP_DIR/$name/package.json
+  local name=$1 srcdir=$2 locked=$3
   local dst=$PEERS/$name
   local stamp=$dst/.install-stamp
-  [[ -f $src ]] || die "missing $src"
+  local files=("$srcdir/package.json") f
+  ((locked)) && files+=("$srcdir/package-lock.json")
+  for f in "${files[@]}"; do
+    [[ -f $f ]] || die "missing $f"
+  done
 
   local sum
-  sum=$(sha256sum "$src" | cut -d' ' -f1)
+  sum=$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)
   if [[ -d $dst/node_modules && -f $stamp && $(<"$stamp") == "$sum" ]]; then
     log "npm: $name up to date"
     return
@@ -159,18 +185,24 @@ npm_project() {
   log "npm: installing $name into $dst"
   mkdir -p "$dst"
   rm -f "$stamp"
-  cp "$src" "$dst/package.json"
-  # The lockfile npm writes stays in the peers dir (build tree), never in the source tree.
-  (cd "$dst" && npm install --no-audit --no-fund --loglevel=error)
+  cp "${files[@]}" "$dst/"
+  if ((locked)); then
+    (cd "$dst" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd "$dst" && npm install --no-audit --no-fund --loglevel=error)
+  fi
   printf '%s\n' "$sum" >"$stamp"
   log "npm: $name done"
 }
 
 npm_part() {
   command -v npm >/dev/null 2>&1 || die "npm not found on PATH (run without --no-apt to install Debian's npm)"
-  local name
+  local name i
   for name in "${NPM_PROJECTS[@]}"; do
-    npm_project "$name"
+    npm_project "$name" "$INTEROP_DIR/$name" 0
+  done
+  for ((i = 0; i < ${#NPM_LOCKED_PROJECTS[@]}; i += 2)); do
+    npm_project "${NPM_LOCKED_PROJECTS[i]}" "${NPM_LOCKED_PROJECTS[i + 1]}" 1
   done
 }
 
@@ -189,6 +221,11 @@ verify_peers() {
   log "$(printf '%-28s %s' "conformance 0.1.16:" "$conf")"
   log "$(printf '%-28s %s' "conformance 0.2.0-alpha.12:" "$conf_alpha")"
   log "$(printf '%-28s %s' "inspector-cli 1.0.3 (v1):" "$insp1")"
+  for f in "$PEERS/ui/node_modules/esbuild/bin/esbuild" "$PEERS/browser/node_modules/playwright-core/package.json"; do
+    [[ -f $f ]] || die "expected file missing: $f (delete $PEERS/ui and $PEERS/browser and re-run)"
+  done
+  log "$(printf '%-28s %s' "web UI libraries:" "$PEERS/ui/node_modules")"
+  log "$(printf '%-28s %s' "playwright-core:" "$PEERS/browser/node_modules")"
 }
 
 start=$SECONDS

@@ -70,5 +70,6 @@ void register_mcp_commands(CLI::App& app, Commands& out);
 void register_auth_commands(CLI::App& app, Commands& out);
 void register_agents_commands(CLI::App& app, Commands& out);
 void register_demo_command(CLI::App& app, Commands& out);
+void register_models_command(CLI::App& app, Commands& out);
 
 }  // namespace idp::cli

@@ -4,6 +4,7 @@
 //   token, local-cognito   Cognito sign-in and the local identity provider (cmd_auth.cc)
 //   secret check, agents list, doctor   the secret and its agents (cmd_agents.cc)
 //   demo                   the whole flow on this machine (cmd_demo.cc)
+//   models check           the configured language model answers (cmd_models.cc)
 // Exit codes: 0 success, 1 a peer could not be reached or failed, 2 usage, 3 a tool's isError.
 #include <CLI/CLI.hpp>
 
@@ -32,6 +33,7 @@ constexpr Registration kRegistrations[] = {
     idp::cli::register_auth_commands,
     idp::cli::register_agents_commands,
     idp::cli::register_demo_command,
+    idp::cli::register_models_command,
 };
 
 constexpr const char* kFooter =

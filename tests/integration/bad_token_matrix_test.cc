@@ -1,8 +1,10 @@
 // Issue 4's bad-token matrix, through the whole server: every case is a POST /mcp with one
 // Authorization header against an MCP server whose BearerAuth trusts a JWKS served by this test,
 // and asserts the HTTP status and the `error` of the WWW-Authenticate challenge (none when no
-// token was presented, as RFC 6750 section 3.1 asks). Then a key rotation: a token signed with a
-// key that only appears in the JWKS later is accepted without a restart.
+// token was presented, as RFC 6750 section 3.1 asks). The matrix runs against an in-process
+// server and against the example server, idp-mcp-server, started as its own process with
+// --jwt-issuer/--jwt-jwks-url/--cognito-client-id/--required-scope. Then a key rotation: a token
+// signed with a key that only appears in the JWKS later is accepted without a restart.
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -11,8 +13,11 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +28,7 @@
 #include "idp/http/server.h"
 #include "idp/mcp/server.h"
 #include "idp/mcp/streamable_http_server.h"
+#include "child_process.h"
 #include "raw_http.h"
 
 namespace idp::auth {
@@ -82,6 +88,8 @@ std::int64_t now_s() {
 
 class BadTokenMatrix : public ::testing::Test {
  protected:
+  virtual bool example_server() const { return false; }
+
   static void SetUpTestSuite() {
     for (auto* k : {&k1_, &k2_, &stranger_}) k->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
     k1_.kid = "k1";
@@ -104,6 +112,20 @@ class BadTokenMatrix : public ::testing::Test {
     });
     auto jp = jwks_server_->start();
     ASSERT_TRUE(jp);
+    const std::string jwks_url = fmt::format("http://127.0.0.1:{}/jwks.json", *jp);
+    if (example_server()) {
+      db_ = fmt::format("{}/bad-token-matrix-{}.db", ::testing::TempDir(), ::getpid());
+      std::string failure;
+      child_ = test::ChildProcess::start(
+          {test::bin_dir() + "/idp-mcp-server", "--listen", "127.0.0.1:0", "--jwt-issuer", kIssuer,
+           "--jwt-jwks-url", jwks_url, "--cognito-client-id", "client-a", "--required-scope",
+           "mcp/tools", "--db", db_, "--log-level", "warn"},
+          "http://127\\.0\\.0\\.1:[0-9]+/mcp", &failure);
+      ASSERT_TRUE(child_) << failure;
+      const std::string& url = child_->match();
+      port_ = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+      return;
+    }
 
     mcp_ = std::make_unique<mcp::Server>();
     BearerAuthOptions ao;
@@ -111,7 +133,7 @@ class BadTokenMatrix : public ::testing::Test {
     ao.rules.client_ids = {"client-a"};
     ao.rules.required_scopes = {"mcp/tools"};
     ao.rules.max_token_bytes = 8 * 1024;  // below the server's 16 KiB header limit
-    ao.jwks_url = fmt::format("http://127.0.0.1:{}/jwks.json", *jp);
+    ao.jwks_url = jwks_url;
     ao.refetch_interval = seconds(0);  // the rotation case refetches at once
     auth_ = std::make_unique<BearerAuth>(ao);
     http_ = std::make_unique<http::Server>(http::ServerOptions{});
@@ -125,8 +147,14 @@ class BadTokenMatrix : public ::testing::Test {
     port_ = *p;
   }
   void TearDown() override {
-    http_->stop();
-    http_->wait();
+    if (http_) {
+      http_->stop();
+      http_->wait();
+    }
+    child_.reset();
+    if (!db_.empty()) {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db_ + suffix).c_str());
+    }
     jwks_server_->stop();
     jwks_server_->wait();
   }
@@ -186,10 +214,23 @@ class BadTokenMatrix : public ::testing::Test {
   std::unique_ptr<mcp::Server> mcp_;
   std::unique_ptr<BearerAuth> auth_;
   std::unique_ptr<mcp::StreamableHttpServer> transport_;
+  std::unique_ptr<test::ChildProcess> child_;
+  std::string db_;
   std::uint16_t port_ = 0;
+
+  void run_matrix();
 };
 
-TEST_F(BadTokenMatrix, EveryCaseHasItsStatusAndError) {
+// The same cases against idp-mcp-server (its tokens are limited to 8 KiB as well).
+class BadTokenMatrixExampleServer : public BadTokenMatrix {
+ protected:
+  bool example_server() const override { return true; }
+};
+
+TEST_F(BadTokenMatrix, EveryCaseHasItsStatusAndError) { run_matrix(); }
+TEST_F(BadTokenMatrixExampleServer, EveryCaseHasItsStatusAndError) { run_matrix(); }
+
+void BadTokenMatrix::run_matrix() {
   const std::string good = rs256(claims());
   const std::string head = good.substr(0, good.find('.'));
   const std::string body = good.substr(good.find('.') + 1, good.rfind('.') - good.find('.') - 1);

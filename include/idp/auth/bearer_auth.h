@@ -61,9 +61,9 @@ class BearerAuth {
   // Serves /.well-known/oauth-protected-resource and /.well-known/oauth-protected-resource<path>.
   void serve_metadata(http::Server& server, const std::string& mcp_path = "/mcp");
 
-  // Installs `keys` as if they had just been fetched from jwks_url (they are refetched from it
-  // once jwks_ttl has passed, or on an unknown kid, as fetched keys are). For servers that are
-  // given their keys, for tests and for bench/jwt_verify.
+  // Installs `keys` as if they had just been fetched from jwks_url: like fetched keys they are
+  // refreshed from it once jwks_ttl has passed or on an unknown kid, and no longer used after
+  // jwks_max_age unless a refresh succeeds. For tests and bench/jwt_verify.
   void set_keys(JwkSet keys);
 
   // What the authenticator does with the token (the text after "Bearer "), without the HTTP

@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "idp/aws/credentials.h"
 #include "idp/core/cancel.h"
 #include "idp/core/error.h"
 #include "idp/core/secret.h"
@@ -67,6 +68,12 @@ struct ToolResultBlock {
   bool is_error = false;
 };
 using ContentBlock = std::variant<TextBlock, ReasoningBlock, ToolUseBlock, ToolResultBlock>;
+
+// One neutral tool-result content block as plain text, for models that cannot take its kind:
+// text as is, JSON serialized, an image as "[image/png image, 1234 bytes, not shown]".
+std::string content_block_text(const json::value& block);
+// The whole result as text (blocks joined by newlines), for APIs whose tool results are text.
+std::string tool_result_text(const ToolResultBlock& result);
 
 struct Message {
   Role role = Role::kUser;
@@ -160,6 +167,9 @@ struct ModelOptions {
   // https://bedrock-runtime.<region>.amazonaws.com).
   std::string region;
   std::string bedrock_endpoint;
+  // bedrock: where credentials come from (null: aws::DefaultCredentialsChain over the process
+  // environment). AWS_BEARER_TOKEN_BEDROCK (a Bedrock API key), when set, is used instead.
+  std::shared_ptr<aws::CredentialsProvider> aws_credentials;
   // openai: base URL (empty: OPENAI_BASE_URL, else https://api.openai.com/v1) and API key
   // (empty: OPENAI_API_KEY; optional for local servers).
   std::string openai_base_url;

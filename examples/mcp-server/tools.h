@@ -1,0 +1,25 @@
+// The example server's four tools, registered through idp::mcp::ServerGuard so that each call is
+// validated (schema and formats), rate-limited, audited and counted:
+//   calculator {expression}                      arithmetic (calculator.h)
+//   get_client_address {client_id}               a client's postal address from the database
+//   send_verification_email {client_id | email, subject?, idempotency_key?}
+//                                                queues a verification e-mail in the outbox
+//   list_outbox {status?, limit?}                the caller's outbox messages
+// Their names, parameters and structuredContent fields are a contract: the offline planner of
+// idp-agents is tested against them.
+#pragma once
+
+#include <expected>
+#include <string>
+
+#include "idp/mcp/server_guard.h"
+#include "mailer.h"
+#include "store.h"
+
+namespace example {
+
+// `mailer` may be null (no --smtp): messages then stay queued.
+std::expected<void, std::string> add_tools(idp::mcp::ServerGuard& guard, Store& store,
+                                           Mailer* mailer);
+
+}  // namespace example
