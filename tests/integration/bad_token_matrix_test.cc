@@ -91,7 +91,10 @@ class BadTokenMatrix : public ::testing::Test {
   virtual bool example_server() const { return false; }
 
   static void SetUpTestSuite() {
-    for (auto* k : {&k1_, &k2_, &stranger_}) k->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
+    // Once for both suites (this one and the example server's): the keys are static.
+    for (auto* k : {&k1_, &k2_, &stranger_}) {
+      if (k->pkey == nullptr) k->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
+    }
     k1_.kid = "k1";
     k2_.kid = "k2";
     stranger_.kid = "k1";  // claims to be k1, signed by another key
