@@ -1,3 +1,5 @@
+// The secret's schema in one file, past the usual ~600 lines: one check per field of an entry,
+// each short, all reporting through the same EntryCheck.
 #include "idp/agents/secret_schema.h"
 
 #include <fmt/format.h>
@@ -6,7 +8,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -15,6 +16,8 @@
 
 #include "idp/agents/secret_source.h"
 #include "idp/core/json_util.h"
+#include "idp/core/text.h"
+#include "idp/http/url_policy.h"
 
 namespace idp::agents {
 
@@ -77,27 +80,6 @@ std::string shown(std::string_view s) {
   return out;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-bool is_loopback_host(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  std::string h = lower(host);
-  return h == "localhost" || h == "::1" || h.starts_with("127.");
-}
-
 bool id_chars_ok(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
@@ -129,42 +111,20 @@ std::string position(std::string_view text, std::size_t offset) {
 struct UrlCheck {
   bool ok = false;
   bool loopback = false;
-  std::string problem;  // without the URL's userinfo or query
+  std::string problem;  // "mcp_url must use https:// ...", without the URL's userinfo or query
 };
 
-// https://, or http:// to loopback; the message never repeats credentials or the query.
-UrlCheck check_url(std::string_view url) {
+// https://, or http:// to loopback (the project's one URL policy); the message never repeats
+// credentials or the query.
+UrlCheck check_url(std::string_view url, std::string_view field) {
   UrlCheck out;
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) {
-    out.problem = "is not a valid absolute URL (expected https://host/path)";
+  auto checked = http::check_url(url, field);
+  if (!checked) {
+    out.problem = checked.error().message();
     return out;
   }
-  std::string scheme = lower(parsed->scheme());
-  std::string host(parsed->encoded_host());
-  if (parsed->has_userinfo()) {
-    out.problem = "must not contain a user name or password; use auth or headers instead";
-    return out;
-  }
-  if (host.empty()) {
-    out.problem = "has no host";
-    return out;
-  }
-  out.loopback = is_loopback_host(host);
-  if (scheme == "https") {
-    out.ok = true;
-  } else if (scheme == "http") {
-    if (out.loopback) {
-      out.ok = true;
-    } else {
-      out.problem = fmt::format(
-          "must use https:// (got http:// to {}; plain http:// is allowed only for localhost and "
-          "127.0.0.1)",
-          shown(host));
-    }
-  } else {
-    out.problem = fmt::format("must use https:// (got {}://)", shown(scheme));
-  }
+  out.ok = true;
+  out.loopback = checked->loopback;
   return out;
 }
 
@@ -262,8 +222,8 @@ void check_auth_object(EntryCheck& c, const bj::object& auth, const UrlCheck& ur
     OAuthCredentials o;
     auto token_url = c.str(auth, "token_url", true, "auth.");
     if (token_url) {
-      UrlCheck tu = check_url(*token_url);
-      if (!tu.ok) c.error("auth.token_url", fmt::format("auth.token_url {}", tu.problem));
+      UrlCheck tu = check_url(*token_url, "auth.token_url");
+      if (!tu.ok) c.error("auth.token_url", tu.problem);
       o.token_url = *token_url;
     }
     auto client_id = c.str(auth, "client_id", true, "auth.");
@@ -281,8 +241,9 @@ void check_auth_object(EntryCheck& c, const bj::object& auth, const UrlCheck& ur
     e.auth = AuthType::kNone;
     if (!url.loopback) {
       c.error("auth.type",
-              "auth type none is allowed only when mcp_url is on loopback (localhost, 127.0.0.1); "
-              "a remote server needs credentials (Cognito, oauth2_client_credentials or bearer)");
+              "auth type none is allowed only when mcp_url is on loopback (localhost, "
+              "127.0.0.0/8, [::1]); a remote server needs credentials (Cognito, "
+              "oauth2_client_credentials or bearer)");
     }
   } else {
     c.error("auth.type",
@@ -316,11 +277,8 @@ std::optional<AgentEntry> check_entry(std::size_t index, const bj::value& v,
     if (std::find(std::begin(kKnownFields), std::end(kKnownFields), key) != std::end(kKnownFields))
       continue;
     std::string hint;
-    for (auto known : kKnownFields) {
-      if (edit_distance(lower(key), known) <= 2) {
-        hint = fmt::format(" (did you mean '{}'?)", known);
-        break;
-      }
+    if (auto near = closest_match(key, kKnownFields)) {
+      hint = fmt::format(" (did you mean '{}'?)", *near);
     }
     c.warn(std::string(key), fmt::format("unknown field '{}' is ignored{}", shown(key), hint));
   }
@@ -328,8 +286,8 @@ std::optional<AgentEntry> check_entry(std::size_t index, const bj::value& v,
   // mcp_url
   UrlCheck url;
   if (auto u = c.str(o, "mcp_url", true)) {
-    url = check_url(*u);
-    if (!url.ok) c.error("mcp_url", fmt::format("mcp_url {}", url.problem));
+    url = check_url(*u, "mcp_url");
+    if (!url.ok) c.error("mcp_url", url.problem);
     e.mcp_url = *u;
   }
 

@@ -1,6 +1,5 @@
 #include "idp/agents/secret_source.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <cctype>
@@ -164,20 +163,6 @@ Result<SecretUri> resolve_secret_uri(std::string_view option, const GetEnv& gete
                       "{AWS_STACK_NAME}/external-mcp-agents/credentials from Secrets Manager");
   }
   return parse_secret_uri(*def);
-}
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0xf];
-  }
-  return out;
 }
 
 // ---- file -------------------------------------------------------------------------------------

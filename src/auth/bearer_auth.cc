@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 #include "idp/core/log.h"
-#include "idp/core/random.h"
+#include "jwks_cache.h"
 
 namespace idp::auth {
 
@@ -35,27 +35,26 @@ struct TokenTailHash {
   }
 };
 
-bool loopback_url(std::string_view url) {
-  for (std::string_view prefix : {"http://127.", "http://localhost", "http://[::1]"}) {
-    if (url.starts_with(prefix)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
   explicit Impl(BearerAuthOptions o) : opt(std::move(o)) {
     if (opt.jwks_url.empty()) opt.jwks_url = opt.rules.issuer + "/.well-known/jwks.json";
+    if (!opt.clock) opt.clock = real_time();
+    jwks = std::make_shared<detail::JwksCache>(
+        detail::JwksCacheOptions{.url = opt.jwks_url,
+                                 .ttl = opt.jwks_ttl,
+                                 .max_age = opt.jwks_max_age,
+                                 .refetch_interval = opt.refetch_interval,
+                                 .retry_initial = opt.jwks_retry_initial,
+                                 .retry_max = opt.jwks_retry_max,
+                                 .fetch_timeout = opt.jwks_fetch_timeout,
+                                 .http = opt.http,
+                                 .clock = opt.clock});
   }
 
   BearerAuthOptions opt;
-  mutable std::mutex mu;
-  std::shared_ptr<const JwkSet> keys;
-  std::chrono::steady_clock::time_point fetched_at{};
-  std::chrono::steady_clock::time_point last_attempt{};
-  std::unique_ptr<http::Client> client;  // created on the first fetch, on a server executor
-  std::size_t jwks_fetches = 0;          // guarded by mu
+  std::shared_ptr<detail::JwksCache> jwks;
 
   // Verified tokens (the exact token text) -> their shared identity, until `exp`.
   struct Cached {
@@ -98,46 +97,23 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
     return identity;
   }
 
-  std::shared_ptr<const JwkSet> current_keys() const {
-    std::lock_guard lock(mu);
-    return keys;
-  }
-
-  // Fetches the JWKS; keeps the old keys when the fetch fails.
-  awaitable<void> fetch() {
-    {
-      std::lock_guard lock(mu);
-      last_attempt = std::chrono::steady_clock::now();
-      if (!client) client = std::make_unique<http::Client>(co_await net::this_coro::executor, opt.http);
+  // The token's identity: from the verified cache, else verified with the issuer's keys (see
+  // JwksCache for when they are fetched).
+  awaitable<std::expected<std::shared_ptr<const mcp::Identity>, JwtError>> check_token(
+      std::string_view token) {
+    const auto now = opt.clock->now();
+    if (auto hit = lookup(token, now)) co_return hit;
+    std::shared_ptr<const JwkSet> keys = co_await jwks->keys();
+    if (!keys) {
+      co_return std::unexpected(
+          JwtError{JwtFailure::kUnknownKey, "the issuer's signing keys are not available"});
     }
-    if (!opt.jwks_url.starts_with("https://") && !loopback_url(opt.jwks_url)) {
-      log::error("JWKS URL {} is neither https:// nor loopback http://; refusing to fetch", opt.jwks_url);
-      co_return;
+    auto v = check(token, *keys, now);
+    if (!v && v.error().failure == JwtFailure::kUnknownKey) {
+      // Keys may have rotated (the cache refetches at most once per refetch_interval).
+      if (auto newer = co_await jwks->refetch_for_unknown_kid(keys)) v = check(token, *newer, now);
     }
-    http::ClientRequest req;
-    req.url = opt.jwks_url;
-    req.headers.add("Accept", "application/json");
-    req.timeout = std::chrono::seconds(10);
-    auto r = co_await client->request(std::move(req));
-    std::string problem;
-    if (!r) {
-      problem = r.error().message();
-    } else if (r->status != 200) {
-      problem = "HTTP " + std::to_string(r->status);
-    } else {
-      auto set = JwkSet::parse(r->body);
-      if (!set) {
-        problem = set.error().message();
-      } else {
-        std::lock_guard lock(mu);
-        keys = std::make_shared<const JwkSet>(std::move(*set));
-        fetched_at = std::chrono::steady_clock::now();
-        ++jwks_fetches;
-        co_return;
-      }
-    }
-    log::warn("fetching the JWKS {} failed: {}{}", opt.jwks_url, problem,
-              keys ? " (keeping the keys fetched before)" : "");
+    co_return v;
   }
 
   http::Response reject(const JwtError& e, const http::Request& req) {
@@ -178,37 +154,7 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
       r.headers.add("WWW-Authenticate", www_authenticate_missing_token(metadata_url(req)));
       co_return std::unexpected(std::move(r));
     }
-    const auto now = std::chrono::system_clock::now();
-    if (auto hit = lookup(token, now)) co_return *hit;  // the hook hands out a copy
-    std::shared_ptr<const JwkSet> current;
-    bool stale;
-    {
-      std::lock_guard lock(mu);
-      current = keys;
-      stale = !keys || std::chrono::steady_clock::now() - fetched_at > opt.jwks_ttl;
-    }
-    if (stale) {
-      co_await fetch();
-      current = current_keys();
-    }
-    if (!current) {
-      JwtError e{JwtFailure::kUnknownKey, "the issuer's signing keys are not available"};
-      co_return std::unexpected(reject(e, req));
-    }
-    auto v = check(token, *current, now);
-    if (!v && v.error().failure == JwtFailure::kUnknownKey) {
-      // Keys may have rotated: refetch, but at most once per refetch_interval.
-      bool may_refetch;
-      {
-        std::lock_guard lock(mu);
-        may_refetch = std::chrono::steady_clock::now() - last_attempt >= opt.refetch_interval;
-      }
-      if (may_refetch) {
-        co_await fetch();
-        current = current_keys();
-        v = check(token, *current, now);
-      }
-    }
+    auto v = co_await check_token(token);
     if (!v) co_return std::unexpected(reject(v.error(), req));
     co_return **v;
   }
@@ -243,16 +189,18 @@ void BearerAuth::serve_metadata(http::Server& server, const std::string& mcp_pat
   server.route("GET", "/.well-known/oauth-protected-resource" + mcp_path, handler);
 }
 
-void BearerAuth::set_keys(JwkSet keys) {
-  std::lock_guard lock(impl_->mu);
-  impl_->keys = std::make_shared<const JwkSet>(std::move(keys));
-  impl_->fetched_at = std::chrono::steady_clock::now();
+void BearerAuth::set_keys(JwkSet keys) { impl_->jwks->set(std::move(keys)); }
+
+awaitable<std::expected<std::shared_ptr<const mcp::Identity>, JwtError>> BearerAuth::check(
+    std::string token) {
+  auto impl = impl_;
+  co_return co_await impl->check_token(token);
 }
 
 std::expected<std::shared_ptr<const mcp::Identity>, JwtError> BearerAuth::verify(
     std::string_view token, std::chrono::system_clock::time_point now) {
   if (auto hit = impl_->lookup(token, now)) return hit;
-  std::shared_ptr<const JwkSet> current = impl_->current_keys();
+  std::shared_ptr<const JwkSet> current = impl_->jwks->current();
   if (!current) {
     return std::unexpected(
         JwtError{JwtFailure::kUnknownKey, "the issuer's signing keys are not available"});
@@ -261,11 +209,11 @@ std::expected<std::shared_ptr<const mcp::Identity>, JwtError> BearerAuth::verify
 }
 
 BearerAuth::Stats BearerAuth::stats() const {
+  const detail::JwksStats jwks = impl_->jwks->stats();
   Stats out;
-  {
-    std::lock_guard lock(impl_->mu);
-    out.jwks_fetches = impl_->jwks_fetches;
-  }
+  out.jwks_fetches = jwks.fetches;
+  out.jwks_fetch_failures = jwks.fetch_failures;
+  out.jwks_waiting = jwks.waiting;
   out.cache_hits = impl_->cache_hits.load(std::memory_order_relaxed);
   return out;
 }

@@ -1,20 +1,21 @@
 #include "idp/auth/cognito.h"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/json/serialize.hpp>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstdlib>
 #include <mutex>
 #include <vector>
 
+#include "idp/auth/jwt.h"
+#include "idp/core/crypto.h"
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
 #include "idp/core/random.h"
+#include "idp/http/url_policy.h"
 #include "token_flight.h"
 
 namespace idp::auth {
@@ -35,25 +36,10 @@ Result<std::string> region_of_pool(std::string_view pool) {
 
 std::string secret_hash(std::string_view username, std::string_view client_id, const Secret& secret) {
   std::string message = std::string(username) + std::string(client_id);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.reveal().data(), static_cast<int>(secret.reveal().size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), md, &len);
-  return base64_encode(std::string_view(reinterpret_cast<const char*>(md), len));
+  return base64_encode(crypto::hmac_sha256(secret.reveal(), message));
 }
 
 namespace {
-
-// The claims of a JWT, unverified: only to learn `exp` and `sub` of our own fresh token.
-bj::object peek_claims(const std::string& jwt) {
-  auto a = jwt.find('.');
-  auto b = a == std::string::npos ? std::string::npos : jwt.find('.', a + 1);
-  if (b == std::string::npos) return {};
-  auto payload = base64_decode(std::string_view(jwt).substr(a + 1, b - a - 1));
-  if (!payload) return {};
-  auto v = ::idp::json::parse(*payload);
-  return v && v->is_object() ? v->get_object() : bj::object{};
-}
 
 // What the operator should do about a Cognito error (the seed's "Authentication Failures").
 Error advice(std::string_view type, std::string_view message, const CognitoConfig& c) {
@@ -106,13 +92,27 @@ Error advice(std::string_view type, std::string_view message, const CognitoConfi
 }  // namespace
 
 struct CognitoClient::Impl {
-  Impl(net::any_io_executor ex, http::ClientOptions o) : http(ex, std::move(o)) {}
+  Impl(net::any_io_executor ex, http::ClientOptions o, std::shared_ptr<const TimeSource> c)
+      : http(ex, std::move(o)), clock(c ? std::move(c) : real_time()) {}
   http::Client http;
+  std::shared_ptr<const TimeSource> clock;
 
+  // The configured endpoint (https://, or http:// on loopback for a local identity provider),
+  // else the environment's, else the pool region's.
   static Result<std::string> endpoint_of(const CognitoConfig& c) {
-    if (!c.endpoint.empty()) return c.endpoint;
-    if (const char* env = std::getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"); env && *env) {
-      return std::string(env);
+    std::string endpoint = c.endpoint;
+    std::string_view what = "Cognito endpoint";
+    if (endpoint.empty()) {
+      if (const char* env = std::getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER");
+          env && *env) {
+        endpoint = env;
+        what = "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER";
+      }
+    }
+    if (!endpoint.empty()) {
+      auto checked = http::check_url(endpoint, what);
+      if (!checked) return std::unexpected(checked.error());
+      return endpoint;
     }
     auto region = region_of_pool(c.user_pool_id);
     if (!region) return std::unexpected(region.error());
@@ -173,8 +173,9 @@ struct CognitoClient::Impl {
       t.refresh_token = std::move(keep_refresh);  // REFRESH_TOKEN_AUTH returns none: keep ours
     }
     // Expiry: ExpiresIn when given (real Cognito), else the token's exp (some local servers).
-    bj::object claims = peek_claims(t.access_token.reveal());
-    auto now = std::chrono::system_clock::now();
+    // Our own fresh token: only its `exp` and `sub` are read.
+    bj::object claims = unverified_claims(t.access_token.reveal());
+    auto now = clock->now();
     if (auto in = ::idp::json::find_number(*result, "ExpiresIn")) {
       t.expires = now + std::chrono::seconds(static_cast<long>(*in));
     } else if (auto exp = ::idp::json::find_number(claims, "exp")) {
@@ -187,8 +188,9 @@ struct CognitoClient::Impl {
   }
 };
 
-CognitoClient::CognitoClient(net::any_io_executor executor, http::ClientOptions options)
-    : impl_(std::make_unique<Impl>(executor, std::move(options))) {}
+CognitoClient::CognitoClient(net::any_io_executor executor, http::ClientOptions options,
+                             std::shared_ptr<const TimeSource> clock)
+    : impl_(std::make_unique<Impl>(executor, std::move(options), std::move(clock))) {}
 CognitoClient::~CognitoClient() = default;
 
 awaitable<Result<CognitoTokens>> CognitoClient::sign_in(const CognitoConfig& c) {
@@ -212,9 +214,14 @@ awaitable<Result<CognitoTokens>> CognitoClient::refresh(const CognitoConfig& c, 
 }
 
 struct CognitoTokenProvider::Impl {
-  Impl(net::any_io_executor ex, CognitoConfig c, http::ClientOptions o, std::chrono::seconds m)
-      : config(std::move(c)), client(ex, std::move(o)), margin(m) {}
+  Impl(net::any_io_executor ex, CognitoConfig c, http::ClientOptions o, std::chrono::seconds m,
+       std::shared_ptr<const TimeSource> t)
+      : config(std::move(c)),
+        clock(t ? std::move(t) : real_time()),
+        client(ex, std::move(o), clock),
+        margin(m) {}
   CognitoConfig config;
+  std::shared_ptr<const TimeSource> clock;
   CognitoClient client;
   std::chrono::seconds margin;
   detail::TokenFlight flight;
@@ -251,14 +258,16 @@ struct CognitoTokenProvider::Impl {
 };
 
 CognitoTokenProvider::CognitoTokenProvider(net::any_io_executor executor, CognitoConfig config,
-                                           http::ClientOptions options, std::chrono::seconds margin)
-    : impl_(std::make_shared<Impl>(executor, std::move(config), std::move(options), margin)) {}
+                                           http::ClientOptions options, std::chrono::seconds margin,
+                                           std::shared_ptr<const TimeSource> clock)
+    : impl_(std::make_shared<Impl>(executor, std::move(config), std::move(options), margin,
+                                   std::move(clock))) {}
 CognitoTokenProvider::~CognitoTokenProvider() = default;
 
 awaitable<Result<Secret>> CognitoTokenProvider::token(bool refresh) {
   auto self = impl_;
   detail::TokenFlight::Fetch fetch = [self]() { return self->obtain(); };
-  co_return co_await self->flight.get(refresh, self->margin, std::move(fetch));
+  co_return co_await self->flight.get(refresh, self->margin, std::move(fetch), *self->clock);
 }
 
 CognitoTokenProvider::Stats CognitoTokenProvider::stats() const {

@@ -82,7 +82,7 @@ std::expected<std::string, KeyProblem> member_bytes(const bj::object& o, std::st
   if (s == nullptr) {
     return problem(fmt::format("member '{}' is missing or not a string", name));
   }
-  std::optional<std::string> bytes = base64_decode(std::string_view(s->data(), s->size()));
+  std::optional<std::string> bytes = base64url_decode(std::string_view(s->data(), s->size()));
   if (!bytes || bytes->empty()) {
     return problem(fmt::format("member '{}' is not valid base64url", name));
   }

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "idp/core/json_util.h"
+#include "idp/core/random.h"
 
 namespace idp::auth {
 
@@ -68,6 +69,8 @@ Error JwtError::to_error() const {
 }
 
 namespace {
+
+constexpr std::size_t kMaxUnverifiedBytes = std::size_t{64} * 1024;
 
 std::unexpected<JwtError> fail(JwtFailure failure, std::string message) {
   return std::unexpected<JwtError>(JwtError{failure, std::move(message)});
@@ -141,62 +144,6 @@ std::optional<std::string> ecdsa_raw_to_der(std::string_view raw, std::size_t co
   return der;
 }
 
-// base64url alphabet -> 6-bit value, -1 for every other byte.
-constexpr std::array<std::int8_t, 256> kBase64Url = [] {
-  std::array<std::int8_t, 256> t{};
-  t.fill(-1);
-  for (int i = 0; i < 26; ++i) {
-    t[static_cast<std::size_t>('A' + i)] = static_cast<std::int8_t>(i);
-    t[static_cast<std::size_t>('a' + i)] = static_cast<std::int8_t>(26 + i);
-  }
-  for (int i = 0; i < 10; ++i)
-    t[static_cast<std::size_t>('0' + i)] = static_cast<std::int8_t>(52 + i);
-  t['-'] = 62;
-  t['_'] = 63;
-  return t;
-}();
-
-// Bytes that base64url text of `n` characters decodes to (at most n).
-constexpr std::size_t decoded_size(std::size_t n) {
-  return n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
-}
-
-// Strict base64url (URL alphabet, no padding, zero unused bits) of `text` into `out`, which has
-// room for decoded_size(text.size()) bytes. Returns the decoded length, or nullopt.
-std::optional<std::size_t> decode_base64url(std::string_view text, unsigned char* out) {
-  const std::size_t n = text.size();
-  if (n % 4 == 1) return std::nullopt;
-  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
-  auto val = [](unsigned char c) { return static_cast<int>(kBase64Url[c]); };
-  std::size_t o = 0;
-  std::size_t i = 0;
-  int bad = 0;  // negative once any character is outside the alphabet; checked at the end
-  for (; i + 4 <= n; i += 4) {
-    const int a = val(in[i]), b = val(in[i + 1]), c = val(in[i + 2]), d = val(in[i + 3]);
-    bad |= a | b | c | d;
-    const auto v = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
-    out[o] = static_cast<unsigned char>(v >> 16);
-    out[o + 1] = static_cast<unsigned char>(v >> 8);
-    out[o + 2] = static_cast<unsigned char>(v);
-    o += 3;
-  }
-  if (bad < 0) return std::nullopt;
-  // The unused low bits of the last character must be zero, so each value has one encoding.
-  if (n - i == 2) {
-    const int a = val(in[i]), b = val(in[i + 1]);
-    if ((a | b) < 0 || (b & 0x0F) != 0) return std::nullopt;
-    out[o++] = static_cast<unsigned char>(a << 2 | b >> 4);
-  } else if (n - i == 3) {
-    const int a = val(in[i]), b = val(in[i + 1]), c = val(in[i + 2]);
-    if ((a | b | c) < 0 || (c & 0x03) != 0) return std::nullopt;
-    const auto v = static_cast<std::uint32_t>(a << 12 | b << 6 | c);
-    out[o] = static_cast<unsigned char>(v >> 10);
-    out[o + 1] = static_cast<unsigned char>(v >> 2);
-    o += 2;
-  }
-  return o;
-}
-
 // A NumericDate as whole seconds, clamped to what system_clock can represent.
 std::optional<std::int64_t> numeric_date(const bj::value& v) {
   constexpr std::int64_t kMax = 9'000'000'000;  // year 2255; system_clock (ns) ends in 2262
@@ -266,7 +213,7 @@ std::string join(const std::vector<std::string>& items) {
 // Decodes one base64url JSON part of the token into `buf` and parses it with `storage`.
 std::expected<bj::object, JwtError> decode_json_part(std::string_view part, const char* what,
                                                      unsigned char* buf, bj::storage_ptr storage) {
-  std::optional<std::size_t> len = decode_base64url(part, buf);
+  std::optional<std::size_t> len = base64url_decode_into(part, buf);
   if (!len) {
     return fail(JwtFailure::kMalformed, fmt::format("token {} is not valid base64url", what));
   }
@@ -296,17 +243,6 @@ class DecodeBuffer {
 };
 
 }  // namespace
-
-std::optional<std::string> base64url_decode_strict(std::string_view text) {
-  std::string out;
-  std::optional<std::size_t> len;
-  out.resize_and_overwrite(decoded_size(text.size()), [&](char* p, std::size_t) {
-    len = decode_base64url(text, reinterpret_cast<unsigned char*>(p));
-    return len ? *len : std::size_t{0};
-  });
-  if (!len) return std::nullopt;
-  return out;
-}
 
 std::expected<void, JwtError> verify_jws_signature(std::string_view alg, const Jwk& key,
                                                    std::string_view signing_input,
@@ -391,8 +327,9 @@ std::expected<VerifiedToken, JwtError> verify_jwt(std::string_view token, const 
 
   // One scratch buffer holds the decoded header, then the signature, then the payload; the
   // header's JSON lives in a stack arena.
-  DecodeBuffer buf(std::max({decoded_size(header_b64.size()), decoded_size(payload_b64.size()),
-                             decoded_size(signature_b64.size())}));
+  DecodeBuffer buf(std::max({base64url_decoded_size(header_b64.size()),
+                             base64url_decoded_size(payload_b64.size()),
+                             base64url_decoded_size(signature_b64.size())}));
   unsigned char arena[512];
   bj::monotonic_resource header_memory(arena, sizeof arena);
   auto header = decode_json_part(header_b64, "header", buf.data(), bj::storage_ptr(&header_memory));
@@ -419,7 +356,7 @@ std::expected<VerifiedToken, JwtError> verify_jwt(std::string_view token, const 
     return fail(JwtFailure::kUnknownKey, "token key id is not in the issuer's key set");
   }
 
-  std::optional<std::size_t> signature_len = decode_base64url(signature_b64, buf.data());
+  std::optional<std::size_t> signature_len = base64url_decode_into(signature_b64, buf.data());
   if (!signature_len) return fail(JwtFailure::kMalformed, "token signature is not valid base64url");
   const std::string_view signature(reinterpret_cast<const char*>(buf.data()), *signature_len);
   if (auto ok = verify_jws_signature(alg, *key, signing_input, signature); !ok) {
@@ -515,6 +452,17 @@ std::expected<VerifiedToken, JwtError> verify_jwt(std::string_view token, const 
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::seconds(**exp)));
   out.claims = std::move(*claims);
   return out;
+}
+
+boost::json::object unverified_claims(std::string_view token) {
+  const std::size_t dot1 = token.find('.');
+  const std::size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.size() > kMaxUnverifiedBytes) return {};
+  auto payload = base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  if (!payload) return {};
+  auto v = json::parse(*payload, json::ParseLimits{.max_depth = 32});
+  if (!v || !v->is_object()) return {};
+  return std::move(v->get_object());
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include "idp/core/json_util.h"
 #include "idp/core/random.h"
+#include "idp/http/url_policy.h"
 #include "token_flight.h"
 
 namespace idp::auth {
@@ -41,8 +42,8 @@ struct ClientCredentialsTokenProvider::Impl {
 
   awaitable<Result<detail::FetchedToken>> fetch() {
     ++fetches;
-    auto policy = mcp::check_url_policy(config.token_url);
-    if (!policy) co_return std::unexpected(policy.error().with_context("OAuth token endpoint"));
+    auto policy = http::check_url(config.token_url, "OAuth token endpoint");
+    if (!policy) co_return std::unexpected(policy.error());
     std::string form = "grant_type=client_credentials";
     if (!config.scope.empty()) form += "&scope=" + form_encode(config.scope);
     http::ClientRequest req;
@@ -97,7 +98,8 @@ ClientCredentialsTokenProvider::~ClientCredentialsTokenProvider() = default;
 awaitable<Result<Secret>> ClientCredentialsTokenProvider::token(bool refresh) {
   auto self = impl_;
   detail::TokenFlight::Fetch fetch = [self]() { return self->fetch(); };
-  co_return co_await self->flight.get(refresh, self->margin, std::move(fetch));
+  const std::shared_ptr<const TimeSource> clock = real_time();
+  co_return co_await self->flight.get(refresh, self->margin, std::move(fetch), *clock);
 }
 
 int ClientCredentialsTokenProvider::fetches() const { return impl_->fetches.load(); }

@@ -4,12 +4,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <functional>
@@ -20,8 +15,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "idp/core/clock.h"
 #include "idp/core/error.h"
 #include "idp/core/secret.h"
+#include "waiters.h"
 
 namespace idp::auth::detail {
 
@@ -34,31 +31,30 @@ class TokenFlight {
  public:
   using Fetch = std::function<boost::asio::awaitable<Result<FetchedToken>>()>;
 
-  // `invalidate`: the server rejected the cached token (HTTP 401): fetch a new one.
-  boost::asio::awaitable<Result<Secret>> get(bool invalidate, std::chrono::seconds margin, Fetch fetch) {
-    namespace net = boost::asio;
-    std::shared_ptr<net::steady_timer> wait;
+  // `invalidate`: the server rejected the cached token (HTTP 401): fetch a new one. `clock`
+  // must outlive the call.
+  boost::asio::awaitable<Result<Secret>> get(bool invalidate, std::chrono::seconds margin,
+                                             Fetch fetch, const TimeSource& clock) {
+    std::shared_ptr<Waiters::Waiter> wait;
     {
       std::lock_guard lock(mu_);
-      auto now = std::chrono::system_clock::now();
+      auto now = clock.now();
       if (invalidate && cached_) fresh_until_ = now;
       if (cached_ && now < fresh_until_) co_return cached_->token;
       if (in_flight_) {
-        auto ex = co_await net::this_coro::executor;
-        wait = std::make_shared<net::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
-        waiters_.push_back(wait);
+        wait = waiters_.park();
       } else {
         in_flight_ = true;
       }
     }
     if (wait) {
-      co_await wait->async_wait(net::as_tuple(net::use_awaitable));
+      co_await Waiters::wait(wait);
       std::lock_guard lock(mu_);
       if (last_) co_return *last_;
       co_return make_error(ErrorCode::kInternal, "the token fetch ended without a result");
     }
     auto fetched = co_await fetch();
-    std::vector<std::shared_ptr<net::steady_timer>> waiters;
+    std::vector<std::shared_ptr<Waiters::Waiter>> waiters;
     Result<Secret> result = make_error(ErrorCode::kInternal, "unset");
     {
       std::lock_guard lock(mu_);
@@ -67,7 +63,7 @@ class TokenFlight {
         cached_ = *fetched;
         // Proactive refresh `margin` before expiry, but never in the first half of a short
         // token's life (a 5 s token with a 2 min margin would otherwise be fetched every call).
-        auto now = std::chrono::system_clock::now();
+        auto now = clock.now();
         auto life = std::chrono::duration_cast<std::chrono::seconds>(fetched->expires - now);
         fresh_until_ = fetched->expires - std::min(margin, std::max(life / 2, std::chrono::seconds(0)));
         result = fetched->token;
@@ -75,9 +71,9 @@ class TokenFlight {
         result = std::unexpected(fetched.error());
       }
       last_ = result;
-      waiters.swap(waiters_);
+      waiters = waiters_.take();
     }
-    for (auto& t : waiters) net::post(t->get_executor(), [t] { t->cancel(); });
+    Waiters::wake(waiters);
     co_return result;
   }
 
@@ -86,7 +82,7 @@ class TokenFlight {
   std::optional<FetchedToken> cached_;
   std::chrono::system_clock::time_point fresh_until_;  // cached_ is served until then
   bool in_flight_ = false;
-  std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters_;
+  Waiters waiters_;
   std::optional<Result<Secret>> last_;
 };
 

@@ -1,3 +1,6 @@
+// The default credential chain in one file, past the usual ~600 lines: its steps (environment,
+// profiles and SSO caches, credential_process, container and EC2 metadata) share the chain's
+// state and its "what was tried" report, and each is short.
 #include "idp/aws/credentials.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -6,7 +9,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
-#include <boost/url/parse.hpp>
 
 #include <cstdlib>
 #include <ctime>
@@ -19,6 +21,7 @@
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
 #include "idp/http/client.h"
+#include "idp/http/url_policy.h"
 #include "process.h"
 
 namespace idp::aws {
@@ -199,13 +202,10 @@ Result<Credentials> credentials_from_json(const bj::object& o, std::string_view 
   return c;
 }
 
-bool allowed_full_uri_host(std::string_view scheme, std::string_view host) {
-  if (scheme == "https") return true;
-  if (scheme != "http") return false;
-  return host == "127.0.0.1" || host.starts_with("127.") || host == "localhost" || host == "::1" ||
-         host == "[::1]" || host == "169.254.170.2" || host == "169.254.170.23" ||
-         host == "fd00:ec2::23" || host == "[fd00:ec2::23]";
-}
+// Besides loopback, the ECS and EKS credential agents listen on link-local addresses over plain
+// http (what the AWS SDKs allow for AWS_CONTAINER_CREDENTIALS_FULL_URI).
+constexpr std::string_view kContainerAgentHosts[] = {"169.254.170.2", "169.254.170.23",
+                                                     "[fd00:ec2::23]"};
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
@@ -544,18 +544,13 @@ struct DefaultCredentialsChain::Impl {
       url = base + (relative->starts_with("/") ? "" : "/") + *relative;
     } else {
       url = *full;
-      auto u = boost::urls::parse_uri(url);
-      if (!u) {
+      auto checked =
+          http::check_url(url, "AWS_CONTAINER_CREDENTIALS_FULL_URI", kContainerAgentHosts);
+      if (!checked) {
         co_return failed(Error(ErrorCode::kInvalidArgument,
-                               "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL: " + url));
-      }
-      std::string scheme = lower(u->scheme());
-      std::string host = u->host_address();
-      if (!allowed_full_uri_host(scheme, host)) {
-        co_return failed(Error(ErrorCode::kInvalidArgument,
-                               "AWS_CONTAINER_CREDENTIALS_FULL_URI " + url +
-                                   " must use https, or http to a loopback address or the ECS/EKS "
-                                   "agent (169.254.170.2, 169.254.170.23)"));
+                               checked.error().message() +
+                                   " (or http:// to the ECS/EKS agent: 169.254.170.2, "
+                                   "169.254.170.23, [fd00:ec2::23])"));
       }
     }
     http::Headers headers;

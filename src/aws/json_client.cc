@@ -68,13 +68,13 @@ std::string excerpt(std::string_view body) {
   return out;
 }
 
+}  // namespace
+
 milliseconds full_jitter(int, milliseconds ceiling) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_int_distribution<long long> dist(0, std::max<long long>(0, ceiling.count()));
   return milliseconds(dist(rng));
 }
-
-}  // namespace
 
 std::string sanitize_error_type(std::string_view raw) {
   std::string_view t = raw;

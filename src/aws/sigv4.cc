@@ -1,8 +1,7 @@
 #include "idp/aws/sigv4.h"
 #include "idp/core/clock.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <ctime>
@@ -111,37 +110,7 @@ std::string normalize_path(std::string_view path) {
   return result;
 }
 
-std::string sha256_raw(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(md), len);
-}
-
 }  // namespace
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-std::string sha256_hex(std::string_view data) { return to_hex(sha256_raw(data)); }
-
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  std::string out(reinterpret_cast<const char*>(md), len);
-  OPENSSL_cleanse(md, sizeof md);
-  return out;
-}
 
 std::string uri_encode(std::string_view text, bool keep_slash) {
   static constexpr char kDigits[] = "0123456789ABCDEF";

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "idp/auth/cognito.h"
+#include "idp/auth/jwt.h"
 #include "idp/auth/local_cognito.h"
 #include "idp/core/clock.h"
 #include "idp/core/json_util.h"
@@ -22,21 +23,9 @@ using boost::asio::awaitable;
 namespace idp::cli {
 namespace {
 
-// The access token's claims (not the token): what an MCP server will check.
-bj::object claims_of(const Secret& token) {
-  std::string_view jwt = token.reveal();
-  auto a = jwt.find('.');
-  auto b = a == std::string_view::npos ? a : jwt.find('.', a + 1);
-  if (b == std::string_view::npos) return {};
-  auto payload = base64_decode(jwt.substr(a + 1, b - a - 1));
-  if (!payload) return {};
-  auto claims = ::idp::json::parse(*payload);
-  if (!claims || !claims->is_object()) return {};
-  return claims->get_object();
-}
-
 void describe(std::string_view what, const auth::CognitoTokens& t) {
-  auto claims = claims_of(t.access_token);
+  // The access token's claims (not the token): what an MCP server will check.
+  auto claims = auth::unverified_claims(t.access_token.reveal());
   auto left = std::chrono::duration_cast<std::chrono::seconds>(t.expires - std::chrono::system_clock::now());
   std::string scopes = "(none)";
   if (auto* s = ::idp::json::find_string(claims, "scope")) scopes = std::string(*s);

@@ -1,5 +1,6 @@
 #include "idp/core/crypto.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -25,7 +26,9 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
             reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len)) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
-  return std::string(reinterpret_cast<const char*>(md), len);
+  std::string out(reinterpret_cast<const char*>(md), len);
+  OPENSSL_cleanse(md, sizeof md);  // SigV4 derives signing keys with it
+  return out;
 }
 
 std::string to_hex(std::string_view bytes) {

@@ -43,6 +43,14 @@ std::string encode(std::string_view in, const char* alphabet, bool pad) {
   return out;
 }
 
+// base64url alphabet -> 6-bit value, -1 for every other byte.
+constexpr std::array<std::int8_t, 256> kUrlValue = [] {
+  std::array<std::int8_t, 256> t{};
+  t.fill(-1);
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kUrl[i])] = static_cast<std::int8_t>(i);
+  return t;
+}();
+
 int decode_char(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -54,13 +62,15 @@ int decode_char(char c) {
 
 }  // namespace
 
-std::string random_token(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+std::string random_bytes(std::size_t n) {
+  std::string raw(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n)) != 1) {
     throw std::runtime_error("OpenSSL RAND_bytes failed");
   }
-  return base64url_encode(raw);
+  return raw;
 }
+
+std::string random_token(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
 
 std::string trace_id() {
   // splitmix64 seeded once per thread from the CSPRNG: trace ids need to be distinct, not
@@ -101,6 +111,51 @@ std::optional<std::string> base64_decode(std::string_view text) {
       out += static_cast<char>((acc >> bits) & 0xFF);
     }
   }
+  return out;
+}
+
+std::optional<std::size_t> base64url_decode_into(std::string_view text, unsigned char* out) {
+  const std::size_t n = text.size();
+  if (n % 4 == 1) return std::nullopt;
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  auto val = [](unsigned char c) { return static_cast<int>(kUrlValue[c]); };
+  std::size_t o = 0;
+  std::size_t i = 0;
+  int bad = 0;  // negative once any character is outside the alphabet; checked after the loop
+  for (; i + 4 <= n; i += 4) {
+    const int a = val(in[i]), b = val(in[i + 1]), c = val(in[i + 2]), d = val(in[i + 3]);
+    bad |= a | b | c | d;
+    const auto v = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
+    out[o] = static_cast<unsigned char>(v >> 16);
+    out[o + 1] = static_cast<unsigned char>(v >> 8);
+    out[o + 2] = static_cast<unsigned char>(v);
+    o += 3;
+  }
+  if (bad < 0) return std::nullopt;
+  // The unused low bits of the last character must be zero, so each value has one encoding.
+  if (n - i == 2) {
+    const int a = val(in[i]), b = val(in[i + 1]);
+    if ((a | b) < 0 || (b & 0x0F) != 0) return std::nullopt;
+    out[o++] = static_cast<unsigned char>(a << 2 | b >> 4);
+  } else if (n - i == 3) {
+    const int a = val(in[i]), b = val(in[i + 1]), c = val(in[i + 2]);
+    if ((a | b | c) < 0 || (c & 0x03) != 0) return std::nullopt;
+    const auto v = static_cast<std::uint32_t>(a << 12 | b << 6 | c);
+    out[o] = static_cast<unsigned char>(v >> 10);
+    out[o + 1] = static_cast<unsigned char>(v >> 2);
+    o += 2;
+  }
+  return o;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out;
+  std::optional<std::size_t> len;
+  out.resize_and_overwrite(base64url_decoded_size(text.size()), [&](char* p, std::size_t) {
+    len = base64url_decode_into(text, reinterpret_cast<unsigned char*>(p));
+    return len ? *len : std::size_t{0};
+  });
+  if (!len) return std::nullopt;
   return out;
 }
 

@@ -1,3 +1,5 @@
+// The HTTP client in one file, past the usual ~600 lines on purpose: Beast and Asio SSL stay
+// confined to this one translation unit (each one that includes them costs ~17 s to build).
 #include "idp/http/client.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -24,6 +26,9 @@
 #include <optional>
 #include <unordered_map>
 #include <vector>
+
+#include "idp/core/random.h"
+#include "idp/http/url_policy.h"
 
 namespace idp::http {
 
@@ -80,6 +85,14 @@ Result<Url> parse_url(std::string_view text) {
   }
   out.host = u.host_address();
   if (out.host.empty()) return make_error(ErrorCode::kInvalidArgument, "URL has no host");
+  // Boost.URL 1.81 reads "http://127.0.0.1.nip.io/x" as host 127.0.0.1 and path ".nip.io/x": a
+  // path after an authority that does not start with '/' is a host it did not read whole, and
+  // connecting to the part it did read would reach another machine than the URL names.
+  if (!u.encoded_path().empty() && u.encoded_path().front() != '/') {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the URL's host name is not valid (a host must be a DNS name, an IPv4 "
+                      "address or a bracketed IPv6 address)");
+  }
   auto ht = u.host_type();
   out.host_is_ip = ht == boost::urls::host_type::ipv4 || ht == boost::urls::host_type::ipv6;
   if (!out.host_is_ip) out.host = lower(out.host);
@@ -97,11 +110,6 @@ Result<Url> parse_url(std::string_view text) {
   if (out.port != default_port) out.authority += ":" + std::to_string(out.port);
   if (u.has_userinfo()) out.userinfo = u.userinfo();
   return out;
-}
-
-bool is_loopback(const Url& u) {
-  return u.host == "localhost" || u.host == "::1" || u.host.starts_with("127.") ||
-         u.host.ends_with(".localhost");
 }
 
 // NO_PROXY: comma/space separated; "*" matches all; "example.com" and ".example.com" match the
@@ -134,30 +142,6 @@ std::string env(const char* lower_name, const char* upper_name) {
   if (const char* v = std::getenv(lower_name); v && *v) return v;
   if (const char* v = std::getenv(upper_name); v && *v) return v;
   return {};
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
-    out += kTable[(v >> 18) & 63];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += kTable[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kTable[(v >> 18) & 63];
-    out += kTable[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 bool is_idempotent(std::string_view m) {
@@ -307,7 +291,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   Result<Route> route_for(const Url& u) const {
     Route r;
     const std::string& proxy = u.tls ? opt.https_proxy : opt.http_proxy;
-    if (!proxy.empty() && !is_loopback(u) && !no_proxy_matches(opt.no_proxy, u)) {
+    if (!proxy.empty() && !is_loopback_host(u.host) && !no_proxy_matches(opt.no_proxy, u)) {
       std::string text = proxy.find("://") == std::string::npos ? "http://" + proxy : proxy;
       auto p = parse_url(text);
       if (!p) return std::unexpected(p.error().with_context("proxy " + proxy));
@@ -409,7 +393,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       req.set(bhttp::field::host, u.host_port());
       req.set(bhttp::field::user_agent, opt.user_agent);
       if (!route.proxy->userinfo.empty()) {
-        req.set(bhttp::field::proxy_authorization, "Basic " + base64(route.proxy->userinfo));
+        req.set(bhttp::field::proxy_authorization, "Basic " + base64_encode(route.proxy->userinfo));
       }
       std::string step = "CONNECT " + u.host_port() + " through proxy " + hop.host_port();
       armed = dl.arm(c->tcp, opt.connect_timeout);
@@ -576,7 +560,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       req.set(bhttp::field::user_agent, opt.user_agent);
     }
     if (absolute && !route.proxy->userinfo.empty()) {
-      req.set(bhttp::field::proxy_authorization, "Basic " + base64(route.proxy->userinfo));
+      req.set(bhttp::field::proxy_authorization, "Basic " + base64_encode(route.proxy->userinfo));
     }
     for (const auto& [k, v] : in.headers.items()) req.insert(k, v);
     req.body() = in.body;

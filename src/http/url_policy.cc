@@ -51,6 +51,21 @@ bool loopback_ipv6(std::string_view s) {
   return parsed->is_loopback();
 }
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// At most 64 printable ASCII characters of `s`, for an error message.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 64)) {
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
 }  // namespace
 
 bool is_loopback_host(std::string_view host) {
@@ -75,49 +90,42 @@ std::string_view authority_host(std::string_view authority) {
   return colon == std::string_view::npos ? authority : authority.substr(0, colon);
 }
 
-Result<CheckedUrl> check_url(std::string_view url, std::string_view what) {
-  std::string label = std::string(what) + " " + std::string(url);
+Result<CheckedUrl> check_url(std::string_view url, std::string_view what,
+                             std::span<const std::string_view> also_plain_http) {
+  // The messages never repeat the URL: its query or user info may hold a credential, and the
+  // caller names the setting in `what`.
+  const std::string name(what);
+  auto fail = [&](std::string problem) {
+    return make_error(ErrorCode::kInvalidArgument, name + " " + problem);
+  };
   auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) {
-    return make_error(ErrorCode::kInvalidArgument, std::string(what) + " '" + std::string(url) +
-                                                       "' is not a valid absolute URL (" +
-                                                       parsed.error().message() + ")");
-  }
+  if (!parsed) return fail("is not a valid absolute URL (expected https://host/path)");
   const boost::urls::url_view& u = *parsed;
   CheckedUrl out;
-  out.scheme = std::string(u.scheme());
-  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  out.scheme = lower(u.scheme());
   if (out.scheme != "http" && out.scheme != "https") {
-    return make_error(ErrorCode::kInvalidArgument, std::string(what) +
-                                                       ": unsupported URL scheme '" + out.scheme +
-                                                       "' (use https://, or http:// on loopback)");
+    return fail("must use https:// (got " + printable(out.scheme) + "://)");
   }
   if (u.has_userinfo()) {
-    // The message leaves the userinfo out: it may be a password.
-    return make_error(ErrorCode::kInvalidArgument,
-                      std::string(what) +
-                          ": a URL with user info (user@host) is refused; put "
-                          "credentials in the auth settings, not in the URL");
+    return fail(
+        "must not contain user info (a user name or password before '@'); put credentials in "
+        "the auth settings or headers instead");
   }
-  if (!u.has_authority() || u.encoded_host().empty()) {
-    return make_error(ErrorCode::kInvalidArgument, label + ": the URL has no host");
-  }
+  if (!u.has_authority() || u.encoded_host().empty()) return fail("has no host");
   // Boost.URL 1.81 stops an IPv4 host early and leaves the rest in the path:
   // "http://127.0.0.1.nip.io/x" parses as host 127.0.0.1, path ".nip.io/x". A path after an
   // authority must be empty or start with '/', so anything else is a host we did not read whole.
   if (!u.encoded_path().empty() && u.encoded_path().front() != '/') {
-    return make_error(ErrorCode::kInvalidArgument,
-                      label +
-                          ": the host name is not valid (use https:// with a DNS name, or http:// "
-                          "with localhost, 127.0.0.0/8 or [::1])");
+    return fail(
+        "has a host name that is not valid (use https:// with a DNS name, or http:// with "
+        "localhost, 127.0.0.0/8 or [::1])");
   }
   out.host = std::string(u.encoded_host());
   if (u.host_type() == boost::urls::host_type::ipv6 && !out.host.starts_with("["))
     out.host = "[" + out.host + "]";
   if (u.has_port()) {
     if (u.port().empty() || u.port_number() == 0) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        label + ": invalid port '" + std::string(u.port()) + "'");
+      return fail("has an invalid port '" + printable(u.port()) + "'");
     }
     out.port = u.port_number();
   } else {
@@ -125,10 +133,13 @@ Result<CheckedUrl> check_url(std::string_view url, std::string_view what) {
   }
   out.loopback = is_loopback_host(out.host);
   if (out.scheme == "http" && !out.loopback) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      label +
-                          ": plain http:// is allowed only for loopback hosts (localhost, "
-                          "127.0.0.0/8, [::1]); use https://");
+    const std::string host = lower(out.host);
+    for (std::string_view extra : also_plain_http) {
+      if (host == lower(extra)) return out;
+    }
+    return fail("must use https:// (got http:// to " + printable(out.host) +
+                "; plain http:// is allowed only for loopback hosts: localhost, 127.0.0.0/8, "
+                "[::1])");
   }
   return out;
 }

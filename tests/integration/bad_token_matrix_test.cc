@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 
+#include "../lib/digest_sign.h"
 #include "idp/auth/bearer_auth.h"
 #include "idp/core/random.h"
 #include "idp/http/server.h"
@@ -67,16 +68,7 @@ struct Key {
 };
 
 std::string rsa_sign(EVP_PKEY* key, const char* md, std::string_view input) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestSignInit_ex(ctx, nullptr, md, nullptr, nullptr, key, nullptr);
-  std::size_t len = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
-  EVP_DigestSign(ctx, nullptr, &len, in, input.size());
-  std::string sig(len, '\0');
-  EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size());
-  EVP_MD_CTX_free(ctx);
-  sig.resize(len);
-  return sig;
+  return test::digest_sign(key, md, input);
 }
 
 std::string hmac256(std::string_view key, std::string_view data) {
@@ -99,7 +91,10 @@ class BadTokenMatrix : public ::testing::Test {
   virtual bool example_server() const { return false; }
 
   static void SetUpTestSuite() {
-    for (auto* k : {&k1_, &k2_, &stranger_}) k->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
+    // Once for both suites (this one and the example server's): the keys are static.
+    for (auto* k : {&k1_, &k2_, &stranger_}) {
+      if (k->pkey == nullptr) k->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
+    }
     k1_.kid = "k1";
     k2_.kid = "k2";
     stranger_.kid = "k1";  // claims to be k1, signed by another key

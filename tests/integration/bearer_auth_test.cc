@@ -43,6 +43,7 @@ class BearerAuthTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / fmt::format("idp-bearer-{}", ::getpid());
     std::filesystem::remove_all(dir_);
     idp_ = std::make_unique<LocalCognito>(dir_.string());
+    idp_->set_clock(clock_);
     idp_http_ = std::make_unique<http::Server>(http::ServerOptions{});
     idp_->attach(*idp_http_);
     auto idp_port = idp_http_->start();
@@ -73,6 +74,7 @@ class BearerAuthTest : public ::testing::Test {
     ao.rules.issuer = idp_->issuer(pool_);
     ao.rules.client_ids = {client_id_};
     ao.scopes_supported = {"aws.cognito.signin.user.admin"};
+    ao.clock = clock_;
     auth_ = std::make_unique<BearerAuth>(ao);
     mcp_http_ = std::make_unique<http::Server>(http::ServerOptions{});
     mcp::StreamableHttpOptions mo;
@@ -122,6 +124,8 @@ class BearerAuthTest : public ::testing::Test {
     return out;
   }
 
+  // The identity provider's and the server's time; it moves only when a test advances it.
+  std::shared_ptr<ManualTime> clock_ = std::make_shared<ManualTime>();
   std::filesystem::path dir_;
   std::unique_ptr<LocalCognito> idp_;
   std::unique_ptr<http::Server> idp_http_, mcp_http_;
@@ -233,13 +237,15 @@ TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes
   EXPECT_EQ(report, "8/8 sign_ins=1 refreshes=1 call=ok refreshed=ok");
 }
 
-// Issue 4's refresh acceptance: access tokens that live 5 s, a 30 s stream of tool calls through
-// one client: no call fails, one sign-in, the rest are refreshes (proactive, before expiry).
+// Issue 4's refresh acceptance: access tokens that live 5 s, 30 s of tool calls (one every
+// 100 ms of the shared clock) through one client: no call fails, one sign-in, the rest are
+// refreshes (proactive, before expiry).
 TEST_F(BearerAuthTest, FiveSecondTokensThroughAThirtySecondStreamOfCalls) {
   idp_->set_token_lifetime(std::chrono::seconds(5));
   CognitoConfig cfg = alice();
   auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
-    auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
+    auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg, http::ClientOptions{},
+                                                           std::chrono::seconds(120), clock_);
     mcp::ClientOptions o;
     o.listen = false;
     o.token_provider = provider;
@@ -249,24 +255,21 @@ TEST_F(BearerAuthTest, FiveSecondTokensThroughAThirtySecondStreamOfCalls) {
     int calls = 0;
     int failures = 0;
     std::string first_failure;
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    boost::asio::steady_timer pause(ex);
-    while (std::chrono::steady_clock::now() < until) {
+    for (int i = 0; i < 300; ++i) {
       bj::object none;
       auto r = co_await c.call_tool("whoami", std::move(none));
       ++calls;
       if (!r || r->is_error) {
         if (failures++ == 0) first_failure = r ? "isError" : r.error().message();
       }
-      pause.expires_after(std::chrono::milliseconds(100));
-      co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+      clock_->advance(std::chrono::milliseconds(100));
     }
     co_await c.close();
     auto s = provider->stats();
-    co_return fmt::format("calls>=100:{} failures={} {} sign_ins={} refreshes>=6:{}", calls >= 100, failures,
+    co_return fmt::format("calls={} failures={} {} sign_ins={} refreshes>=6:{}", calls, failures,
                           first_failure, s.sign_ins, s.refreshes >= 6);
   });
-  EXPECT_EQ(report, "calls>=100:true failures=0  sign_ins=1 refreshes>=6:true");
+  EXPECT_EQ(report, "calls=300 failures=0  sign_ins=1 refreshes>=6:true");
 }
 
 // 50 agents' first calls at once share one provider: exactly one InitiateAuth.

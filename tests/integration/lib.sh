@@ -10,8 +10,8 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "$PASSED passed, 1 failed"; exit 1; }
 pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
-wait_line() {  # wait_line FILE REGEX: prints the first match, waiting up to 10 s
-  for _ in $(seq 200); do
+wait_line() {  # wait_line FILE REGEX: prints the first match (a 30 s guard against a hang)
+  for _ in $(seq 600); do
     if grep -qE "$2" "$1" 2>/dev/null; then grep -oE "$2" "$1" | head -1; return 0; fi
     sleep 0.05
   done

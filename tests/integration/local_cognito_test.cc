@@ -21,6 +21,7 @@
 #include <atomic>
 
 #include "idp/auth/local_cognito.h"
+#include "idp/core/clock.h"
 #include "idp/core/random.h"
 #include "idp/http/server.h"
 #include "raw_http.h"
@@ -122,8 +123,9 @@ struct Instance {
   std::unique_ptr<http::Server> server;
   std::uint16_t port = 0;
 
-  explicit Instance(const std::string& dir) {
+  explicit Instance(const std::string& dir, std::shared_ptr<const TimeSource> clock = nullptr) {
     idp = std::make_unique<LocalCognito>(dir);
+    if (clock) idp->set_clock(std::move(clock));
     server = std::make_unique<http::Server>(http::ServerOptions{});
     idp->attach(*server);
     auto p = server->start();
@@ -415,6 +417,7 @@ TEST_F(LocalCognitoTest, ClientWithSecretNeedsSecretHash) {
   EXPECT_FALSE(r.str({"AuthenticationResult", "AccessToken"}).empty());
 
   // The data file holds no password in clear.
+  ASSERT_TRUE(a.idp->flush());
   std::string data = read_file(a.idp->data_file());
   EXPECT_EQ(data.find("Passw0rdBob"), std::string::npos);
   EXPECT_EQ(data.find("Temp0rary1"), std::string::npos);
@@ -521,6 +524,20 @@ TEST_F(LocalCognitoTest, ConcurrentSignInsOnSeveralServerThreads) {
     ASSERT_EQ(call("AdminSetUserPassword", p).first, 200);
   }
   std::atomic<int> ok{0};
+  // While the sign-ins run, whoever reads the state file finds a whole one (it is replaced
+  // atomically, never written in place).
+  std::atomic<bool> signing_in{true};
+  std::atomic<int> reads{0}, torn{0};
+  std::thread reader([&] {
+    while (signing_in.load()) {
+      std::string text = read_file(idp->data_file());
+      if (text.empty()) continue;  // not written yet
+      ++reads;
+      boost::system::error_code ec;
+      auto v = bj::parse(text, ec);
+      if (ec || !v.is_object() || !v.as_object().contains("pools")) ++torn;
+    }
+  });
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
@@ -539,12 +556,71 @@ TEST_F(LocalCognitoTest, ConcurrentSignInsOnSeveralServerThreads) {
     });
   }
   for (auto& th : threads) th.join();
+  signing_in = false;
+  reader.join();
   EXPECT_EQ(ok.load(), 24);
+  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " reads";
   server->stop();
   server->wait();
+  ASSERT_TRUE(idp->flush());
   // No temporary files are left behind.
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename(), "local-cognito.json");
+  }
+}
+
+TEST_F(LocalCognitoTest, GetUserChecksTheTokenAsAResourceServerWould) {
+  auto clock = std::make_shared<ManualTime>();
+  Instance a(dir_, clock);
+  create_pool_and_client(a, false);
+  create_user(a, "dana", "Temp0rary1");
+  set_password(a, "dana", "Passw0rdDana", true);
+  auto ok = sign_in(a, "dana", "Passw0rdDana");
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  const std::string access = ok.str({"AuthenticationResult", "AccessToken"});
+  const std::string id = ok.str({"AuthenticationResult", "IdToken"});
+  auto get_user = [&](const std::string& token) {
+    bj::object in{{"AccessToken", token}};
+    return a.call("GetUser", in);
+  };
+  auto me = get_user(access);
+  ASSERT_EQ(me.status, 200) << me.raw;
+  EXPECT_EQ(me.str({"Username"}), "dana");
+  // An ID token is signed by the same key, but it is not an access token.
+  expect_error(get_user(id), "NotAuthorizedException", "Invalid Access Token");
+  // Another spelling of the same signature (padding): the strict decoder refuses it.
+  expect_error(get_user(access + "="), "NotAuthorizedException", "Invalid Access Token");
+  expect_error(get_user("x.y.z"), "NotAuthorizedException", "Invalid Access Token");
+  // An hour later (the token's lifetime) it has expired: no skew for its own tokens.
+  clock->advance(std::chrono::seconds(3599));
+  EXPECT_EQ(get_user(access).status, 200);
+  clock->advance(std::chrono::seconds(1));
+  expect_error(get_user(access), "NotAuthorizedException", "Access Token has expired");
+}
+
+TEST_F(LocalCognitoTest, RequestsDoNotWaitForTheDiskAndFlushReportsAFailedWrite) {
+  Instance a(dir_);
+  create_pool_and_client(a, false);
+  ASSERT_TRUE(a.idp->flush());
+  // A directory where the state file should be: no write can replace it.
+  const std::string file = a.idp->data_file();
+  std::filesystem::remove(file);
+  std::filesystem::create_directory(file);
+  create_user(a, "erin", "Temp0rary1");  // the requests succeed: the state is kept in memory
+  set_password(a, "erin", "Passw0rdErin", true);
+  auto signed_in = sign_in(a, "erin", "Passw0rdErin");
+  EXPECT_EQ(signed_in.status, 200) << signed_in.raw;
+  auto failed = a.idp->flush();
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message().find("cannot rename onto " + file), std::string::npos)
+      << failed.error().message();
+  // Once the path is free again, a flush writes everything that happened meanwhile.
+  std::filesystem::remove(file);
+  auto written = a.idp->flush();
+  ASSERT_TRUE(written) << written.error().message();
+  EXPECT_NE(read_file(file).find("\"username\":\"erin\""), std::string::npos);
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename(), "local-cognito.json");  // no temporary file left behind
   }
 }
 

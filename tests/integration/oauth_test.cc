@@ -115,7 +115,9 @@ TEST_F(OAuthTest, PostAuthAndClearErrors) {
     auto t = co_await p.token(false);
     co_return t ? "fetched" : t.error().message();
   });
-  EXPECT_NE(insecure.find("refusing plain http://"), std::string::npos) << insecure;
+  EXPECT_EQ(insecure,
+            "OAuth token endpoint must use https:// (got http:// to auth.example.com; plain "
+            "http:// is allowed only for loopback hosts: localhost, 127.0.0.0/8, [::1])");
   EXPECT_EQ(form_encode("a b+c/é"), "a+b%2Bc%2F%C3%A9");
 }
 

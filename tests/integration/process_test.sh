@@ -46,17 +46,17 @@ pass "tls: a missing key file is reported by name"
 for sig in TERM INT; do
   start "$TMP/sig.out"
   sid=$(curl "${H[@]}" -D - -o /dev/null "$URL" -d "$INIT" | awk 'tolower($1)=="mcp-session-id:"{print $2}' | tr -d '\r')
-  curl -sS -N -m 20 -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $sid" "$URL" >/dev/null 2>&1 &
+  : >"$TMP/sse.head"
+  curl -sS -N -m 60 -D "$TMP/sse.head" -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $sid" \
+    "$URL" >/dev/null 2>&1 &
   PIDS+=($!)
-  sleep 0.3
-  t0=$(date +%s%N)
+  # The stream is open once its status line has arrived.
+  wait_line "$TMP/sse.head" '^HTTP/1.1 200' >/dev/null
   kill -s "$sig" "$PID"
   status=0
-  wait "$PID" || status=$?
-  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  wait "$PID" || status=$?  # a server that never stopped would end the test by its ctest timeout
   ((status == 0)) || fail "SIG$sig: exit status $status"
-  ((ms < 5000)) || fail "SIG$sig: took $ms ms to stop"
-  pass "signal: SIG$sig stops the server in $ms ms with status 0"
+  pass "signal: SIG$sig stops the server with an open SSE stream, with status 0"
 done
 
 # --- a taken port is a clear start-up error.

@@ -142,6 +142,62 @@ stop_server() {
   wait "$pid" 2>/dev/null || true
 }
 
+# reserve_port VAR_PORT VAR_PID: a port of 127.0.0.1 that a helper process holds bound but not
+# listening. Connections to it are refused (a server that is "down"), and no other program can
+# take it until release_port PID; then start the server on it at once. For secrets and peers that
+# need a port number before the server runs; everything else binds port 0.
+reserve_port() {
+  local -n _rp_port_ref=$1
+  local -n _rp_pid_ref=$2
+  local _rp_out=$IDP_TMP/reserve-$RANDOM.out _rp_pid _rp_port=""
+  python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    time.sleep(3600)' >"$_rp_out" &
+  _rp_pid=$!
+  _idp_pids+=("$_rp_pid")
+  for _ in $(seq 300); do
+    _rp_port=$(head -n 1 "$_rp_out" 2>/dev/null)
+    [[ -n $_rp_port ]] && break
+    kill -0 "$_rp_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n $_rp_port ]] || fail "reserve_port: no port reserved"
+  _rp_port_ref=$_rp_port
+  _rp_pid_ref=$_rp_pid
+}
+release_port() { stop_server "$1"; }
+
+# wait_for_line FILE REGEX PID SECONDS -> prints the first capture group of the first matching
+# line; fails (status 1) when PID exits first or nothing matches within SECONDS (a hang guard).
+wait_for_line() {
+  local file=$1 re=$2 pid=$3 secs=$4 line
+  for _ in $(seq $((secs * 10))); do
+    if [[ -f $file ]]; then # the background job creates it a moment after the fork
+      while IFS= read -r line; do
+        if [[ $line =~ $re ]]; then
+          echo "${BASH_REMATCH[1]}"
+          return 0
+        fi
+      done <"$file"
+    fi
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# force_loopback_port FILE PID: the port a Node peer started with PORT=0 and
+# MCP_FORCE_LOOPBACK_DEBUG=1 under force-loopback.cjs reports in its stderr FILE (the line also
+# shows it bound 127.0.0.1).
+force_loopback_port() {
+  wait_for_line "$1" \
+    '^\[force-loopback\] pid [0-9]+ listening on \{"address":"127\.0\.0\.1","family":"IPv4","port":([0-9]+)\}' \
+    "$2" 30
+}
+
 # run_bounded SECONDS CMD...: run CMD with a hard time limit (exit 124 on timeout).
 run_bounded() {
   local secs=$1

@@ -16,15 +16,15 @@ for f in cognito-local/lib/bin/start.js @aws-sdk/client-cognito-identity-provide
 done
 AGENTS=$IDP_BIN/idp-agents
 
-# wait_for FILE REGEX: the first match of REGEX in FILE within 15 s (fails otherwise).
+# wait_for FILE REGEX: the first match of REGEX in FILE (a 30 s guard against a hang).
 wait_for() {
   local m
-  for _ in $(seq 150); do
+  for _ in $(seq 300); do
     m=$(grep -oE "$2" "$1" 2>/dev/null | head -n 1) && [[ -n $m ]] && { echo "$m"; return 0; }
     sleep 0.1
   done
   cat "$1" >&2
-  fail "no '$2' in $1 within 15 s"
+  fail "no '$2' in $1 within 30 s"
 }
 
 # --- 1. AWS SDK against our local identity provider -------------------------------------------
@@ -55,11 +55,29 @@ log "PASS a jose-validating TypeScript MCP server accepts our identity provider'
 
 # --- 3. cognito-local: our client signs in and refreshes; our verifier accepts its tokens -------
 mkdir -p "$IDP_TMP/cl/.cognito" && echo '{}' >"$IDP_TMP/cl/.cognito/config.json"
-CL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$IDP_TMP/cl" && HOST=127.0.0.1 PORT=$CL_PORT exec "$IDP_NODE" -r "$IDP_INTEROP_DIR/force-loopback.cjs" \
-  "$AWS_MODULES/cognito-local/lib/bin/start.js") >"$IDP_TMP/cl.log" 2>&1 &
-_idp_pids+=($!)
-wait_for "$IDP_TMP/cl.log" 'Cognito Local running on' >/dev/null
+# cognito-local needs its port up front (it goes into its tokens' iss), so port 0 will not do:
+# take a port the system just handed out and start again on another one if it was taken meanwhile.
+start_cognito_local() {
+  local attempt holder pid
+  for attempt in 1 2 3; do
+    reserve_port CL_PORT holder
+    release_port "$holder"
+    (cd "$IDP_TMP/cl" && HOST=127.0.0.1 PORT=$CL_PORT exec "$IDP_NODE" -r "$IDP_INTEROP_DIR/force-loopback.cjs" \
+      "$AWS_MODULES/cognito-local/lib/bin/start.js") >"$IDP_TMP/cl.log" 2>&1 &
+    pid=$!
+    _idp_pids+=($pid)
+    for _ in $(seq 300); do
+      grep -q 'Cognito Local running on' "$IDP_TMP/cl.log" 2>/dev/null && return 0
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    stop_server "$pid"
+    grep -q EADDRINUSE "$IDP_TMP/cl.log" || { cat "$IDP_TMP/cl.log" >&2; fail "cognito-local did not start"; }
+    log "cognito-local: port $CL_PORT was taken meanwhile (attempt $attempt)"
+  done
+  fail "cognito-local: no free port in 3 attempts"
+}
+start_cognito_local
 CL=http://127.0.0.1:$CL_PORT
 source "$IDP_INTEROP_DIR/../lib/cognito.sh"
 cognito_pool "$CL" interop alice@example.com 'Passw0rd!Lab' || fail "cognito-local setup"

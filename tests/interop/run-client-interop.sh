@@ -36,24 +36,6 @@ CLIENT_LIMIT=$((CLIENT_WATCHDOG_S + 10))
 # register_pid PID: the server is stopped on EXIT by lib.sh; its logs follow server_log's naming.
 next_log() { echo "$IDP_TMP/server-$(( ${#_idp_pids[@]} + 1 ))"; }
 
-# wait_for_line FILE REGEX PID SECONDS -> prints the first capture group of the first matching line
-wait_for_line() {
-  local file=$1 re=$2 pid=$3 secs=$4 line
-  for _ in $(seq $((secs * 10))); do
-    if [[ -f $file ]]; then # the background job creates it a moment after the fork
-      while IFS= read -r line; do
-        if [[ $line =~ $re ]]; then
-          echo "${BASH_REMATCH[1]}"
-          return 0
-        fi
-      done <"$file"
-    fi
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-
 # start_ts_server VAR_PORT VAR_PID [ts-server.mjs args...]
 start_ts_server() {
   local -n _ts_port_ref=$1
@@ -74,41 +56,26 @@ start_ts_server() {
   log "ts-server pid $_ts_pid listening on 127.0.0.1:$_ts_port (args: ${*:-none})"
 }
 
-# free_port: a port that was free a moment ago (the server may still lose a race for it).
-free_port() {
-  "$IDP_NODE" -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-
-# start_everything VAR_PORT VAR_PID: server-everything takes only a PORT; force-loopback.cjs makes
-# it bind 127.0.0.1, which its debug line confirms.
+# start_everything VAR_PORT VAR_PID: server-everything takes only a PORT; with PORT=0 the system
+# picks a free one, and force-loopback.cjs (which makes it bind 127.0.0.1) reports it.
 start_everything() {
   local -n _se_port_ref=$1
   local -n _se_pid_ref=$2
-  local _se_attempt _se_base _se_port _se_pid
-  for _se_attempt in 1 2 3; do
-    _se_base=$(next_log)
-    _se_port=$(free_port)
-    PORT=$_se_port MCP_FORCE_LOOPBACK_DEBUG=1 "$IDP_NODE" --require "$IDP_INTEROP_DIR/force-loopback.cjs" \
-      "$EVERYTHING" streamableHttp >"$_se_base.out" 2>"$_se_base.err" &
-    _se_pid=$!
-    _idp_pids+=("$_se_pid")
-    if wait_for_line "$_se_base.err" '^MCP Streamable HTTP Server listening on port ([0-9]+)' "$_se_pid" 15 >/dev/null; then
-      if ! grep -qF "listening on {\"address\":\"127.0.0.1\",\"family\":\"IPv4\",\"port\":$_se_port}" "$_se_base.err"; then
-        log "server-everything did not bind 127.0.0.1:$_se_port:"
-        grep force-loopback "$_se_base.err" >&2 || true
-        stop_server "$_se_pid"
-        return 1
-      fi
-      _se_port_ref=$_se_port
-      _se_pid_ref=$_se_pid
-      log "server-everything pid $_se_pid listening on 127.0.0.1:$_se_port"
-      return 0
-    fi
+  local _se_base _se_port _se_pid
+  _se_base=$(next_log)
+  PORT=0 MCP_FORCE_LOOPBACK_DEBUG=1 "$IDP_NODE" --require "$IDP_INTEROP_DIR/force-loopback.cjs" \
+    "$EVERYTHING" streamableHttp >"$_se_base.out" 2>"$_se_base.err" &
+  _se_pid=$!
+  _idp_pids+=("$_se_pid")
+  if ! _se_port=$(force_loopback_port "$_se_base.err" "$_se_pid"); then
+    log "server-everything did not report a listener on 127.0.0.1:"
+    tail -n 20 "$_se_base.err" >&2
     stop_server "$_se_pid"
-    grep -q EADDRINUSE "$_se_base.err" 2>/dev/null || { tail -n 20 "$_se_base.err" >&2; return 1; }
-    log "server-everything: port $_se_port was taken meanwhile (attempt $_se_attempt)"
-  done
-  return 1
+    return 1
+  fi
+  _se_port_ref=$_se_port
+  _se_pid_ref=$_se_pid
+  log "server-everything pid $_se_pid listening on 127.0.0.1:$_se_port"
 }
 
 total_pass=0

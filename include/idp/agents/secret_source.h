@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "idp/core/crypto.h"
 #include "idp/core/error.h"
 #include "idp/core/secret.h"
 
@@ -78,8 +79,8 @@ std::optional<std::string> default_secret_uri(const GetEnv& getenv);
 // pass --secret or set AWS_STACK_NAME.
 Result<SecretUri> resolve_secret_uri(std::string_view option, const GetEnv& getenv);
 
-// Lowercase hex SHA-256 of `data` (the version of file and environment sources).
-std::string sha256_hex(std::string_view data);
+// Lowercase hex SHA-256 of `data` (the version of file and environment sources), from core.
+using crypto::sha256_hex;
 
 // Reads a file. version() re-reads and hashes it (values are small: at most max_bytes). read()
 // records a warning when the file is readable by group or others.

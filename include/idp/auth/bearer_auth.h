@@ -1,7 +1,9 @@
 // BearerAuth protects an MCP server with OAuth bearer tokens (Cognito access tokens by default):
 // it verifies `Authorization: Bearer` JWTs against the issuer's JWKS (fetched over HTTPS, or HTTP
-// on loopback; cached 10 minutes; refetched on an unknown `kid` at most once per 30 s; served
-// stale while a refetch fails), keeps a bounded cache of verified tokens, answers failures with
+// on loopback, by one fetch at a time that every waiting request shares; fresh for 10 minutes,
+// then refreshed in the background; refetched on an unknown `kid` at most once per 30 s; after a
+// failed fetch no new one before a back-off, and the keys fetched before keep serving up to
+// jwks_max_age), keeps a bounded cache of verified tokens, answers failures with
 // 401 `WWW-Authenticate: Bearer error="invalid_token", ..., resource_metadata="..."` (403
 // `insufficient_scope` when a scope is missing), serves the RFC 9728 protected-resource
 // metadata, and hands the verified subject and claims to tool handlers (ToolContext::identity()).
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "idp/auth/jwt.h"
+#include "idp/core/clock.h"
 #include "idp/http/client.h"
 #include "idp/http/server.h"
 #include "idp/mcp/streamable_http_server.h"
@@ -33,10 +36,17 @@ struct BearerAuthOptions {
   std::string jwks_url;      // default: <issuer>/.well-known/jwks.json
   std::string resource;      // this server's URL for the metadata; default: from the Host header
   std::vector<std::string> scopes_supported;
-  std::chrono::seconds jwks_ttl{600};
+  std::chrono::seconds jwks_ttl{600};         // keys younger than this are used as they are
+  std::chrono::seconds jwks_max_age{3600};    // older keys are dropped, even if refetches fail
   std::chrono::seconds refetch_interval{30};  // at most one unknown-kid refetch per interval
+  std::chrono::milliseconds jwks_retry_initial{1000};  // back-off after a failed fetch, doubling
+  std::chrono::milliseconds jwks_retry_max{30'000};    // ... up to this
+  std::chrono::milliseconds jwks_fetch_timeout{10'000};
   std::size_t verified_cache_entries = 4096;
   http::ClientOptions http;  // for the JWKS fetch (CA file, proxy, timeouts)
+  // Time for token expiry and the JWKS rules; null means the real time. Tests pass a
+  // ManualTime.
+  std::shared_ptr<const TimeSource> clock;
 };
 
 class BearerAuth {
@@ -51,10 +61,16 @@ class BearerAuth {
   // Serves /.well-known/oauth-protected-resource and /.well-known/oauth-protected-resource<path>.
   void serve_metadata(http::Server& server, const std::string& mcp_path = "/mcp");
 
-  // Installs `keys` as if they had just been fetched from jwks_url (they are refetched from it
-  // once jwks_ttl has passed, or on an unknown kid, as fetched keys are). For servers that are
-  // given their keys, for tests and for bench/jwt_verify.
+  // Installs `keys` as if they had just been fetched from jwks_url: like fetched keys they are
+  // refreshed from it once jwks_ttl has passed or on an unknown kid, and no longer used after
+  // jwks_max_age unless a refresh succeeds. For tests and bench/jwt_verify.
   void set_keys(JwkSet keys);
+
+  // What the authenticator does with the token (the text after "Bearer "), without the HTTP
+  // answer: a verified-cache hit, else verification with the keys, fetched under the rules above
+  // when needed. kUnknownKey when no keys are available.
+  boost::asio::awaitable<std::expected<std::shared_ptr<const mcp::Identity>, JwtError>> check(
+      std::string token);
 
   // The synchronous core of the authenticator for a caller that already holds the token (the
   // text after "Bearer "): a verified-cache hit returns the shared identity; otherwise the token is
@@ -67,7 +83,9 @@ class BearerAuth {
       std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
   struct Stats {
-    std::size_t jwks_fetches = 0;
+    std::size_t jwks_fetches = 0;  // successful
+    std::size_t jwks_fetch_failures = 0;
+    std::size_t jwks_waiting = 0;  // requests waiting for a JWKS fetch right now
     std::size_t cache_hits = 0;
   };
   Stats stats() const;

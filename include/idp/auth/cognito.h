@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "idp/core/clock.h"
 #include "idp/core/error.h"
 #include "idp/core/secret.h"
 #include "idp/http/client.h"
@@ -50,7 +51,9 @@ std::string secret_hash(std::string_view username, std::string_view client_id, c
 
 class CognitoClient {
  public:
-  CognitoClient(boost::asio::any_io_executor executor, http::ClientOptions options = {});
+  // `clock` (default: the real time) dates the tokens' expiry.
+  CognitoClient(boost::asio::any_io_executor executor, http::ClientOptions options = {},
+                std::shared_ptr<const TimeSource> clock = nullptr);
   ~CognitoClient();
 
   boost::asio::awaitable<Result<CognitoTokens>> sign_in(const CognitoConfig& config);
@@ -65,9 +68,11 @@ class CognitoClient {
 
 class CognitoTokenProvider final : public mcp::TokenProvider {
  public:
+  // `clock` (default: the real time) decides when the cached token needs renewing.
   CognitoTokenProvider(boost::asio::any_io_executor executor, CognitoConfig config,
                        http::ClientOptions options = {},
-                       std::chrono::seconds refresh_margin = std::chrono::seconds(120));
+                       std::chrono::seconds refresh_margin = std::chrono::seconds(120),
+                       std::shared_ptr<const TimeSource> clock = nullptr);
   ~CognitoTokenProvider() override;
 
   boost::asio::awaitable<Result<Secret>> token(bool refresh) override;

@@ -93,8 +93,10 @@ std::expected<void, JwtError> verify_jws_signature(std::string_view alg, const J
                                                    std::string_view signing_input,
                                                    std::string_view signature);
 
-// Strict base64url (RFC 7515 §2): URL alphabet, no padding, canonical trailing bits.
-std::optional<std::string> base64url_decode_strict(std::string_view text);
+// The payload of a JWT, NOT verified: for a client reading its own freshly issued token (`exp`,
+// `sub`, what to show a user) or for finding which issuer a token names before verifying it.
+// Never a basis for trust. Empty when `token` is not three parts with a JSON object payload.
+boost::json::object unverified_claims(std::string_view token);
 
 // The `WWW-Authenticate` value for a failed verification:
 //   Bearer error="invalid_token", error_description="...", resource_metadata="..."

@@ -13,9 +13,13 @@
 // discovery document whose `issuer` equals the tokens' `iss` (`<issuer base>/<poolId>`).
 //
 // State (pools, clients with their secrets, users with PBKDF2-HMAC-SHA256 password hashes, the
-// pool keys as PEM, hashes of refresh tokens) lives in `<data_dir>/local-cognito.json`, rewritten
-// atomically (temporary file + rename, mode 0600) after every change; passwords and refresh tokens
-// are never stored in clear. Thread-safe: every member may be called from any thread.
+// pool keys as PEM, hashes of refresh tokens) lives in `<data_dir>/local-cognito.json`; passwords
+// and refresh tokens are never stored in clear. A background thread rewrites the file after
+// changes, atomically (temporary file, fsync, rename; mode 0600), coalescing changes that arrive
+// while it writes: a request never waits for the disk or holds the state's lock during I/O.
+// flush() and destruction wait until every change is written. Access tokens handed back to it
+// (GetUser) are checked with verify_jwt, as any resource server checks them. Thread-safe: every
+// member may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -24,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "idp/core/clock.h"
 #include "idp/core/error.h"
 #include "idp/http/message.h"
 
@@ -64,10 +69,15 @@ class LocalCognito {
   std::optional<http::Response> handle_well_known(std::string_view path) const;
 
   const std::string& data_file() const;
+  // Waits until every change made so far is in data_file(); the error names the file and why.
+  Result<void> flush();
 
   // Lifetime of new access and ID tokens (default one hour, as Cognito's default); tests use a
   // few seconds to exercise refresh.
   void set_token_lifetime(std::chrono::seconds lifetime);
+  // The time for issuing and checking tokens (default: the real clock); tests pass a
+  // ManualTime. Call before serving.
+  void set_clock(std::shared_ptr<const TimeSource> clock);
 
  private:
   struct Impl;

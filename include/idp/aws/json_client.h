@@ -34,6 +34,9 @@ struct RetryOptions {
   std::function<std::chrono::milliseconds(int retry, std::chrono::milliseconds ceiling)> delay;
 };
 
+// The default RetryOptions::delay: uniformly random in [0, ceiling].
+std::chrono::milliseconds full_jitter(int retry, std::chrono::milliseconds ceiling);
+
 struct JsonClientOptions {
   std::string region;    // signing region, required
   std::string endpoint;  // "https://secretsmanager.us-east-1.amazonaws.com" (see resolve_endpoint)

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "idp/aws/credentials.h"
+#include "idp/core/crypto.h"
 #include "idp/core/error.h"
 
 namespace idp::aws {
@@ -111,8 +112,9 @@ std::string canonical_uri(std::string_view wire_path, bool normalize, bool encod
 std::string canonical_query(std::string_view wire_query);
 // RFC 3986 unreserved characters kept, everything else %XX (uppercase); '/' kept when asked.
 std::string uri_encode(std::string_view text, bool keep_slash);
-std::string sha256_hex(std::string_view data);
-std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
-std::string to_hex(std::string_view bytes);
+// The hashes come from core (kept reachable here for the signature-checking fakes).
+using crypto::hmac_sha256;
+using crypto::sha256_hex;
+using crypto::to_hex;
 
 }  // namespace idp::aws

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,9 +38,13 @@ struct CheckedUrl {
 };
 
 // https://, or http:// to a loopback host; no userinfo; a host is present. `what` names the
-// URL in the error ("mcp_url", "JWKS URL"): "JWKS URL http://idp.example/keys: plain http:// is
-// allowed only for loopback hosts (localhost, 127.0.0.0/8, [::1]); use https://".
-Result<CheckedUrl> check_url(std::string_view url, std::string_view what = "URL");
+// URL in the error, which never repeats the URL itself (its query or user info may hold a
+// credential): "JWKS URL must use https:// (got http:// to idp.example; plain http:// is allowed
+// only for loopback hosts: localhost, 127.0.0.0/8, [::1])". `also_plain_http` lists further
+// hosts, exactly as written in a URL (IPv6 bracketed), that may use http:// too: the AWS
+// container credentials agents (169.254.170.2, [fd00:ec2::23]) are link-local.
+Result<CheckedUrl> check_url(std::string_view url, std::string_view what = "URL",
+                             std::span<const std::string_view> also_plain_http = {});
 
 // An Origin header value ("http://localhost:3000") whose host is loopback.
 bool is_loopback_origin(std::string_view origin);

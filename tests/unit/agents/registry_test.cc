@@ -10,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -24,9 +25,12 @@
 #include <mutex>
 #include <thread>
 
+#include "../../lib/reserved_port.h"
 #include "idp/agents/registry.h"
 #include "idp/auth/bearer_auth.h"
 #include "idp/auth/local_cognito.h"
+#include "idp/core/cancel.h"
+#include "idp/core/cancel_wait.h"
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
 #include "idp/http/server.h"
@@ -40,14 +44,54 @@ namespace bj = boost::json;
 namespace net = boost::asio;
 using net::awaitable;
 using namespace std::chrono_literals;
+using namespace net::experimental::awaitable_operators;
+
+constexpr auto kEventGuard = 20s;  // how long a test waits for an event before it fails
+
+// Holds the tools/list requests of the servers that share it until `release_at` of them are in
+// flight at once (0: until release()), and records the most that were in flight together: the
+// evidence that discovery asks its servers in parallel.
+class ListGate {
+ public:
+  explicit ListGate(int release_at = 0) : release_at_(release_at) {}
+
+  awaitable<void> pass() {
+    std::shared_ptr<CancelSignal> open;
+    {
+      std::lock_guard lock(mu_);
+      max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+      if (release_at_ > 0 && in_flight_ >= release_at_) open_->cancel();
+      open = open_;
+    }
+    auto ex = co_await net::this_coro::executor;
+    net::steady_timer guard(ex, kEventGuard);
+    auto released = wait_cancelled(open);
+    auto guard_fired = guard.async_wait(net::use_awaitable);
+    co_await (std::move(released) || std::move(guard_fired));
+    std::lock_guard lock(mu_);
+    --in_flight_;
+  }
+  void release() { open_->cancel(); }
+  int max_in_flight() const {
+    std::lock_guard lock(mu_);
+    return max_in_flight_;
+  }
+
+ private:
+  const int release_at_;
+  const std::shared_ptr<CancelSignal> open_ = std::make_shared<CancelSignal>();
+  mutable std::mutex mu_;
+  int in_flight_ = 0;
+  int max_in_flight_ = 0;
+};
 
 // An MCP server on 127.0.0.1 with tools that answer their own name ("add" adds a and b).
-// tools/list can be delayed (through the authenticate hook, which sees every request).
+// tools/list can be held by a ListGate (through the authenticate hook, which sees every request).
 class TestServer {
  public:
   explicit TestServer(std::vector<std::string> tools, mcp::Authenticator auth = {},
                       std::uint16_t port = 0)
-      : delay_ms_(std::make_shared<std::atomic<int>>(0)) {
+      : gate_(std::make_shared<GateSlot>()) {
     server_ =
         std::make_unique<mcp::Server>(mcp::ServerOptions{.info = {"registry-test-server", "1.0"}});
     for (const auto& t : tools) add_tool(t);
@@ -57,13 +101,11 @@ class TestServer {
     http_ = std::make_unique<http::Server>(ho);
     mcp::StreamableHttpOptions mo;
     mo.authenticate =
-        [delay = delay_ms_, inner = std::move(auth)](
+        [slot = gate_, inner = std::move(auth)](
             const http::Request& req) -> awaitable<std::expected<mcp::Identity, http::Response>> {
-      int ms = delay->load();
-      if (ms > 0 && req.body().find("\"tools/list\"") != std::string_view::npos) {
-        auto ex = co_await net::this_coro::executor;
-        net::steady_timer t(ex, std::chrono::milliseconds(ms));
-        co_await t.async_wait(net::use_awaitable);
+      std::shared_ptr<ListGate> gate = slot->get();
+      if (gate && req.body().find("\"tools/list\"") != std::string_view::npos) {
+        co_await gate->pass();
       }
       if (inner) {
         auto r = co_await inner(req);
@@ -80,6 +122,7 @@ class TestServer {
   ~TestServer() { stop(); }
 
   void stop() {
+    if (auto gate = gate_->get()) gate->release();
     if (stopped_) return;
     stopped_ = true;
     http_->stop();
@@ -106,15 +149,25 @@ class TestServer {
     if (!r) throw std::runtime_error(r.error().message());
   }
   void remove_tool(const std::string& name) { server_->remove_tool(name); }
-  void delay_tools_list(std::chrono::milliseconds d) {
-    delay_ms_->store(static_cast<int>(d.count()));
-  }
+  void hold_tools_list(std::shared_ptr<ListGate> gate) { gate_->set(std::move(gate)); }
 
   std::uint16_t port() const { return port_; }
   std::string url() const { return fmt::format("http://127.0.0.1:{}/mcp", port_); }
 
  private:
-  std::shared_ptr<std::atomic<int>> delay_ms_;
+  struct GateSlot {
+    std::shared_ptr<ListGate> get() {
+      std::lock_guard lock(mu);
+      return gate;
+    }
+    void set(std::shared_ptr<ListGate> g) {
+      std::lock_guard lock(mu);
+      gate = std::move(g);
+    }
+    std::mutex mu;
+    std::shared_ptr<ListGate> gate;
+  };
+  std::shared_ptr<GateSlot> gate_;
   std::unique_ptr<mcp::Server> server_;
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<mcp::StreamableHttpServer> transport_;
@@ -258,8 +311,9 @@ class AgentRegistryTest : public ::testing::Test {
     return a.value_or(AgentInfo{});
   }
 
-  // Polls until `cond` holds or `limit` passes.
-  static bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 5s) {
+  // Polls until `cond` holds; `limit` only guards against a hang.
+  static bool eventually(const std::function<bool()>& cond,
+                         std::chrono::milliseconds limit = kEventGuard) {
     auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
       if (cond()) return true;
@@ -378,32 +432,28 @@ TEST_F(AgentRegistryTest, CognitoProtectedServerIsReadyWithToolsAndDescription) 
 TEST_F(AgentRegistryTest, ServersAreDiscoveredInParallel) {
   auto& a = server({"alpha"});
   auto& b = server({"beta"});
-  a.delay_tools_list(1000ms);
-  b.delay_tools_list(1000ms);
+  // Each server holds tools/list until both are asked at once: discovery that asked one server
+  // after the other would never get there.
+  auto both = std::make_shared<ListGate>(2);
+  a.hold_tools_list(both);
+  b.hold_tools_list(both);
   auto& reg = make("[" + open_entry(a.url(), R"(, "agent_id": "a")") + "," +
                    open_entry(b.url(), R"(, "agent_id": "b")") + "]");
-  auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(await(reg.start()));
-  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(both->max_in_flight(), 2) << "the servers were not asked in parallel";
   EXPECT_EQ(info("a").status, AgentStatus::kReady) << info("a").reason;
   EXPECT_EQ(info("b").status, AgentStatus::kReady) << info("b").reason;
-  EXPECT_GE(took, 1000ms);
-  EXPECT_LT(took, 1800ms) << "discovery took "
-                          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                          << " ms: the two 1 s delays were not overlapped";
   EXPECT_EQ(reg.stats().discovery_attempts, 2u);
 }
 
 TEST_F(AgentRegistryTest, EachDiscoveryIsBoundedByItsTimeout) {
   auto& slow = server({"slow"});
   auto& fast = server({"fast"});
-  slow.delay_tools_list(4000ms);
+  slow.hold_tools_list(std::make_shared<ListGate>());  // never answers while the test runs
   options_.retry_initial = 10s;
   auto& reg = make("[" + open_entry(slow.url(), R"(, "agent_id": "slow", "timeout_seconds": 0.5)") +
                    "," + open_entry(fast.url(), R"(, "agent_id": "fast")") + "]");
-  auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(await(reg.start()));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2500ms);
+  ASSERT_TRUE(await(reg.start()));  // returns although the slow server is still silent
   auto s = info("slow");
   EXPECT_EQ(s.status, AgentStatus::kUnavailable);
   // Whichever notices first (the request timeout or the discovery bound) says so with the URL.
@@ -420,38 +470,34 @@ TEST_F(AgentRegistryTest, AServerThatNeverAnswersIsCutOffByTheDefaultTimeout) {
   http::ServerOptions ho;
   ho.shutdown_grace = 200ms;
   http::Server silent(ho);
-  silent.route("*", "/mcp", [](const http::Request&, http::Responder& res) -> awaitable<void> {
-    auto ex = co_await net::this_coro::executor;
-    net::steady_timer t(ex, 3s);
-    co_await t.async_wait(net::as_tuple(net::use_awaitable));
-    http::Response r = http::Response::empty(500);
-    co_await res.send(std::move(r));
-  });
+  auto hang_up = std::make_shared<CancelSignal>();  // the server answers only once the test ends
+  silent.route("*", "/mcp",
+               [hang_up](const http::Request&, http::Responder& res) -> awaitable<void> {
+                 co_await wait_cancelled(hang_up);
+                 http::Response r = http::Response::empty(500);
+                 co_await res.send(std::move(r));
+               });
   auto port = silent.start();
   ASSERT_TRUE(port);
   std::string url = fmt::format("http://127.0.0.1:{}/mcp", *port);
   options_.default_timeout = 500ms;
   options_.retry_initial = 10s;
   auto& reg = make("[" + open_entry(url, R"(, "agent_id": "silent")") + "]");
-  auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(await(reg.start()));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  ASSERT_TRUE(await(reg.start()));  // returns although the server never answers
   EXPECT_EQ(info("silent").reason, "no answer from " + url + " within 0.5 s (timeout_seconds)");
   await(reg.stop());
+  hang_up->cancel();
   silent.stop();
   silent.wait();
 }
 
 TEST_F(AgentRegistryTest, DeadPortIsUnavailableThenReadyWithoutRestart) {
-  std::uint16_t port = 0;
-  {
-    http::Server probe(http::ServerOptions{});
-    port = probe.start().value();
-    probe.stop();
-    probe.wait();
-  }
-  std::string url = fmt::format("http://127.0.0.1:{}/mcp", port);
-  auto& reg = make("[" + open_entry(url, R"(, "agent_name": "Late Server")") + "]");
+  test::ReservedPort late_port;   // comes up during the test
+  test::ReservedPort never_port;  // stays down: its retries show time passing
+  std::string url = fmt::format("http://127.0.0.1:{}/mcp", late_port.port());
+  std::string never = fmt::format("http://127.0.0.1:{}/mcp", never_port.port());
+  auto& reg = make("[" + open_entry(url, R"(, "agent_name": "Late Server")") + "," +
+                   open_entry(never, R"(, "agent_id": "never")") + "]");
   ASSERT_TRUE(await(reg.start()));
   auto down = info("late_server");
   EXPECT_EQ(down.status, AgentStatus::kUnavailable);
@@ -460,17 +506,23 @@ TEST_F(AgentRegistryTest, DeadPortIsUnavailableThenReadyWithoutRestart) {
   EXPECT_TRUE(down.last_checked.has_value());
 
   // The background retries keep failing quietly...
-  ASSERT_TRUE(eventually([&] { return reg.stats().discovery_attempts >= 3; }, 3s));
+  ASSERT_TRUE(eventually([&] { return reg.stats().discovery_attempts >= 5; }));
   EXPECT_EQ(info("late_server").status, AgentStatus::kUnavailable);
   // ...until the server is there.
-  server({"late_tool"}, port);
-  ASSERT_TRUE(eventually([&] { return info("late_server").status == AgentStatus::kReady; }, 5s))
+  late_port.release();
+  server({"late_tool"}, late_port.port());
+  ASSERT_TRUE(eventually([&] { return info("late_server").status == AgentStatus::kReady; }))
       << info("late_server").reason;
   EXPECT_EQ(info("late_server").tools, (std::vector<std::string>{"late_tool"}));
   EXPECT_EQ(info("late_server").reason, "");
-  auto attempts = reg.stats().discovery_attempts;
-  std::this_thread::sleep_for(600ms);  // no more attempts once ready
-  EXPECT_EQ(reg.stats().discovery_attempts, attempts);
+  // No more attempts once ready, while the other agent is retried twice more.
+  auto ready_checked = info("late_server").last_checked;
+  auto never_checked = info("never").last_checked;
+  ASSERT_TRUE(eventually([&] { return info("never").last_checked != never_checked; }));
+  never_checked = info("never").last_checked;
+  ASSERT_TRUE(eventually([&] { return info("never").last_checked != never_checked; }));
+  EXPECT_EQ(info("late_server").last_checked, ready_checked);
+  EXPECT_EQ(info("late_server").status, AgentStatus::kReady);
 }
 
 TEST_F(AgentRegistryTest, FileEditsShowAfterRefreshAndUnchangedAgentsKeepTheirConnection) {
@@ -565,8 +617,8 @@ TEST_F(AgentRegistryTest, ChangesShowWithinOneRefreshInterval) {
                                     R"(, "agent_id": "polled", "agent_description": "Old.")")
                       << "]";
   ::chmod(path.c_str(), 0644);
-  ASSERT_TRUE(eventually([&] { return reg.agent("polled").has_value(); }, 2s));
-  EXPECT_TRUE(eventually([&] { return info("polled").status == AgentStatus::kReady; }, 2s));
+  ASSERT_TRUE(eventually([&] { return reg.agent("polled").has_value(); }));
+  EXPECT_TRUE(eventually([&] { return info("polled").status == AgentStatus::kReady; }));
   // The world-readable file is reported.
   findings = reg.findings();
   ASSERT_EQ(findings.size(), 1u);
@@ -576,9 +628,9 @@ TEST_F(AgentRegistryTest, ChangesShowWithinOneRefreshInterval) {
   std::ofstream(path, std::ios::trunc)
       << "[" << open_entry(s.url(), R"(, "agent_id": "polled", "agent_description": "New.")")
       << "]";
-  EXPECT_TRUE(eventually(
-      [&] { return info("polled").agent_description == "New. The tools available are: t."; }, 2s))
-      << info("polled").agent_description;
+  EXPECT_TRUE(eventually([&] {
+    return info("polled").agent_description == "New. The tools available are: t.";
+  })) << info("polled").agent_description;
   std::filesystem::remove_all(dir);
 }
 
@@ -629,15 +681,14 @@ TEST_F(AgentRegistryTest, ToolListChangesAreListedAgain) {
   ASSERT_TRUE(await(reg.start()));
   ASSERT_EQ(info("live").tools, (std::vector<std::string>{"first"}));
   s.add_tool("second");
-  ASSERT_TRUE(eventually([&] { return info("live").tools.size() == 2; }, 3s))
+  ASSERT_TRUE(eventually([&] { return info("live").tools.size() == 2; }))
       << bj::serialize(reg.agents_json());
   EXPECT_EQ(info("live").agent_description,
             "Agent which connects to external MCP servers to provide additional tools and "
             "capabilities. The "
             "tools available are: first, second.");
   s.remove_tool("first");
-  ASSERT_TRUE(
-      eventually([&] { return info("live").tools == std::vector<std::string>{"second"}; }, 3s));
+  ASSERT_TRUE(eventually([&] { return info("live").tools == std::vector<std::string>{"second"}; }));
   EXPECT_GE(reg.stats().relists, 2u);
   EXPECT_EQ(reg.stats().discovery_attempts, 1u);  // the same session throughout
 }
@@ -754,7 +805,7 @@ TEST_F(AgentRegistryTest, DestroyingARunningRegistryEndsItsBackgroundWork) {
   ASSERT_EQ(info("down").status, AgentStatus::kUnavailable);
   std::weak_ptr<mcp::Client> client = reg.client("up");
   registry_.reset();
-  EXPECT_TRUE(eventually([&] { return client.expired(); }, 2s));
+  EXPECT_TRUE(eventually([&] { return client.expired(); }));
 }
 
 TEST_F(AgentRegistryTest, StopClosesSessionsAndCallsFailAfterwards) {

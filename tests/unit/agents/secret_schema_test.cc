@@ -248,7 +248,7 @@ TEST(SecretSchemaTest, UrlsMustBeHttpsOrLoopbackHttp) {
   EXPECT_TRUE(
       has(remote,
           "secret entry 1: mcp_url must use https:// (got http:// to mcp.example.com; plain "
-          "http:// is allowed only for localhost and 127.0.0.1)"))
+          "http:// is allowed only for loopback hosts: localhost, 127.0.0.0/8, [::1])"))
       << dump(remote);
   EXPECT_TRUE(remote.entries.empty());
   EXPECT_TRUE(has(validate_secret("[" + entry({}, "ftp://mcp.example.com/mcp") + "]"),
@@ -259,10 +259,48 @@ TEST(SecretSchemaTest, UrlsMustBeHttpsOrLoopbackHttp) {
   auto userinfo =
       validate_secret("[" + entry({}, "https://bob:Hunter2Pass@mcp.example.com/mcp") + "]");
   EXPECT_TRUE(has(userinfo,
-                  "secret entry 1: mcp_url must not contain a user name or password; use auth or "
-                  "headers instead"))
+                  "secret entry 1: mcp_url must not contain user info (a user name or password "
+                  "before '@'); put credentials in the auth settings or headers instead"))
       << dump(userinfo);
   EXPECT_FALSE(mentions(userinfo, "Hunter2Pass"));
+}
+
+// Host names that look like loopback but are not: plain http:// to them is refused, and auth
+// type none (no credentials at all) with them too.
+constexpr const char* kLookalikeHosts[] = {"127.attacker.example",
+                                           "localhost.attacker.example",
+                                           "127.0.0.1@attacker.example",
+                                           "127.0.0.1.nip.io",
+                                           "2130706433",
+                                           "0x7f000001",
+                                           "0177.0.0.1",
+                                           "[::ffff:127.0.0.1]",
+                                           "localhost.",
+                                           "127.0.0.1.",
+                                           "LOCALHOST.attacker.example",
+                                           "[::2]"};
+
+TEST(SecretSchemaTest, LoopbackLookalikesAreRemote) {
+  for (const char* host : kLookalikeHosts) {
+    const std::string url = fmt::format("http://{}:9000/mcp", host);
+    auto v = validate_secret("[" + entry({}, url) + "]");
+    EXPECT_TRUE(v.entries.empty()) << host << "\n" << dump(v);
+    EXPECT_TRUE(mentions(v, "secret entry 1: mcp_url ")) << host << "\n" << dump(v);
+    auto none =
+        validate_secret(fmt::format(R"([{{"mcp_url": "{}", "auth": {{"type": "none"}}}}])", url));
+    EXPECT_TRUE(none.entries.empty()) << host << "\n" << dump(none);
+    auto https_none = validate_secret(
+        fmt::format(R"([{{"mcp_url": "https://{}:9000/mcp", "auth": {{"type": "none"}}}}])", host));
+    EXPECT_TRUE(https_none.entries.empty()) << host << "\n" << dump(https_none);
+  }
+  // The real loopback spellings, in any letter case, may use http:// and auth type none.
+  for (const char* host :
+       {"localhost", "LocalHost", "127.0.0.1", "127.9.8.7", "[::1]", "[0:0:0:0:0:0:0:1]"}) {
+    auto v = validate_secret(
+        fmt::format(R"([{{"mcp_url": "http://{}:9000/mcp", "auth": {{"type": "none"}}}}])", host));
+    EXPECT_EQ(v.entries.size(), 1u) << host << "\n" << dump(v);
+    EXPECT_TRUE(v.findings.empty()) << host << "\n" << dump(v);
+  }
 }
 
 TEST(SecretSchemaTest, SseEntriesMayOmitCognito) {
@@ -320,7 +358,8 @@ TEST(SecretSchemaTest, AuthAlternatives) {
   EXPECT_TRUE(
       has(bad,
           "secret entry 1: auth type none is allowed only when mcp_url is on loopback (localhost, "
-          "127.0.0.1); a remote server needs credentials (Cognito, oauth2_client_credentials or "
+          "127.0.0.0/8, [::1]); a remote server needs credentials (Cognito, "
+          "oauth2_client_credentials or "
           "bearer)"))
       << dump(bad);
   EXPECT_TRUE(has(bad, "secret entry 2: auth.token is missing")) << dump(bad);

@@ -3,6 +3,8 @@
 // fresh credentials fetch after ExpiredTokenException.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <boost/json/object.hpp>
 
 #include <atomic>
@@ -260,9 +262,18 @@ TEST_F(JsonClientTest, DefaultBackoffStaysUnderItsCeiling) {
   o.retry.base = milliseconds(20);
   o.retry.cap = milliseconds(30);
   JsonClient client(ioc_.get_executor(), o);
-  auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(call(client));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(seen_.size(), 3u);
+  // The real jitter: every pause within [0, ceiling], and not always the same.
+  std::set<long long> pauses;
+  for (int i = 0; i < 2000; ++i) {
+    const auto d = full_jitter(1 + i % 3, milliseconds(30)).count();
+    ASSERT_GE(d, 0);
+    ASSERT_LE(d, 30);
+    pauses.insert(d);
+  }
+  EXPECT_GT(pauses.size(), 10u);
+  EXPECT_EQ(full_jitter(1, milliseconds(0)).count(), 0);
 }
 
 TEST_F(JsonClientTest, ConnectionFailuresAreRetried) {

@@ -14,11 +14,13 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -96,7 +98,8 @@ class ChildServer {
       return false;
     }
     out_ = ::fdopen(fds[0], "r");
-    // A reader thread keeps the pipe drained and records the first "listening on" line.
+    // A reader thread keeps the pipe drained and records the first "listening on" line; the
+    // end of the output (the child exited) ends the wait too.
     reader_ = std::thread([this] {
       char buf[512];
       while (std::fgets(buf, sizeof buf, out_)) {
@@ -104,21 +107,20 @@ class ChildServer {
         if (port_.load() == 0 && line.starts_with("listening on http://127.0.0.1:")) {
           port_.store(
               std::atoi(line.c_str() + std::string("listening on http://127.0.0.1:").size()));
+          std::lock_guard lock(mu_);
+          cv_.notify_all();
         }
       }
+      std::lock_guard lock(mu_);
+      output_ended_ = true;
+      cv_.notify_all();
     });
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (port_.load() == 0 && std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        *error = copy[0] + " exited before listening";
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(20),  // a guard against a hang, not a time limit
+                 [&] { return port_.load() != 0 || output_ended_; });
     if (port_.load() == 0) {
-      *error = copy[0] + " did not print its listening line";
+      *error = copy[0] +
+               (output_ended_ ? " exited before listening" : " did not print its listening line");
       return false;
     }
     return true;
@@ -129,20 +131,26 @@ class ChildServer {
 
   void stop() {
     if (pid_ > 0) {
+      // SIGTERM, and SIGKILL only if the child has not exited 10 s later.
       ::kill(pid_, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 500; ++i) {
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-          pid_ = -1;
-          break;
+      std::mutex m;
+      std::condition_variable exited_cv;
+      bool exited = false;
+      std::thread watchdog([&] {
+        std::unique_lock lock(m);
+        if (!exited_cv.wait_for(lock, std::chrono::seconds(10), [&] { return exited; })) {
+          ::kill(pid_, SIGKILL);
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      });
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      {
+        std::lock_guard lock(m);
+        exited = true;
       }
-      if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-      }
+      exited_cv.notify_all();
+      watchdog.join();
+      pid_ = -1;
     }
     if (reader_.joinable()) reader_.join();
     if (out_) {
@@ -156,6 +164,9 @@ class ChildServer {
   FILE* out_ = nullptr;
   std::thread reader_;
   std::atomic<int> port_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool output_ended_ = false;
 };
 
 }  // namespace idp::aws::testing

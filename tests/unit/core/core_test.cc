@@ -51,6 +51,23 @@ TEST(Base64, KnownVectorsAndRejectsGarbage) {
   EXPECT_FALSE(base64_decode("Z").has_value());
 }
 
+TEST(Base64Url, StrictDecoderRefusesEveryOtherSpelling) {
+  EXPECT_EQ(base64url_decode("aGk"), "hi");
+  EXPECT_EQ(base64url_decode("_-8"), "\xff\xef");
+  EXPECT_EQ(base64url_decode(""), "");
+  EXPECT_FALSE(base64url_decode("aGl").has_value());   // non-canonical trailing bits
+  EXPECT_FALSE(base64url_decode("aGk=").has_value());  // padding
+  EXPECT_FALSE(base64url_decode("a+/b").has_value());  // standard alphabet
+  EXPECT_FALSE(base64url_decode("a").has_value());     // impossible length
+  EXPECT_FALSE(base64url_decode("aG k").has_value());
+  std::string data;
+  for (int i = 0; i < 40; ++i) {
+    data.push_back(static_cast<char>(i * 53));
+    EXPECT_EQ(base64url_decode(base64url_encode(data)), data);
+    EXPECT_EQ(base64url_decoded_size(base64url_encode(data).size()), data.size());
+  }
+}
+
 TEST(RandomToken, IsUrlSafeLongAndUnique) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {

@@ -67,6 +67,32 @@ TEST(UrlPolicy, UserinfoIsRefusedAndNotEchoed) {
   }
 }
 
+TEST(UrlPolicy, MessagesNameTheSettingNotTheUrl) {
+  auto r = check_url("http://mcp.example.com/mcp?token=Sup3rSecret", "mcp_url");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "mcp_url must use https:// (got http:// to mcp.example.com; plain http:// is allowed "
+            "only for loopback hosts: localhost, 127.0.0.0/8, [::1])");
+  auto garbage = check_url("not a url?token=Sup3rSecret", "JWKS URL");
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().message(),
+            "JWKS URL is not a valid absolute URL (expected https://host/path)");
+  auto port = check_url("https://mcp.example.com:0/mcp", "mcp_url");
+  ASSERT_FALSE(port);
+  EXPECT_EQ(port.error().message(), "mcp_url has an invalid port '0'");
+}
+
+TEST(UrlPolicy, ExtraPlainHttpHostsAreExact) {
+  constexpr std::string_view kAgents[] = {"169.254.170.2", "[fd00:ec2::23]"};
+  EXPECT_TRUE(check_url("http://169.254.170.2/v2/credentials", "URL", kAgents));
+  EXPECT_TRUE(check_url("http://[FD00:EC2::23]/creds", "URL", kAgents));
+  EXPECT_TRUE(check_url("http://127.0.0.1:9/creds", "URL", kAgents));
+  for (const char* u : {"http://169.254.170.2.nip.io/x", "http://169.254.170.3/x",
+                        "http://169.254.170.2@attacker.example/x", "http://fd00:ec2::23/x"}) {
+    EXPECT_FALSE(check_url(u, "URL", kAgents)) << u;
+  }
+}
+
 TEST(UrlPolicy, OtherSchemesAndGarbage) {
   EXPECT_FALSE(check_url("ftp://localhost/x"));
   EXPECT_FALSE(check_url("file:///etc/passwd"));

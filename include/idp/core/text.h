@@ -1,0 +1,22 @@
+// Text helpers for messages that help a user recover from a typo ("did you mean 'tools'?").
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace idp {
+
+// Levenshtein distance (insertions, deletions, substitutions), byte-wise.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate nearest to `word` (ignoring ASCII case) when it is close enough to be a likely
+// typo: at most `max_edits` edits and fewer edits than `word` has characters. nullopt otherwise.
+std::optional<std::string> closest_match(std::string_view word,
+                                         std::span<const std::string_view> candidates,
+                                         std::size_t max_edits = 2);
+
+}  // namespace idp
