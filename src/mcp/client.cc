@@ -22,6 +22,7 @@
 #include "idp/core/log.h"
 #include "idp/core/random.h"
 #include "idp/http/sse_parser.h"
+#include "idp/http/url_policy.h"
 #include "idp/mcp/jsonrpc.h"
 
 namespace idp::mcp {
@@ -35,11 +36,6 @@ using namespace net::experimental::awaitable_operators;
 awaitable<Result<Secret>> StaticTokenProvider::token(bool) { co_return token_; }
 
 namespace {
-
-bool is_loopback_host(std::string_view host) {
-  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-  return host.starts_with("127.");
-}
 
 std::string excerpt(std::string_view body) {
   std::string out;
@@ -208,24 +204,18 @@ void forget_protocol_eras() {
 }
 
 Result<void> check_url_policy(std::string_view url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) {
+  auto checked = http::check_url(url, "MCP server URL");
+  if (checked) return {};
+  // The decision is http::check_url's; for its most common refusal (plain http:// to a remote
+  // host) the message also names the host, as users of this function have always seen it.
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (parsed && parsed->scheme_id() == boost::urls::scheme::http && parsed->has_authority() &&
+      !parsed->has_userinfo()) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "'" + std::string(url) + "' is not a valid URL (" + parsed.error().message() + ")");
+                      "refusing plain http:// to " + std::string(parsed->encoded_host()) + ": " +
+                          checked.error().message());
   }
-  std::string scheme(parsed->scheme());
-  std::string host(parsed->encoded_host());
-  if (scheme == "https") return {};
-  if (scheme == "http") {
-    if (is_loopback_host(host)) return {};
-    return make_error(ErrorCode::kInvalidArgument,
-                      "connect " + std::string(url) + ": refusing plain http:// to " + host +
-                          ": remote MCP servers must use https:// (http:// is allowed only for "
-                          "localhost and 127.0.0.1)");
-  }
-  return make_error(ErrorCode::kInvalidArgument,
-                    "unsupported URL scheme '" + scheme + "' in " + std::string(url) +
-                        " (use https://, or http:// on loopback)");
+  return std::unexpected(checked.error());
 }
 
 // ---- the session ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include "idp/core/log.h"
 #include "idp/core/random.h"
 #include "idp/http/sse.h"
+#include "idp/http/url_policy.h"
 
 namespace idp::mcp {
 
@@ -63,21 +64,6 @@ bool accepts(std::string_view accept, std::string_view type) {
     }
   }
   return false;
-}
-
-bool is_loopback_name(std::string_view host) {
-  return http::iequals(host, "localhost") || host == "127.0.0.1" || host == "[::1]" ||
-         host == "::1";
-}
-
-// "host:port" / "[v6]:port" -> host part.
-std::string_view host_part(std::string_view hostport) {
-  if (!hostport.empty() && hostport.front() == '[') {
-    auto close = hostport.find(']');
-    return close == std::string_view::npos ? hostport : hostport.substr(0, close + 1);
-  }
-  auto colon = hostport.rfind(':');
-  return colon == std::string_view::npos ? hostport : hostport.substr(0, colon);
 }
 
 http::Response rpc_error(int status, int code, std::string message, const json::value& id = nullptr,
@@ -181,10 +167,12 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     if (!opt.allowed_hosts.empty()) {
       host_ok = false;
       for (const auto& h : opt.allowed_hosts) {
-        if (http::iequals(h, *host) || http::iequals(h, host_part(*host))) host_ok = true;
+        if (http::iequals(h, *host) || http::iequals(h, http::authority_host(*host))) {
+          host_ok = true;
+        }
       }
     } else {
-      host_ok = !loopback_bind || is_loopback_name(host_part(*host));
+      host_ok = !loopback_bind || http::is_loopback_host(http::authority_host(*host));
     }
     if (!host_ok) {
       log::warn("rejected request with Host '{}' (DNS rebinding protection)", *host);
@@ -198,12 +186,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
           if (o == "*" || http::iequals(o, *origin)) origin_ok = true;
         }
       } else {
-        std::string_view rest = *origin;
-        auto scheme_end = rest.find("://");
-        if (scheme_end != std::string_view::npos) {
-          rest = rest.substr(scheme_end + 3);
-          origin_ok = is_loopback_name(host_part(rest));
-        }
+        origin_ok = http::is_loopback_origin(*origin);
       }
       if (!origin_ok) {
         log::warn("rejected request with Origin '{}'", *origin);
@@ -1058,7 +1041,7 @@ StreamableHttpServer::~StreamableHttpServer() { impl_->on_stop(); }
 
 void StreamableHttpServer::attach(http::Server& http) {
   const std::string& host = http.options().host;
-  impl_->loopback_bind = host.starts_with("127.") || host == "::1" || host == "localhost";
+  impl_->loopback_bind = http::is_loopback_host(host);
   auto self = impl_;
   http.route("POST", impl_->opt.path, [self](const http::Request& req, http::Responder& res) {
     return self->handle_post(req, res);

@@ -523,6 +523,10 @@ TEST_F(McpClient, RefusedConnectionAndRemotePlainHttp) {
   EXPECT_TRUE(check_url_policy("https://mcp.example.com/mcp"));
   EXPECT_TRUE(check_url_policy("http://localhost:8080/mcp"));
   EXPECT_FALSE(check_url_policy("ftp://x/mcp"));
+  EXPECT_FALSE(check_url_policy("http://127.attacker.example/mcp"));
+  EXPECT_FALSE(check_url_policy("http://127.0.0.1.nip.io/mcp"));
+  EXPECT_FALSE(check_url_policy("http://127.0.0.1@attacker.example/mcp"));
+  EXPECT_TRUE(check_url_policy("http://[::1]:8080/mcp"));
 }
 
 // ---- the 2026-07-28 era -----------------------------------------------------------------------

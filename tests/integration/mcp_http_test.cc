@@ -353,6 +353,17 @@ TEST_F(McpHttp, BadOriginAndHostAre403) {
   auto r = test::request(port_, "POST", "/mcp", h,
                          R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
   expect_error(r, 403, -32000, "Host 'evil.example.com' is not allowed");
+  // Names that only look like loopback are remote (the one URL policy, idp/http/url_policy.h).
+  for (std::string host : {"127.attacker.example", "localhost.attacker.example:8080", "localhost."}) {
+    Hdrs spoofed = kPost;
+    spoofed.emplace_back("Host", host);
+    auto s = test::request(port_, "POST", "/mcp", spoofed,
+                           R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+    expect_error(s, 403, -32000, "Host '" + host + "' is not allowed");
+  }
+  expect_error(post(R"({"jsonrpc":"2.0","id":1,"method":"ping"})", {{"Origin", "http://127.0.0.1.nip.io"}}),
+               403, -32000, "Origin 'http://127.0.0.1.nip.io' is not allowed");
+  EXPECT_EQ(post(R"({"jsonrpc":"2.0","id":3,"method":"ping"})", {{"Origin", "http://[::1]:5173"}}).status, 200);
   // Loopback origins are fine.
   EXPECT_EQ(post(R"({"jsonrpc":"2.0","id":2,"method":"ping"})", {{"Origin", "http://localhost:6274"}}).status, 200);
 }
