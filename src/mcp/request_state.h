@@ -134,10 +134,11 @@ struct ToolContext::State {
   void cancel();
   bool cancelled() const { return cancelled_.load(); }
   [[nodiscard]] CancelSignal::Subscription subscribe_cancel(std::function<void()> callback);
+  std::size_t cancel_subscribers() const;  // live callbacks (tests)
 
  private:
   std::atomic<bool> cancelled_{false};
-  std::mutex cancel_mu_;
+  mutable std::mutex cancel_mu_;
   std::shared_ptr<CancelSignal> cancel_signal_;  // made on the first subscription
 };
 

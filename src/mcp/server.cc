@@ -65,6 +65,11 @@ CancelSignal::Subscription ToolContext::State::subscribe_cancel(std::function<vo
   return signal->subscribe(std::move(callback));
 }
 
+std::size_t ToolContext::State::cancel_subscribers() const {
+  std::lock_guard lock(cancel_mu_);
+  return cancel_signal_ ? cancel_signal_->subscriber_count() : 0;
+}
+
 // ---- ServerCore -------------------------------------------------------------------------------
 
 ServerCore::ServerCore(ServerOptions o) : options(std::move(o)) {

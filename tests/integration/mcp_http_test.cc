@@ -38,6 +38,7 @@ struct Config {
   std::chrono::milliseconds handler_timeout{std::chrono::minutes(5)};
   std::size_t max_subscriptions = 1000;
   std::chrono::milliseconds shutdown_grace{500};
+  std::function<void(http::Server&)> extra_routes;
 };
 
 class McpHttp : public ::testing::Test {
@@ -90,7 +91,8 @@ class McpHttp : public ::testing::Test {
     Tool pinger;
     pinger.name = "pinger";
     ASSERT_TRUE(server_->add_tool(pinger, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
-      auto r = co_await ctx.request("ping", {}, std::chrono::seconds(5));
+      bj::object no_params;
+      auto r = co_await ctx.request("ping", std::move(no_params), std::chrono::seconds(5));
       if (!r) co_return CallToolResult::error(r.error().message());
       co_return CallToolResult::text("client answered " + bj::serialize(*r));
     }));
@@ -126,6 +128,7 @@ class McpHttp : public ::testing::Test {
     mo.sse_retry = std::chrono::milliseconds(100);
     transport_ = std::make_unique<StreamableHttpServer>(*server_, mo);
     transport_->attach(*http_);
+    if (cfg.extra_routes) cfg.extra_routes(*http_);
     auto port = http_->start();
     ASSERT_TRUE(port) << port.error().message();
     port_ = *port;
@@ -259,6 +262,20 @@ TEST_F(McpHttp, AThrowingToolBecomesAToolErrorWithATraceIdAndNoExceptionText) {
   std::string text(j.at("result").at("content").at(0).at("text").as_string());
   EXPECT_NE(text.find("Tool 'boom' failed: internal error, trace id "), std::string::npos) << text;
   EXPECT_EQ(r.body.find("database unreachable"), std::string::npos) << "exception text leaked: " << r.body;
+}
+
+// The HTTP layer under the transport keeps the same rule for any handler.
+TEST_F(McpHttp, AThrowingHttpHandlerAnswers500WithATraceIdOnly) {
+  start({.extra_routes = [](http::Server& s) {
+    s.route("GET", "/boom", [](const http::Request&, http::Responder&) -> awaitable<void> {
+      throw std::runtime_error("connection string postgres://admin:s3cret@db");
+      co_return;
+    });
+  }});
+  auto r = test::request(port_, "GET", "/boom", {}, "");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("internal error, trace id "), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("s3cret"), std::string::npos) << "exception text leaked: " << r.body;
 }
 
 TEST_F(McpHttp, AThrowingReaderIsAnInternalErrorWithATraceId) {

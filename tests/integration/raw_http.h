@@ -49,10 +49,9 @@ class Event {
  public:
   void set() { add(1); }
   void add(int n = 1) {
-    {
-      std::lock_guard lock(mu_);
-      count_ += n;
-    }
+    // Notified under the lock: a waiter that returns may destroy the Event at once.
+    std::lock_guard lock(mu_);
+    count_ += n;
     cv_.notify_all();
   }
   bool is_set() const { return count() > 0; }
