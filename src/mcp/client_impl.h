@@ -215,6 +215,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   static boost::asio::awaitable<void> listen_modern(std::shared_ptr<Impl> self);
   void stop_listening();
   boost::asio::awaitable<void> wait_stop(std::shared_ptr<Notifier> stop);
+  // A background stream's request until it ends or close() stops it (then nullopt).
+  boost::asio::awaitable<std::optional<Result<int>>> stream_unless_stopped(
+      http::ClientRequest request, std::function<void(const http::ClientResponse&)> on_head,
+      std::function<bool(std::string_view)> on_chunk, std::shared_ptr<Notifier> stop);
+  // The pause before a background stream reconnects; false when close() stopped it.
+  boost::asio::awaitable<bool> pause_unless_stopped(std::chrono::milliseconds delay,
+                                                    std::shared_ptr<Notifier> stop);
   boost::asio::awaitable<void> delete_session(std::string session);
   boost::asio::awaitable<void> close();
 

@@ -3,7 +3,6 @@
 // answers come back on the stream and are handed to the request that waits for them.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -17,7 +16,6 @@ namespace idp::mcp {
 
 namespace net = boost::asio;
 using net::awaitable;
-using namespace net::experimental::awaitable_operators;
 
 // Coroutines here follow the GCC 12 rule (docs/architecture.md).
 
@@ -106,15 +104,12 @@ awaitable<void> Client::Impl::legacy_listen(std::shared_ptr<Impl> self,
     }
     return !parser.failed();
   };
-  awaitable<Result<int>> op = self->http.stream(std::move(get), on_head, on_chunk);
-  awaitable<void> stopped = self->wait_stop(stop);
-  auto either = std::move(op) || std::move(stopped);
-  auto raced = co_await std::move(either);
+  auto streamed = co_await self->stream_unless_stopped(std::move(get), on_head, on_chunk, stop);
   std::vector<std::shared_ptr<Notifier>> woken;
   {
     std::lock_guard lock(self->mu);
-    if (raced.index() == 0) {
-      auto& r = std::get<0>(raced);
+    if (streamed) {
+      auto& r = *streamed;
       self->legacy_status = r ? *r : -1;
       if (!r) self->legacy_error = r.error().message();
     }

@@ -278,6 +278,31 @@ awaitable<void> Client::Impl::wait_stop(std::shared_ptr<Notifier> stop) {
   }
 }
 
+awaitable<std::optional<Result<int>>> Client::Impl::stream_unless_stopped(
+    http::ClientRequest request, std::function<void(const http::ClientResponse&)> on_head,
+    std::function<bool(std::string_view)> on_chunk, std::shared_ptr<Notifier> stop) {
+  awaitable<Result<int>> op = http.stream(std::move(request), on_head, on_chunk);
+  awaitable<void> stopped = wait_stop(stop);
+  auto either = std::move(op) || std::move(stopped);
+  auto raced = co_await std::move(either);
+  if (raced.index() == 1) co_return std::nullopt;
+  std::lock_guard lock(mu);
+  if (closing) co_return std::nullopt;
+  co_return std::move(std::get<0>(raced));
+}
+
+awaitable<bool> Client::Impl::pause_unless_stopped(std::chrono::milliseconds delay,
+                                                   std::shared_ptr<Notifier> stop) {
+  auto ex = co_await net::this_coro::executor;
+  net::steady_timer timer(ex, delay);
+  awaitable<std::tuple<boost::system::error_code>> pause =
+      timer.async_wait(net::as_tuple(net::use_awaitable));
+  awaitable<void> stopped = wait_stop(stop);
+  auto either = std::move(pause) || std::move(stopped);
+  auto raced = co_await std::move(either);
+  co_return raced.index() == 0;
+}
+
 namespace {
 
 // Marks the listener gone when its coroutine ends, however it ends.
@@ -310,7 +335,6 @@ awaitable<void> Client::Impl::listen(std::shared_ptr<Impl> self) {
     std::lock_guard lock(self->mu);
     stop = self->listen_stop;
   }
-  auto ex = co_await net::this_coro::executor;
   http::SseParser parser;
   Call none;  // messages on this stream answer no call of ours
   none.id = json::value("standalone");
@@ -354,17 +378,10 @@ awaitable<void> Client::Impl::listen(std::shared_ptr<Impl> self) {
       }
       return !parser.failed();
     };
-    awaitable<Result<int>> op = self->http.stream(std::move(get), on_head, on_chunk);
-    awaitable<void> stopped = self->wait_stop(stop);
-    auto either = std::move(op) || std::move(stopped);
-    auto raced = co_await std::move(either);
+    auto streamed = co_await self->stream_unless_stopped(std::move(get), on_head, on_chunk, stop);
     notify_ready(*self);
-    if (raced.index() == 1) break;
-    {
-      std::lock_guard lock(self->mu);
-      if (self->closing) break;
-    }
-    auto& r = std::get<0>(raced);
+    if (!streamed) break;
+    auto& r = *streamed;
     if (r && *r == 404 && delivered) {
       // The server forgot the session this stream belonged to.
       delivered = false;
@@ -385,13 +402,8 @@ awaitable<void> Client::Impl::listen(std::shared_ptr<Impl> self) {
     auto delay = std::chrono::milliseconds(
         parser.retry_ms().value_or(static_cast<int>(self->opt.default_retry.count())));
     delay = std::min(delay * (1 << std::min(failures, 5)), std::chrono::milliseconds(30'000));
-    net::steady_timer timer(ex, delay);
-    awaitable<std::tuple<boost::system::error_code>> pause =
-        timer.async_wait(net::as_tuple(net::use_awaitable));
-    awaitable<void> stopped_while_paused = self->wait_stop(stop);
-    auto paused = std::move(pause) || std::move(stopped_while_paused);
-    auto raced_wait = co_await std::move(paused);
-    if (raced_wait.index() == 1) break;
+    bool paused = co_await self->pause_unless_stopped(delay, stop);
+    if (!paused) break;
   }
 }
 
@@ -406,7 +418,6 @@ awaitable<void> Client::Impl::listen_modern(std::shared_ptr<Impl> self) {
     std::lock_guard lock(self->mu);
     stop = self->listen_stop;
   }
-  auto ex = co_await net::this_coro::executor;
   int failures = 0;
   for (;;) {
     SessionView session = self->view();
@@ -451,17 +462,10 @@ awaitable<void> Client::Impl::listen_modern(std::shared_ptr<Impl> self) {
       }
       return !parser.failed() && !sub.result && !sub.rpc_error;
     };
-    awaitable<Result<int>> op = self->http.stream(std::move(post), on_head, on_chunk);
-    awaitable<void> stopped = self->wait_stop(stop);
-    auto either = std::move(op) || std::move(stopped);
-    auto raced = co_await std::move(either);
+    auto streamed = co_await self->stream_unless_stopped(std::move(post), on_head, on_chunk, stop);
     notify_ready(*self);
-    if (raced.index() == 1) break;
-    {
-      std::lock_guard lock(self->mu);
-      if (self->closing) break;
-    }
-    auto& r = std::get<0>(raced);
+    if (!streamed) break;
+    auto& r = *streamed;
     if (r && (*r != 200 || !sse || sub.rpc_error)) {
       // Not offered (405/404/-32601...) or refused: nothing to listen to.
       log::debug("{}: no subscriptions/listen stream (HTTP {}{})", self->url, *r,
@@ -472,13 +476,8 @@ awaitable<void> Client::Impl::listen_modern(std::shared_ptr<Impl> self) {
     failures = (r && sub.result) ? 1 : failures + 1;
     auto delay = std::min(self->opt.default_retry * (1 << std::min(failures, 5)),
                           std::chrono::milliseconds(30'000));
-    net::steady_timer timer(ex, delay);
-    awaitable<std::tuple<boost::system::error_code>> pause =
-        timer.async_wait(net::as_tuple(net::use_awaitable));
-    awaitable<void> stopped_while_paused = self->wait_stop(stop);
-    auto paused = std::move(pause) || std::move(stopped_while_paused);
-    auto raced_wait = co_await std::move(paused);
-    if (raced_wait.index() == 1) break;
+    bool paused = co_await self->pause_unless_stopped(delay, stop);
+    if (!paused) break;
   }
 }
 

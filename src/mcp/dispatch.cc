@@ -84,12 +84,29 @@ std::optional<json::object> paginate(const json::object& params,
   return result;
 }
 
+// The entries of one registry map (or the template list), copied under the registry's lock.
 template <class Map>
-auto snapshot(const Map& m) {
+auto snapshot(const ServerCore& core, const Map& m) {
   std::vector<typename Map::mapped_type> out;
+  std::shared_lock lock(core.mu);
   out.reserve(m.size());
   for (const auto& [k, v] : m) out.push_back(v);
   return out;
+}
+
+template <class T>
+std::vector<T> snapshot(const ServerCore& core, const std::vector<T>& v) {
+  std::shared_lock lock(core.mu);
+  return v;
+}
+
+// A list method's reply: one page of `entries` under `key`.
+template <class Entry, class ToJson>
+Reply page_reply(const Call& c, std::vector<std::shared_ptr<const Entry>> entries,
+                 std::string_view key, ToJson to_json) {
+  auto page = paginate(c.m.params, std::move(entries), c.core->options.page_size, key, to_json);
+  if (!page) return fail(c.m.id, jsonrpc::kInvalidParams, "invalid cursor");
+  return c.core->reply(*c.request, std::move(*page), true);
 }
 
 // RFC 6570 level-1 matching: "test://template/{id}/data" against "test://template/123/data".
@@ -131,6 +148,51 @@ std::string report_exception(const RequestState& rs, std::string_view what_faile
   return internal_error_text(rs.trace_id);
 }
 
+// Runs a handler, catching what it throws: the exception's text, or nothing when it returned.
+template <class T>
+awaitable<std::optional<std::string>> guarded(awaitable<T> handler, T& out) {
+  try {
+    out = co_await std::move(handler);
+  } catch (const std::exception& e) {
+    co_return std::string(e.what());
+  } catch (...) {
+    co_return std::string("an exception that is not a std::exception");
+  }
+  co_return std::nullopt;
+}
+
+// The 2026-07-28 round around a tools/call, prompts/get or resources/read handler; nothing for
+// handshake-era requests.
+class HandlerRound {
+ public:
+  HandlerRound(const ServerCore& core, RequestState& rs) : core_(core), rs_(rs) {}
+
+  // The error reply when the request's inputResponses or requestState are refused. `target`
+  // must outlive the round.
+  Reply begin(const jsonrpc::Message& m, std::string_view target) {
+    if (!rs_.modern) return std::nullopt;
+    target_ = RoundTarget{m.method, target, &m.params, &rs_.identity};
+    if (auto problem = core_.round().begin(rs_, *target_, m.params)) {
+      return fail(m.id, jsonrpc::kInvalidParams, m.method + ": " + *problem);
+    }
+    return std::nullopt;
+  }
+  // After the handler, when set: what replaces its reply (none for a cancelled request; the
+  // InputRequiredResult or -32021 of a round that asked the client something).
+  std::optional<Reply> end() {
+    if (rs_.cancelled()) return Reply{};
+    if (target_) {
+      if (auto answer = core_.round().end(rs_, *target_)) return Reply(std::move(*answer));
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const ServerCore& core_;
+  RequestState& rs_;
+  std::optional<RoundTarget> target_;
+};
+
 // ---- the methods ------------------------------------------------------------------------------
 
 awaitable<Reply> ping(Call c) { co_return ok(c.m.id, json::object{}); }
@@ -150,15 +212,8 @@ awaitable<Reply> discover(Call c) {
 }
 
 awaitable<Reply> tools_list(Call c) {
-  std::vector<std::shared_ptr<const ToolEntry>> entries;
-  {
-    std::shared_lock lock(c.core->mu);
-    entries = snapshot(c.core->tools);
-  }
-  auto page = paginate(c.m.params, std::move(entries), c.core->options.page_size, "tools",
+  co_return page_reply(c, snapshot(*c.core, c.core->tools), "tools",
                        [](const ToolEntry& e) { return e.listing; });
-  if (!page) co_return fail(c.m.id, jsonrpc::kInvalidParams, "invalid cursor");
-  co_return c.core->reply(*c.request, std::move(*page), true);
 }
 
 // The serialized tools/call result for the request's era.
@@ -196,13 +251,8 @@ awaitable<Reply> tools_call(Call c) {
     }
   }
   const json::object& args = args_value->get_object();
-  std::optional<RoundTarget> round;
-  if (rs.modern) {
-    round = RoundTarget{c.m.method, entry->tool.name, &params, &rs.identity};
-    if (auto problem = core.round().begin(rs, *round, params)) {
-      co_return fail(id, jsonrpc::kInvalidParams, "tools/call: " + *problem);
-    }
-  }
+  HandlerRound round(core, rs);
+  if (auto refused = round.begin(c.m, entry->tool.name)) co_return refused;
   if (entry->input) {
     if (auto problem = entry->input->validate(*args_value)) {
       co_return tool_result(core, rs,
@@ -212,20 +262,11 @@ awaitable<Reply> tools_call(Call c) {
   }
   ToolContext ctx(c.request);
   CallToolResult result;
-  std::string failure;
-  try {
-    result = co_await entry->handler(args, ctx);
-  } catch (const std::exception& e) {
-    failure = e.what();
-  } catch (...) {
-    failure = "an exception that is not a std::exception";
-  }
-  if (rs.cancelled()) co_return std::nullopt;
-  if (rs.modern) {
-    if (auto answer = core.round().end(rs, *round)) co_return answer;
-  }
-  if (!failure.empty()) {
-    std::string shown = report_exception(rs, "tool '" + entry->tool.name + "'", failure);
+  awaitable<CallToolResult> handler = entry->handler(args, ctx);
+  auto failure = co_await guarded(std::move(handler), result);
+  if (auto replaced = round.end()) co_return std::move(*replaced);
+  if (failure) {
+    std::string shown = report_exception(rs, "tool '" + entry->tool.name + "'", *failure);
     result = CallToolResult::error("Tool '" + entry->tool.name + "' failed: " + shown);
   } else if (entry->output && !result.is_error) {
     if (!result.structured_content) {
@@ -243,28 +284,13 @@ awaitable<Reply> tools_call(Call c) {
 }
 
 awaitable<Reply> resources_list(Call c) {
-  std::vector<std::shared_ptr<const ResourceEntry>> entries;
-  {
-    std::shared_lock lock(c.core->mu);
-    entries = snapshot(c.core->resources);
-  }
-  auto page = paginate(c.m.params, std::move(entries), c.core->options.page_size, "resources",
+  co_return page_reply(c, snapshot(*c.core, c.core->resources), "resources",
                        [](const ResourceEntry& e) { return json::value_from(e.resource); });
-  if (!page) co_return fail(c.m.id, jsonrpc::kInvalidParams, "invalid cursor");
-  co_return c.core->reply(*c.request, std::move(*page), true);
 }
 
 awaitable<Reply> templates_list(Call c) {
-  std::vector<std::shared_ptr<const TemplateEntry>> entries;
-  {
-    std::shared_lock lock(c.core->mu);
-    entries = c.core->templates;
-  }
-  auto page =
-      paginate(c.m.params, std::move(entries), c.core->options.page_size, "resourceTemplates",
-               [](const TemplateEntry& e) { return json::value_from(e.tmpl); });
-  if (!page) co_return fail(c.m.id, jsonrpc::kInvalidParams, "invalid cursor");
-  co_return c.core->reply(*c.request, std::move(*page), true);
+  co_return page_reply(c, snapshot(*c.core, c.core->templates), "resourceTemplates",
+                       [](const TemplateEntry& e) { return json::value_from(e.tmpl); });
 }
 
 awaitable<Reply> resources_read(Call c) {
@@ -298,33 +324,20 @@ awaitable<Reply> resources_read(Call c) {
     co_return fail(id, not_found, "Resource not found: " + u,
                    json::value(json::object{{"uri", u}}));
   }
-  std::optional<RoundTarget> round;
-  if (rs.modern) {
-    round = RoundTarget{c.m.method, u, &params, &rs.identity};
-    if (auto problem = core.round().begin(rs, *round, params)) {
-      co_return fail(id, jsonrpc::kInvalidParams, "resources/read: " + *problem);
-    }
-  }
+  HandlerRound round(core, rs);
+  if (auto refused = round.begin(c.m, u)) co_return refused;
   ToolContext ctx(c.request);
   Result<std::vector<ResourceContents>> contents = make_error(ErrorCode::kInternal, "no reader");
-  std::string failure;
-  try {
-    if (direct) {
-      contents = co_await direct->reader(u, ctx);
-    } else {
-      contents = co_await tmpl->reader(u, vars, ctx);
-    }
-  } catch (const std::exception& e) {
-    failure = e.what();
-  } catch (...) {
-    failure = "an exception that is not a std::exception";
+  awaitable<Result<std::vector<ResourceContents>>> reader;
+  if (direct) {
+    reader = direct->reader(u, ctx);
+  } else {
+    reader = tmpl->reader(u, vars, ctx);
   }
-  if (rs.cancelled()) co_return std::nullopt;
-  if (rs.modern) {
-    if (auto answer = core.round().end(rs, *round)) co_return answer;
-  }
-  if (!failure.empty()) {
-    std::string shown = report_exception(rs, "the reader of " + u, failure);
+  auto failure = co_await guarded(std::move(reader), contents);
+  if (auto replaced = round.end()) co_return std::move(*replaced);
+  if (failure) {
+    std::string shown = report_exception(rs, "the reader of " + u, *failure);
     co_return fail(id, jsonrpc::kInternalError, "reading " + u + " failed: " + shown);
   }
   if (!contents) {
@@ -359,15 +372,8 @@ awaitable<Reply> subscribe(Call c) {
 }
 
 awaitable<Reply> prompts_list(Call c) {
-  std::vector<std::shared_ptr<const PromptEntry>> entries;
-  {
-    std::shared_lock lock(c.core->mu);
-    entries = snapshot(c.core->prompts);
-  }
-  auto page = paginate(c.m.params, std::move(entries), c.core->options.page_size, "prompts",
+  co_return page_reply(c, snapshot(*c.core, c.core->prompts), "prompts",
                        [](const PromptEntry& e) { return json::value_from(e.prompt); });
-  if (!page) co_return fail(c.m.id, jsonrpc::kInvalidParams, "invalid cursor");
-  co_return c.core->reply(*c.request, std::move(*page), true);
 }
 
 awaitable<Reply> prompts_get(Call c) {
@@ -400,29 +406,15 @@ awaitable<Reply> prompts_get(Call c) {
                      "prompt '" + entry->prompt.name + "' needs argument '" + arg.name + "'");
     }
   }
-  std::optional<RoundTarget> round;
-  if (rs.modern) {
-    round = RoundTarget{c.m.method, entry->prompt.name, &params, &rs.identity};
-    if (auto problem = core.round().begin(rs, *round, params)) {
-      co_return fail(id, jsonrpc::kInvalidParams, "prompts/get: " + *problem);
-    }
-  }
+  HandlerRound round(core, rs);
+  if (auto refused = round.begin(c.m, entry->prompt.name)) co_return refused;
   ToolContext ctx(c.request);
   Result<GetPromptResult> result = make_error(ErrorCode::kInternal, "no handler");
-  std::string failure;
-  try {
-    result = co_await entry->handler(args, ctx);
-  } catch (const std::exception& e) {
-    failure = e.what();
-  } catch (...) {
-    failure = "an exception that is not a std::exception";
-  }
-  if (rs.cancelled()) co_return std::nullopt;
-  if (rs.modern) {
-    if (auto answer = core.round().end(rs, *round)) co_return answer;
-  }
-  if (!failure.empty()) {
-    std::string shown = report_exception(rs, "prompt '" + entry->prompt.name + "'", failure);
+  awaitable<Result<GetPromptResult>> handler = entry->handler(args, ctx);
+  auto failure = co_await guarded(std::move(handler), result);
+  if (auto replaced = round.end()) co_return std::move(*replaced);
+  if (failure) {
+    std::string shown = report_exception(rs, "prompt '" + entry->prompt.name + "'", *failure);
     co_return fail(id, jsonrpc::kInternalError,
                    "prompt '" + entry->prompt.name + "' failed: " + shown);
   }
