@@ -167,37 +167,42 @@ json::object ServerCore::initialize(ProtocolSession& session, const json::object
   return result;
 }
 
-namespace {
+void ServerCore::Running::finish(std::optional<std::string> response) {
+  if (finished_) return;
+  finished_ = true;
+  if (deadline_) deadline_->cancel();
+  done_(std::move(response));
+}
 
-// One running request: its completion is reported once, by the handler or by the deadline.
-struct Running {
-  ServerCore::Done done;
-  std::weak_ptr<RequestState> request;
-  json::value id;
-  std::string method;
-  std::string trace_id;
-  bool finished = false;  // touched on the request's executor only
-  std::unique_ptr<net::steady_timer> deadline;
+void ServerCore::Running::watch() {
+  if (finished_ || deadline_) return;
+  deadline_ = std::make_unique<net::steady_timer>(ex_, limit_);
+  deadline_->async_wait([self = self_.lock()](boost::system::error_code ec) {
+    if (ec || !self || self->finished_) return;
+    log::warn("{} (trace {}) passed the handler deadline of {} ms; cancelled", self->method_,
+              self->trace_id_, self->limit_.count());
+    if (auto rs = self->request_.lock()) rs->cancel();
+    self->finish(jsonrpc::error_response(
+        self->id_, {jsonrpc::kRequestTimeout,
+                    "Request timed out: " + self->method_ +
+                        " did not finish within the server's handler deadline of " +
+                        std::to_string(self->limit_.count()) + " ms",
+                    std::nullopt}));
+  });
+}
 
-  void finish(std::optional<std::string> response) {
-    if (finished) return;
-    finished = true;
-    if (deadline) deadline->cancel();
-    done(std::move(response));
-  }
-};
-
-}  // namespace
-
-void ServerCore::start_request(net::any_io_executor ex, std::shared_ptr<ProtocolSession> session,
-                               std::shared_ptr<RequestState> request, jsonrpc::Message message,
-                               Done done) {
+std::shared_ptr<ServerCore::Running> ServerCore::start_request(
+    net::any_io_executor ex, std::shared_ptr<ProtocolSession> session,
+    std::shared_ptr<RequestState> request, jsonrpc::Message message, Done done) {
   auto run = std::make_shared<Running>();
-  run->done = std::move(done);
-  run->request = request;
-  run->id = request->id;
-  run->method = message.method;
-  run->trace_id = request->trace_id;
+  run->self_ = run;
+  run->ex_ = ex;
+  run->limit_ = options.handler_timeout;
+  run->done_ = std::move(done);
+  run->request_ = request;
+  run->id_ = request->id;
+  run->method_ = message.method;
+  run->trace_id_ = request->trace_id;
   auto handler = handle_request(std::move(session), std::move(request), std::move(message));
   net::co_spawn(
       ex, std::move(handler), [run](std::exception_ptr e, std::optional<std::string> response) {
@@ -209,31 +214,14 @@ void ServerCore::start_request(net::any_io_executor ex, std::shared_ptr<Protocol
             what = ex.what();
           } catch (...) {
           }
-          log::error("{} failed (trace {}): {}", run->method, run->trace_id, what);
+          log::error("{} failed (trace {}): {}", run->method_, run->trace_id_, what);
           response = jsonrpc::error_response(
-              run->id, {jsonrpc::kInternalError, internal_error_text(run->trace_id), std::nullopt});
+              run->id_,
+              {jsonrpc::kInternalError, internal_error_text(run->trace_id_), std::nullopt});
         }
         run->finish(std::move(response));
       });
-  // The deadline is armed only for a handler that did not finish at once (the common case
-  // costs no timer): co_spawn starts the handler first, then this runs.
-  const auto limit = options.handler_timeout;
-  net::post(ex, [run, ex, limit] {
-    if (run->finished) return;
-    run->deadline = std::make_unique<net::steady_timer>(ex, limit);
-    run->deadline->async_wait([run, limit](boost::system::error_code ec) {
-      if (ec || run->finished) return;
-      log::warn("{} (trace {}) passed the handler deadline of {} ms; cancelled", run->method,
-                run->trace_id, limit.count());
-      if (auto rs = run->request.lock()) rs->cancel();
-      run->finish(jsonrpc::error_response(
-          run->id, {jsonrpc::kRequestTimeout,
-                    "Request timed out: " + run->method +
-                        " did not finish within the server's handler deadline of " +
-                        std::to_string(limit.count()) + " ms",
-                    std::nullopt}));
-    });
-  });
+  return run;
 }
 
 // ---- Server -----------------------------------------------------------------------------------

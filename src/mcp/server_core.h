@@ -9,6 +9,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
 
 #include <atomic>
 #include <functional>
@@ -107,16 +110,23 @@ struct ServerCore {
   // The JSON-RPC response for `result`, shaped for the request's era.
   std::string reply(const RequestState& request, json::object result, bool cacheable = false) const;
 
-  // Runs one request on `ex`: the method table's handler, bounded by options.handler_timeout.
-  // `done` is called exactly once, on `ex`: with the response; with nullopt when the request
-  // was cancelled (nothing is sent); or, when the deadline passes first, with a -32001 error
-  // naming it (the request is cancelled, so the handler's ToolContext sees it, and its late
-  // result is dropped). An exception from a handler is logged with the request's trace id and
-  // answered with "internal error, trace id X": its text never reaches the client. The session
-  // is null for 2026-07-28 requests.
+  // Runs one request on `ex` (a strand, or an executor of one thread): the method table's
+  // handler, bounded by options.handler_timeout. `done` is called exactly once, on `ex`: with
+  // the response; with nullopt when the request was cancelled (nothing is sent); or, when the
+  // deadline passes first, with a -32001 error naming it (the request is cancelled, so the
+  // handler's ToolContext sees it, and its late result is dropped). An exception from a handler
+  // is logged with the request's trace id and answered with "internal error, trace id X": its
+  // text never reaches the client. The session is null for 2026-07-28 requests.
+  //
+  // The deadline's timer starts with watch() on the returned handle, which the caller makes on
+  // `ex` once the handler has had its first chance to run: a handler that finishes at once (the
+  // common case) costs no timer.
   using Done = std::function<void(std::optional<std::string> response)>;
-  void start_request(boost::asio::any_io_executor ex, std::shared_ptr<ProtocolSession> session,
-                     std::shared_ptr<RequestState> request, jsonrpc::Message message, Done done);
+  class Running;
+  std::shared_ptr<Running> start_request(boost::asio::any_io_executor ex,
+                                         std::shared_ptr<ProtocolSession> session,
+                                         std::shared_ptr<RequestState> request,
+                                         jsonrpc::Message message, Done done);
 
   // Dispatches one request through the method table; nullopt when the request was cancelled.
   boost::asio::awaitable<std::optional<std::string>> handle_request(
@@ -124,6 +134,27 @@ struct ServerCore {
       jsonrpc::Message message);
   // Handles one notification from the client.
   void handle_notification(ProtocolSession& session, const jsonrpc::Message& message);
+};
+
+class ServerCore::Running {
+ public:
+  // Arms the handler deadline unless the handler has finished. Call on the request's executor.
+  void watch();
+
+ private:
+  friend struct ServerCore;
+  boost::asio::any_io_executor ex_;
+  std::chrono::milliseconds limit_{0};
+  Done done_;
+  std::weak_ptr<RequestState> request_;
+  json::value id_;
+  std::string method_;
+  std::string trace_id_;
+  bool finished_ = false;  // touched on the request's executor only
+  std::unique_ptr<boost::asio::steady_timer> deadline_;
+  std::weak_ptr<Running> self_;
+
+  void finish(std::optional<std::string> response);
 };
 
 struct Server::Impl {

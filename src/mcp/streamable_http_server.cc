@@ -117,9 +117,12 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   awaitable<void> handle_post(const http::Request& req, http::Responder& res) {
     if (auto r = check_host_origin(req, opt, loopback_bind))
       co_return co_await res.send(std::move(*r));
-    auto who = co_await authenticate(req);
-    if (!who) co_return co_await res.send(std::move(who.error()));
-    Identity identity = std::move(*who);
+    Identity identity;
+    if (opt.authenticate) {  // not through authenticate(): no coroutine frame on the hot path
+      auto who = co_await opt.authenticate(req);
+      if (!who) co_return co_await res.send(std::move(who.error()));
+      identity = std::move(*who);
+    }
     auto ct = req.header("Content-Type");
     if (!ct || !http::iequals(media_type(*ct), "application/json")) {
       http::Response r = rpc_error(415, jsonrpc::kConnectionClosed,
@@ -333,7 +336,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       std::lock_guard lock(session->mu);
       session->in_flight[key] = rs;
     }
-    core.start_request(
+    auto running = core.start_request(
         ex, session, rs, std::move(m),
         [session, stream, key = std::move(key)](std::optional<std::string> response) {
           stream->complete(std::move(response));
@@ -344,8 +347,9 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
         });
 
     // Let a quick handler finish first: then the answer goes out as plain JSON and nothing
-    // else (no waker, no replay buffer) is needed.
+    // else (no waker, no replay buffer, no deadline timer) is needed.
     co_await net::post(ex, net::use_awaitable);
+    running->watch();
     bool sse = mode == StreamableHttpOptions::ResponseMode::kSse;
     std::shared_ptr<Notifier> waker;
     auto started = std::chrono::steady_clock::now();

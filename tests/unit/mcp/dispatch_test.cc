@@ -169,9 +169,10 @@ TEST(DispatchRun, TheHandlerDeadlineCancelsAndAnswersWithTheDeadline) {
                      {},
                      {}};
   std::vector<std::optional<std::string>> answers;
-  ServerAccess::core(server).start_request(
+  auto running = ServerAccess::core(server).start_request(
       ioc.get_executor(), std::make_shared<ProtocolSession>(), rs, std::move(m),
       [&](std::optional<std::string> r) { answers.push_back(std::move(r)); });
+  running->watch();  // as the transport does once the handler had its first chance to finish
   ioc.run();
   ASSERT_EQ(answers.size(), 1u) << "done is called exactly once";
   ASSERT_TRUE(answers[0]);
