@@ -186,6 +186,17 @@ awaitable<Result<void>> Client::Impl::initialize(bool renewing) {
       }
       co_return std::unexpected(note.error());
     }
+    bool closed_meanwhile = false;
+    {
+      std::lock_guard lock(mu);
+      closed_meanwhile = renewing && closing;
+    }
+    if (closed_meanwhile) {
+      // close() ran while the session was being renewed (by the standalone stream): leave no
+      // session behind.
+      if (!new_session.empty()) co_await delete_session(new_session);
+      co_return make_error(ErrorCode::kCancelled, where("initialize") + ": the client was closed");
+    }
     apply_server_description(*o, false);
     {
       std::lock_guard lock(mu);
@@ -301,6 +312,7 @@ awaitable<Result<bool>> Client::Impl::discover(bool fallback, bool& definitive) 
 awaitable<Result<void>> Client::Impl::connect() {
   {
     std::lock_guard lock(mu);
+    closing = false;
     tools_cache.reset();
     tool_headers.clear();
   }

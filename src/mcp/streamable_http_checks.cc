@@ -166,7 +166,8 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
   if (!version) {
     return rpc_error(400, jsonrpc::kHeaderMismatch,
                      "Header mismatch: the MCP-Protocol-Version header is missing; it must "
-                     "repeat params._meta[\"io.modelcontextprotocol/protocolVersion\"]",
+                     "repeat params._meta[\"" +
+                         std::string(meta_keys::kProtocolVersion) + "\"]",
                      id);
   }
   if (!is_modern_protocol_version(*version)) {
@@ -187,10 +188,10 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
       meta ? ::idp::json::find_object(*meta, meta_keys::kClientCapabilities) : nullptr;
   if (!meta_version || !caps) {
     std::string missing;
-    if (!meta_version) missing += "\"io.modelcontextprotocol/protocolVersion\" (a string)";
+    if (!meta_version) missing += "\"" + std::string(meta_keys::kProtocolVersion) + "\" (a string)";
     if (!caps) {
       if (!missing.empty()) missing += " and ";
-      missing += "\"io.modelcontextprotocol/clientCapabilities\" (an object)";
+      missing += "\"" + std::string(meta_keys::kClientCapabilities) + "\" (an object)";
     }
     return rpc_error(400, jsonrpc::kInvalidParams,
                      "Invalid params: params._meta must carry " + missing, id);

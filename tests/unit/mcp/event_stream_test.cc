@@ -21,7 +21,8 @@ TEST(EventStream, ReplaysEverythingAfterTheLastSeenEvent) {
   for (std::string m : {"a", "b", "c"}) EXPECT_TRUE(s.push(m));
   EXPECT_EQ(s.last_seq(), 3u);
   EXPECT_EQ(s.event_id(2), "p7_2");
-  auto named = EventStream::parse_event_id(s.event_id(2));
+  const std::string last_seen = s.event_id(2);  // parse_event_id returns views into it
+  auto named = EventStream::parse_event_id(last_seen);
   ASSERT_TRUE(named);
   EXPECT_EQ(named->first, "p7");
   EXPECT_EQ(texts(s.take(named->second, false)), (std::vector<std::string>{"c"}));
@@ -56,8 +57,8 @@ TEST(EventStream, TheFinalAnswerEndsTheStreamAndIsKept) {
 }
 
 TEST(EventStream, OneWriterAtATimeAndCloseRequests) {
+  boost::asio::io_context ioc;  // first: the stream's writer (a timer) must go before it
   EventStream s("p2", 4);
-  boost::asio::io_context ioc;
   auto ex = ioc.get_executor();
   auto first = std::make_shared<Notifier>(ex);
   EXPECT_TRUE(s.attach(first));
