@@ -324,16 +324,22 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
         co_await (*handler)(request, responder);
       } catch (const std::exception& e) {
         failure = e.what();
+      } catch (...) {
+        failure = "an exception that is not a std::exception";
       }
       if (!failure.empty()) {
-        log::error("handler for {} {} failed: {}", request.method(), request.path(), failure);
+        // The exception's text stays in the log; the client gets the trace id to quote.
+        log::error("handler for {} {} failed (trace {}): {}", request.method(), request.path(),
+                   req.trace_id, failure);
         if (!responder.started()) {
-          co_await responder.send(Response::text(500, "internal error (trace " + req.trace_id + ")"));
+          Response failed = Response::text(500, "internal error, trace id " + req.trace_id);
+          co_await responder.send(std::move(failed));
         }
       }
       if (responder.streaming()) co_await responder.finish();
       if (!responder.started()) {
-        co_await responder.send(Response::text(500, "handler sent no response"));
+        Response none = Response::text(500, "handler sent no response (trace id " + req.trace_id + ")");
+        co_await responder.send(std::move(none));
       }
     }
     if (!responder.reusable()) {

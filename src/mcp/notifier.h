@@ -13,7 +13,7 @@
 #include <chrono>
 #include <memory>
 
-namespace idp::mcp::detail {
+namespace idp::mcp {
 
 class Notifier : public std::enable_shared_from_this<Notifier> {
  public:
@@ -30,7 +30,8 @@ class Notifier : public std::enable_shared_from_this<Notifier> {
 
   void notify() {
     flag_.store(true);
-    boost::asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+    boost::asio::post(timer_.get_executor(),
+                      [self = shared_from_this()] { self->timer_.cancel(); });
   }
 
  private:
@@ -38,4 +39,4 @@ class Notifier : public std::enable_shared_from_this<Notifier> {
   std::atomic<bool> flag_{false};
 };
 
-}  // namespace idp::mcp::detail
+}  // namespace idp::mcp

@@ -2,14 +2,12 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "core.h"
 #include "idp/core/random.h"
+#include "request_state.h"
 
 namespace idp::mcp {
 
-using detail::RequestState;
-
-ToolContext::ToolContext(std::shared_ptr<RequestState> state) : state_(std::move(state)) {}
+ToolContext::ToolContext(std::shared_ptr<State> state) : state_(std::move(state)) {}
 ToolContext::~ToolContext() = default;
 
 void ToolContext::progress(double progress, std::optional<double> total, std::string_view message) {
@@ -34,7 +32,7 @@ void ToolContext::log(LogLevel level, json::value data, std::string_view logger)
 }
 
 bool ToolContext::cancelled() const {
-  if (state_->cancelled) return true;
+  if (state_->cancelled()) return true;
   if (state_->modern) return false;
   auto session = state_->session.lock();
   return session && session->closed;
@@ -43,24 +41,16 @@ bool ToolContext::cancelled() const {
 boost::asio::awaitable<bool> ToolContext::sleep(std::chrono::milliseconds duration) {
   if (cancelled()) co_return false;
   auto ex = co_await boost::asio::this_coro::executor;
-  auto waker = std::make_shared<detail::Notifier>(ex);
-  std::size_t slot;
-  {
-    std::lock_guard lock(state_->mu);
-    slot = state_->on_cancel.size();
-    state_->on_cancel.push_back([w = std::weak_ptr<detail::Notifier>(waker)] {
-      if (auto p = w.lock()) p->notify();
-    });
-  }
+  auto waker = std::make_shared<Notifier>(ex);
+  // Unsubscribed when this sleep ends: a handler that sleeps in a loop does not grow the request.
+  auto wake_on_cancel = state_->subscribe_cancel([w = std::weak_ptr<Notifier>(waker)] {
+    if (auto p = w.lock()) p->notify();
+  });
   auto deadline = std::chrono::steady_clock::now() + duration;
   while (!cancelled()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) break;
     co_await waker->wait(deadline - now);
-  }
-  {
-    std::lock_guard lock(state_->mu);
-    state_->on_cancel[slot] = [] {};
   }
   co_return !cancelled();
 }
@@ -83,7 +73,7 @@ std::string_view key_prefix(std::string_view method) {
 
 // 2026-07-28 (multi round-trip requests): the answer the request brought under the question's
 // key, or the question is recorded for the InputRequiredResult and the handler gets an error.
-Result<json::value> ask(detail::RequestState& rs, std::string_view method, json::object params,
+Result<json::value> ask(RequestState& rs, std::string_view method, json::object params,
                         std::string_view key) {
   std::string_view capability = capability_for(method);
   if (capability.empty()) {
@@ -114,29 +104,23 @@ Result<json::value> ask(detail::RequestState& rs, std::string_view method, json:
 
 }  // namespace
 
-boost::asio::awaitable<Result<json::value>> ToolContext::request(std::string_view method,
-                                                                 json::object params,
-                                                                 std::chrono::milliseconds timeout) {
+boost::asio::awaitable<Result<json::value>> ToolContext::request(
+    std::string_view method, json::object params, std::chrono::milliseconds timeout) {
   if (state_->modern) co_return ask(*state_, method, std::move(params), {});
-  if (!state_->stream || !state_->pending) {
+  if (!state_->can_push() || !state_->pending) {
     co_return make_error(ErrorCode::kUnavailable,
                          "this request cannot carry server-to-client requests (JSON response "
                          "mode)");
   }
   if (cancelled()) co_return make_error(ErrorCode::kCancelled, "the request was cancelled");
   auto ex = co_await boost::asio::this_coro::executor;
-  auto pending = std::make_shared<detail::PendingReply>();
-  pending->waker = std::make_shared<detail::Notifier>(ex);
+  auto pending = std::make_shared<PendingReply>();
+  pending->waker = std::make_shared<Notifier>(ex);
   std::string id = "srv-" + random_token(12);
   state_->pending->add(id, state_->session_id, pending);
-  std::size_t slot;
-  {
-    std::lock_guard lock(state_->mu);
-    slot = state_->on_cancel.size();
-    state_->on_cancel.push_back([w = std::weak_ptr<detail::Notifier>(pending->waker)] {
-      if (auto p = w.lock()) p->notify();
-    });
-  }
+  auto wake_on_cancel = state_->subscribe_cancel([w = std::weak_ptr<Notifier>(pending->waker)] {
+    if (auto p = w.lock()) p->notify();
+  });
   state_->push(jsonrpc::request(json::value(id), method, params));
 
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -152,19 +136,17 @@ boost::asio::awaitable<Result<json::value>> ToolContext::request(std::string_vie
     co_await pending->waker->wait(deadline - now);
   }
   state_->pending->remove(id);
-  {
-    std::lock_guard lock(state_->mu);
-    state_->on_cancel[slot] = [] {};
-  }
+  wake_on_cancel.reset();
   std::lock_guard lock(pending->mu);
   if (!pending->done) {
     if (cancelled()) co_return make_error(ErrorCode::kCancelled, "the request was cancelled");
-    co_return make_error(ErrorCode::kTimeout, std::string(method) + ": the client did not answer within " +
+    co_return make_error(ErrorCode::kTimeout, std::string(method) +
+                                                  ": the client did not answer within " +
                                                   std::to_string(timeout.count()) + " ms");
   }
   if (!pending->ok) {
-    co_return make_error(ErrorCode::kProtocol, std::string(method) + " failed on the client: " +
-                                                   pending->error.message,
+    co_return make_error(ErrorCode::kProtocol,
+                         std::string(method) + " failed on the client: " + pending->error.message,
                          "code " + std::to_string(pending->error.code));
   }
   co_return std::move(pending->result);
@@ -212,9 +194,7 @@ bool ToolContext::stateless_protocol() const { return state_->modern; }
 
 void ToolContext::close_stream() {
   if (state_->modern) return;  // 2026-07-28 streams cannot be resumed
-  auto session = state_->session.lock();
-  if (!session || session->id.empty() || !state_->stream) return;
-  state_->stream->request_close();
+  state_->close_stream();
 }
 
 const Identity& ToolContext::identity() const { return state_->identity; }

@@ -78,7 +78,7 @@ class McpClient : public ::testing::Test {
       for (std::int64_t t = 0; t < ms; t += 100) {
         ctx.progress(static_cast<double>(t), static_cast<double>(ms));
         if (!co_await ctx.sleep(std::chrono::milliseconds(100))) {
-          server_cancelled_ = true;
+          server_cancelled_.set();
           co_return CallToolResult::error("cancelled");
         }
       }
@@ -161,7 +161,7 @@ class McpClient : public ::testing::Test {
   std::uint16_t port_ = 0;
   std::string url_;
   std::string require_token_;
-  std::atomic<bool> server_cancelled_{false};
+  test::Event server_cancelled_;
 };
 
 TEST_F(McpClient, ConnectsListsAndCalls) {
@@ -357,19 +357,19 @@ TEST_F(McpClient, ProgressResetsTheTimeoutUpToTheHardMaximum) {
     bj::object b_args{{"ms", 900}};
     auto b = co_await c.call_tool("ticking", std::move(b_args), silent);
     out.push_back(b ? "silent:ok" : "silent:" + std::string(to_string(b.error().code())));
-    auto t0 = std::chrono::steady_clock::now();
+    // Progress every 100 ms keeps resetting the 400 ms timeout; the 2 s hard maximum still
+    // ends a 5 s call.
     bj::object d_args{{"ms", 5000}};
     auto d = co_await c.call_tool("ticking", std::move(d_args), with_progress);
-    auto elapsed = std::chrono::steady_clock::now() - t0;
     out.push_back(d ? "hard:ok" : "hard:" + std::string(to_string(d.error().code())));
-    out.push_back(elapsed < std::chrono::milliseconds(3500) ? "bounded" : "unbounded");
+    if (!d) out.push_back(d.error().message().find("no answer within 400 ms") != std::string::npos ? "named" : d.error().message());
     auto p = co_await c.ping();
     out.push_back(p ? "ping" : p.error().message());
     co_await c.close();
     co_return out;
   });
   EXPECT_EQ(results, (std::vector<std::string>{"progress:ok", "ticks", "silent:timeout", "hard:timeout",
-                                               "bounded", "ping"}));
+                                               "named", "ping"}));
 }
 
 TEST_F(McpClient, CancellationStopsTheServerSide) {
@@ -380,23 +380,21 @@ TEST_F(McpClient, CancellationStopsTheServerSide) {
     Client c(ex, url_, quiet);
     (void)co_await c.connect();
     auto cancel = std::make_shared<CancelSignal>();
-    std::thread canceller([cancel] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      cancel->cancel();
-    });
-    auto t0 = std::chrono::steady_clock::now();
+    // Cancelled from another thread once the tool is running (its first progress arrived).
+    std::thread canceller;
     bj::object args{{"ms", 10000}};
-    CallOptions opts{.cancel = cancel};
+    CallOptions opts{.on_progress = [&](double, std::optional<double>, std::string_view) {
+                       if (!canceller.joinable()) canceller = std::thread([cancel] { cancel->cancel(); });
+                     },
+                     .cancel = cancel};
     auto r = co_await c.call_tool("ticking", std::move(args), opts);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    canceller.join();
+    if (canceller.joinable()) canceller.join();
     co_await c.close();
     if (r) co_return "not cancelled";
-    co_return std::string(to_string(r.error().code())) + (ms < 2000 ? " promptly" : " late");
+    co_return std::string(to_string(r.error().code()));
   });
-  EXPECT_EQ(text, "cancelled promptly");
-  for (int i = 0; i < 50 && !server_cancelled_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_TRUE(server_cancelled_.load()) << "the server never saw notifications/cancelled";
+  EXPECT_EQ(text, "cancelled");
+  EXPECT_TRUE(server_cancelled_.wait(std::chrono::seconds(10))) << "the server never saw notifications/cancelled";
 }
 
 TEST_F(McpClient, ConcurrentCallsNeverCross) {
@@ -451,8 +449,13 @@ TEST_F(McpClient, ElicitationAnswersGetSchemaDefaults) {
 TEST_F(McpClient, ToolListChangesReachTheHook) {
   std::atomic<int> changes{0};
   auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    // Ends early when the change arrives (the hook runs on this io_context's one thread).
+    boost::asio::steady_timer arrived(ex, std::chrono::seconds(30));
     ClientOptions o;
-    o.hooks.tools_changed = [&] { ++changes; };
+    o.hooks.tools_changed = [&] {
+      ++changes;
+      arrived.cancel();
+    };
     o.protocol_era = ProtocolEra::kLegacy;  // the standalone GET stream
     Client c(ex, url_, o);
     (void)co_await c.connect();  // returns once the standalone stream is open
@@ -461,10 +464,7 @@ TEST_F(McpClient, ToolListChangesReachTheHook) {
     (void)server_->add_tool(extra, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
       co_return CallToolResult::text("x");
     });
-    for (int i = 0; i < 100 && changes == 0; ++i) {
-      boost::asio::steady_timer t(ex, std::chrono::milliseconds(20));
-      co_await t.async_wait(boost::asio::use_awaitable);
-    }
+    co_await arrived.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     co_await c.close();
     co_return "done";
   });
@@ -487,7 +487,6 @@ TEST_F(McpClient, BrokenEndpointsGiveErrorsNamingStepAndUrl) {
   };
   for (const auto& fc : cases) {
     std::string url = at(fc.path);
-    auto t0 = std::chrono::steady_clock::now();
     auto err = run<std::string>([&](Ex ex) -> awaitable<std::string> {
       ClientOptions o;
       o.timeout = std::chrono::milliseconds(300);
@@ -498,7 +497,6 @@ TEST_F(McpClient, BrokenEndpointsGiveErrorsNamingStepAndUrl) {
     });
     EXPECT_NE(err.find("initialize " + url + ": "), std::string::npos) << err;
     EXPECT_NE(err.find(fc.expected), std::string::npos) << fc.path << " -> " << err;
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3)) << fc.path;
   }
 }
 
@@ -512,17 +510,19 @@ TEST_F(McpClient, RefusedConnectionAndRemotePlainHttp) {
   EXPECT_NE(refused.find(closed), std::string::npos) << refused;
   EXPECT_NE(refused.find("connect"), std::string::npos) << refused;
 
-  auto t0 = std::chrono::steady_clock::now();
   auto insecure = run<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, "http://mcp.example.com/mcp");
     auto ok = co_await c.connect();
     co_return ok ? "connected" : ok.error().message();
   });
   EXPECT_NE(insecure.find("refusing plain http:// to mcp.example.com"), std::string::npos) << insecure;
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
   EXPECT_TRUE(check_url_policy("https://mcp.example.com/mcp"));
   EXPECT_TRUE(check_url_policy("http://localhost:8080/mcp"));
   EXPECT_FALSE(check_url_policy("ftp://x/mcp"));
+  EXPECT_FALSE(check_url_policy("http://127.attacker.example/mcp"));
+  EXPECT_FALSE(check_url_policy("http://127.0.0.1.nip.io/mcp"));
+  EXPECT_FALSE(check_url_policy("http://127.0.0.1@attacker.example/mcp"));
+  EXPECT_TRUE(check_url_policy("http://[::1]:8080/mcp"));
 }
 
 // ---- the 2026-07-28 era -----------------------------------------------------------------------
@@ -580,11 +580,13 @@ class McpClientModern : public ::testing::Test {
   static bj::object fault(const bj::value& id, int code, std::string message) {
     return bj::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", bj::object{{"code", code}, {"message", message}}}};
   }
+  // Not a coroutine: the body is serialized before it returns, so the temporaries callers pass
+  // in are not used after the co_await suspends (the GCC 12 rule).
   static awaitable<void> send(http::Responder& res, int status, const bj::object& body,
                               std::string session = {}) {
     http::Response r = http::Response::json(status, bj::serialize(body));
     if (!session.empty()) r.headers.add("Mcp-Session-Id", session);
-    co_await res.send(std::move(r));
+    return res.send(std::move(r));
   }
   static bj::object complete(bj::object result) {
     result["resultType"] = "complete";
@@ -705,7 +707,7 @@ class McpClientModern : public ::testing::Test {
         }
         open = co_await res.write(out);
       }
-      if (!open) listen_closed_ = true;
+      if (!open) listen_closed_.set();
       else co_await res.finish();
       co_return;
     }
@@ -782,6 +784,7 @@ class McpClientModern : public ::testing::Test {
       http::Response head;
       head.headers.add("Content-Type", "text/event-stream");
       bool open = co_await res.start_stream(std::move(head));
+      if (cancel_when_slow_starts_) cancel_when_slow_starts_->cancel();  // thread-safe
       auto ex = co_await boost::asio::this_coro::executor;
       for (int i = 0; open && i < 200 && !res.stopping(); ++i) {
         boost::asio::steady_timer t(ex, std::chrono::milliseconds(25));
@@ -789,7 +792,7 @@ class McpClientModern : public ::testing::Test {
         std::string keepalive = ": keep-alive\n\n";
         open = co_await res.write(keepalive);
       }
-      if (!open) slow_closed_ = true;
+      if (!open) slow_closed_.set();
       else co_await res.finish();
     } else {
       co_await send(res, 200, ok(s.id, text_result("unknown tool")));
@@ -802,9 +805,10 @@ class McpClientModern : public ::testing::Test {
   std::vector<Seen> seen_;
   std::atomic<bool> reject_discover_once_{false};
   std::atomic<int> ttl_ms_{0};
-  std::atomic<bool> slow_closed_{false};
+  test::Event slow_closed_;
+  std::shared_ptr<CancelSignal> cancel_when_slow_starts_;
   std::atomic<bool> fire_list_changed_{false};
-  std::atomic<bool> listen_closed_{false};
+  test::Event listen_closed_;
 };
 
 ClientOptions with_hooks() {
@@ -1059,18 +1063,19 @@ TEST_F(McpClientModern, ListChangesArriveOnSubscriptionsListenAndEmptyTheCache) 
   ttl_ms_ = 60'000;
   std::atomic<int> changes{0};
   auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    boost::asio::steady_timer arrived(ex, std::chrono::seconds(30));
     ClientOptions o;
-    o.hooks.tools_changed = [&] { ++changes; };
+    o.hooks.tools_changed = [&] {
+      ++changes;
+      arrived.cancel();
+    };
     Client c(ex, at("/modern-live"), o);
     auto ok = co_await c.connect();  // returns once the listen stream is open
     if (!ok) co_return ok.error().message();
     (void)co_await c.list_tools();
     (void)co_await c.list_tools();  // cached
     fire_list_changed_ = true;
-    for (int i = 0; i < 100 && changes == 0; ++i) {
-      boost::asio::steady_timer t(ex, std::chrono::milliseconds(20));
-      co_await t.async_wait(boost::asio::use_awaitable);
-    }
+    co_await arrived.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     (void)co_await c.list_tools();  // the change emptied the cache
     co_await c.close();
     co_return "done";
@@ -1082,8 +1087,7 @@ TEST_F(McpClientModern, ListChangesArriveOnSubscriptionsListenAndEmptyTheCache) 
   ASSERT_EQ(listens.size(), 1u);
   EXPECT_EQ(listens[0].header("mcp-method"), "subscriptions/listen");
   EXPECT_EQ(listens[0].params.at("notifications").at("toolsListChanged"), true);
-  for (int i = 0; i < 100 && !listen_closed_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_TRUE(listen_closed_.load()) << "close() must end the subscription";
+  EXPECT_TRUE(listen_closed_.wait(std::chrono::seconds(10))) << "close() must end the subscription";
 }
 
 TEST_F(McpClientModern, CancellingClosesTheStream) {
@@ -1091,8 +1095,7 @@ TEST_F(McpClientModern, CancellingClosesTheStream) {
     Client c(ex, at("/modern"));
     (void)co_await c.connect();
     auto cancel = std::make_shared<CancelSignal>();
-    boost::asio::steady_timer later(ex, std::chrono::milliseconds(200));
-    later.async_wait([cancel](boost::system::error_code) { cancel->cancel(); });
+    cancel_when_slow_starts_ = cancel;  // the server cancels once the call's stream is open
     bj::object none;
     CallOptions opts{.cancel = cancel};
     auto r = co_await c.call_tool("slow", std::move(none), opts);
@@ -1100,8 +1103,7 @@ TEST_F(McpClientModern, CancellingClosesTheStream) {
     co_return r ? "not cancelled" : std::string(to_string(r.error().code()));
   });
   EXPECT_EQ(text, "cancelled");
-  for (int i = 0; i < 100 && !slow_closed_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_TRUE(slow_closed_.load()) << "the server never saw the stream close";
+  EXPECT_TRUE(slow_closed_.wait(std::chrono::seconds(10))) << "the server never saw the stream close";
   EXPECT_TRUE(seen("notifications/cancelled").empty()) << "2026-07-28 cancels by closing the stream";
 }
 

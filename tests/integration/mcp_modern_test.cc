@@ -104,7 +104,7 @@ class McpModern : public ::testing::Test {
         slow, [this](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
           ctx.progress(0, 1);
           bool finished = co_await ctx.sleep(std::chrono::seconds(20));
-          if (!finished) cancelled_ = true;
+          if (!finished) cancelled_.set();
           co_return CallToolResult::text("slept");
         }));
     Tool region;
@@ -201,7 +201,7 @@ class McpModern : public ::testing::Test {
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<StreamableHttpServer> transport_;
   std::uint16_t port_ = 0;
-  std::atomic<bool> cancelled_{false};
+  test::Event cancelled_;
   std::atomic<int> greet_runs_{0};
 };
 
@@ -501,9 +501,7 @@ TEST_F(McpModern, ClosingTheResponseStreamCancelsTheRequest) {
   auto head = conn.read_until("notifications/progress");
   ASSERT_EQ(head.status, 200) << head.body;
   conn.close();
-  for (int i = 0; i < 150 && !cancelled_; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_TRUE(cancelled_.load());
+  EXPECT_TRUE(cancelled_.wait(std::chrono::seconds(10))) << "closing the stream did not cancel the request";
 }
 
 TEST_F(McpModern, SubscriptionsListenDeliversOnlyWhatWasAskedFor) {

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +41,34 @@ class RawConnection {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Something a test waits for instead of sleeping: set() (or add()) from any thread; wait()
+// returns as soon as it happened. The timeout is a bound only a failing test reaches.
+class Event {
+ public:
+  void set() { add(1); }
+  void add(int n = 1) {
+    // Notified under the lock: a waiter that returns may destroy the Event at once.
+    std::lock_guard lock(mu_);
+    count_ += n;
+    cv_.notify_all();
+  }
+  bool is_set() const { return count() > 0; }
+  int count() const {
+    std::lock_guard lock(mu_);
+    return count_;
+  }
+  // Until at least `n` add()s happened.
+  bool wait(std::chrono::milliseconds timeout, int n = 1) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return count_ >= n; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int count_ = 0;
 };
 
 // One-shot helpers.

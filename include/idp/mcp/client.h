@@ -15,9 +15,21 @@
 // reference SDKs are not: a lost SSE stream is resumed with Last-Event-ID after the server's
 // `retry:` delay (legacy); a forgotten session (HTTP 404) is re-initialized once and the request
 // retried once; an HTTP 401 asks the token provider for a fresh token once and retries once.
-// Remote URLs must be https://; http:// only for loopback.
-// Thread-safety: a Client may run several requests at once (each has its own HTTP exchange and
-// their answers never cross); create and destroy it on its executor's thread.
+// Both renewals are shared: when many calls see the 404 (or the 401) at once, one initialize
+// (one token refresh) serves them all, and calls that start meanwhile wait for the new session
+// instead of sending a session id that is known to be gone.
+// Remote URLs must be https://; http:// only for loopback (idp/http/url_policy.h).
+//
+// Thread-safety and executors: after connect() has returned, any number of requests
+// (list_tools, call_tool, request, ping, notify, the list and read methods) may run at once, in
+// coroutines on any executors and threads; their answers never cross. The executor given to
+// the constructor runs the client's own work (the standalone stream, answers to server
+// requests, notifications/cancelled): it must keep running while the client is used (an
+// io_context's executor, or a strand of it). connect() and close() must not overlap other
+// calls of the same client; destroy the client after its calls have finished. The accessors
+// return copies and may be called from any thread. Hooks run on the constructor's executor, or
+// on the executor of the call whose stream brought the message, possibly concurrently:
+// they must be thread-safe. A call's on_progress runs on that call's executor.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -73,9 +85,9 @@ struct ClientHooks {
   RequestHook elicitation;  // elicitation/create; schema defaults are filled into an accepted
                             // answer's missing fields. Declares "elicitation".
   RequestHook roots;        // roots/list; declares "roots"
-  std::function<void()> tools_changed;                 // notifications/tools/list_changed
-  std::function<void(const json::object&)> log;        // notifications/message params (modern
-                                                       // era: asked for with log_level)
+  std::function<void()> tools_changed;           // notifications/tools/list_changed
+  std::function<void(const json::object&)> log;  // notifications/message params (modern
+                                                 // era: asked for with log_level)
 };
 
 // kAuto: 2026-07-28 when the server answers `server/discover`, else the initialize handshake.
@@ -103,7 +115,7 @@ struct ClientOptions {
   // secret's "transport": "sse".
   enum class Transport { kStreamableHttp, kLegacySse };
   Transport transport = Transport::kStreamableHttp;
-  std::chrono::milliseconds default_retry{1000};   // when the server sent no retry:
+  std::chrono::milliseconds default_retry{1000};  // when the server sent no retry:
   http::ClientOptions http;
   ClientHooks hooks;
 };
@@ -151,12 +163,12 @@ class Client {
   boost::asio::awaitable<void> close();
 
   const std::string& url() const;
-  const std::string& protocol_version() const;  // negotiated; empty before connect()
+  std::string protocol_version() const;  // negotiated; empty before connect()
   ProtocolEra era() const;  // of the last connect(): kModern or kLegacy; kAuto before one
-  const Implementation& server_info() const;
-  const json::object& server_capabilities() const;
-  const std::string& instructions() const;
-  const std::string& session_id() const;
+  Implementation server_info() const;
+  json::object server_capabilities() const;
+  std::string instructions() const;
+  std::string session_id() const;  // changes when a forgotten session is renewed
   http::ClientStats http_stats() const;
 
   struct Impl;
@@ -168,7 +180,8 @@ class Client {
 // Forgets every server era remembered by auto negotiation (the next connect() probes again).
 void forget_protocol_eras();
 
-// Checks the URL policy: https://, or http:// to a loopback host. The error says what to do.
+// The URL policy of idp/http/url_policy.h (https://, or http:// to a loopback host; no
+// userinfo) for an MCP server URL. The error says what to do.
 Result<void> check_url_policy(std::string_view url);
 
 }  // namespace idp::mcp

@@ -29,10 +29,6 @@
 
 namespace idp::mcp {
 
-namespace detail {
-struct ServerCore;
-}
-
 struct ServerOptions {
   Implementation info{"idp-mcp-server", "0.1.0"};
   std::optional<std::string> instructions;
@@ -52,16 +48,20 @@ struct ServerOptions {
   std::chrono::seconds request_state_ttl{600};
   // 2026-07-28 results carry _meta["io.modelcontextprotocol/serverInfo"] (a SHOULD).
   bool server_info_in_results = true;
+  // The longest a request's handler may run. When it passes, the client gets a JSON-RPC error
+  // (-32001) naming this deadline and the handler's ToolContext reports cancelled() (sleep()
+  // and pending questions wake); whatever the handler returns afterwards is dropped.
+  std::chrono::milliseconds handler_timeout{std::chrono::minutes(5)};
 };
 
 // A tool handler receives arguments already validated against the tool's inputSchema. Throwing
-// or returning CallToolResult::error() both reach the client as a result with isError: true.
+// or returning CallToolResult::error() both reach the client as a result with isError: true;
+// an exception's text goes to the server's log only (with a trace id the client is told).
 // Under 2026-07-28 a handler that asks the client for input (ToolContext::elicit, ...) runs once
 // per round: code before the question runs again on the retry, so keep it free of side effects
 // that must not repeat.
-using ToolHandler =
-    std::function<boost::asio::awaitable<CallToolResult>(const json::object& arguments,
-                                                         ToolContext& ctx)>;
+using ToolHandler = std::function<boost::asio::awaitable<CallToolResult>(
+    const json::object& arguments, ToolContext& ctx)>;
 using ResourceReader = std::function<boost::asio::awaitable<Result<std::vector<ResourceContents>>>(
     const std::string& uri, ToolContext& ctx)>;
 // Template readers get the variables matched from the URI ("id" -> "123").
@@ -70,8 +70,8 @@ using TemplateReader = std::function<boost::asio::awaitable<Result<std::vector<R
 using PromptHandler = std::function<boost::asio::awaitable<Result<GetPromptResult>>(
     const std::map<std::string, std::string>& arguments, ToolContext& ctx)>;
 // Returns candidate values for an argument given what the user typed so far.
-using Completer = std::function<std::vector<std::string>(std::string_view argument,
-                                                         std::string_view partial)>;
+using Completer =
+    std::function<std::vector<std::string>(std::string_view argument, std::string_view partial)>;
 
 class Server {
  public:
@@ -100,10 +100,10 @@ class Server {
   const ServerOptions& options() const;
   std::vector<Tool> tools() const;
 
-  detail::ServerCore& core();  // for transports
-
  private:
-  std::unique_ptr<detail::ServerCore> core_;
+  friend struct ServerAccess;  // how transports reach the dispatcher (src/mcp/server_core.h)
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace idp::mcp

@@ -4,8 +4,9 @@
 // - 2025-11-25 (also 2025-06-18 and 2025-03-26): an initialize opens a session. POST for client
 //   messages (answered with JSON, or with an SSE stream as soon as the request sends
 //   notifications or server-to-client requests), GET for the standalone server-to-client stream,
-//   DELETE to end a session. Sessions have unguessable ids; SSE events carry ids and can be
-//   replayed with Last-Event-ID from a bounded buffer. A stateless mode issues no sessions.
+//   DELETE to end a session. Sessions have unguessable ids and belong to the identity that
+//   opened them; SSE events carry ids and can be replayed with Last-Event-ID from a bounded
+//   buffer. A stateless mode issues no sessions.
 // - 2026-07-28: a request with MCP-Protocol-Version 2026-07-28 (or a _meta protocolVersion) and
 //   no session id stands alone. Headers must mirror the body (MCP-Protocol-Version, Mcp-Method,
 //   Mcp-Name, Mcp-Param-*: 400 / -32020 otherwise), _meta must carry the version and client
@@ -13,7 +14,9 @@
 //   unknown or removed methods 404 / -32601, GET and DELETE 405. subscriptions/listen opens a
 //   notification stream; closing a response stream cancels its request.
 //
-// Host and Origin are validated against DNS rebinding in both eras.
+// Host and Origin are validated against DNS rebinding in both eras. Handlers run under the
+// Server's handler deadline (ServerOptions::handler_timeout).
+// Thread-safety: attach() before the HTTP server starts; session_count() from any thread.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -55,14 +58,19 @@ struct StreamableHttpOptions {
   // without Origin (not from a browser) is accepted.
   std::vector<std::string> allowed_origins;
 
-  std::chrono::milliseconds sse_retry{1000};              // "retry:" of the priming event
-  std::chrono::milliseconds keepalive_interval{15'000};   // SSE comment when idle
+  std::chrono::milliseconds sse_retry{1000};             // "retry:" of the priming event
+  std::chrono::milliseconds keepalive_interval{15'000};  // SSE comment when idle
   std::size_t max_sessions = 10'000;
   std::chrono::seconds session_idle_timeout{30 * 60};
-  std::size_t replay_events = 256;       // per stream, for Last-Event-ID
-  std::size_t retained_streams = 64;     // finished POST streams kept for replay, per session
+  std::size_t replay_events = 256;    // per stream, for Last-Event-ID
+  std::size_t retained_streams = 64;  // finished POST streams kept for replay, per session
+  // resources/subscribe URIs per session; one more is refused with -32602 naming the limit.
+  std::size_t max_subscriptions_per_session = 1000;
 
-  Authenticator authenticate;  // optional
+  // Optional. A session belongs to the identity that initialized it (its subject and client
+  // id): a POST, GET or DELETE from another identity with that session id gets 404, exactly as
+  // for an unknown session.
+  Authenticator authenticate;
 };
 
 class StreamableHttpServer {

@@ -32,17 +32,16 @@ namespace idp::mcp {
 // Who called: filled by the transport's authenticator (see StreamableHttpOptions).
 struct Identity {
   bool authenticated = false;
-  std::string subject;        // "sub" of a verified token
-  json::object claims;        // all verified claims
+  std::string subject;  // "sub" of a verified token
+  json::object claims;  // all verified claims
 };
-
-namespace detail {
-struct RequestState;
-}
 
 class ToolContext {
  public:
-  explicit ToolContext(std::shared_ptr<detail::RequestState> state);
+  // A request's state; defined inside the SDK (src/mcp/request_state.h). The server makes one
+  // context per request and hands it to the handler by reference.
+  struct State;
+  explicit ToolContext(std::shared_ptr<State> state);
   ~ToolContext();
 
   // notifications/progress to the caller; a no-op unless the request carried a progressToken.
@@ -52,7 +51,8 @@ class ToolContext {
   // (2026-07-28: by the request's _meta logLevel; nothing is sent when the request set none).
   void log(LogLevel level, json::value data, std::string_view logger = {});
 
-  // True once the client sent notifications/cancelled for this request, or the session ended.
+  // True once the client sent notifications/cancelled for this request, the session ended, the
+  // 2026-07-28 response stream closed, or the server's handler deadline passed.
   bool cancelled() const;
   // Sleeps, waking early on cancellation. Returns false if cancelled.
   boost::asio::awaitable<bool> sleep(std::chrono::milliseconds duration);
@@ -95,10 +95,10 @@ class ToolContext {
   std::string_view protocol_version() const;
   std::string_view session_id() const;  // empty in stateless mode and under 2026-07-28
   const json::value& request_id() const;
-  const json::object& meta() const;     // the request's "_meta" (empty if none)
+  const json::object& meta() const;  // the request's "_meta" (empty if none)
 
  private:
-  std::shared_ptr<detail::RequestState> state_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace idp::mcp

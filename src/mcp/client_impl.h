@@ -1,0 +1,256 @@
+// Private: the inside of idp::mcp::Client, shared by the files that implement it (modelled on
+// the TypeScript SDK's split of client session and transports):
+//
+//   client.cc                  the public facade and the one pagination loop of list methods
+//   client_session.cc          one request end to end: ids, headers and token, timeout with
+//                              progress and cancellation, retries (HTTP 404: one re-initialize
+//                              for all concurrent callers; 401: one token refresh for all;
+//                              -32020: list the tools again), messages from the server
+//   client_negotiation.cc      connect(): server/discover or initialize, the era cache
+//   client_streamable_http.cc  the Streamable HTTP exchange (POST, JSON or SSE, resumption with
+//                              Last-Event-ID), notification POSTs, the standalone GET and
+//                              subscriptions/listen streams, DELETE
+//   client_legacy_sse.cc       the 2024-11-05 HTTP+SSE transport
+//   client_mrtr.cc             the multi round-trip loop (InputRequiredResult) and the hooks
+//   client_tools.cc            tools/list with its cache and x-mcp-header annotations
+//
+// Thread-safety: the state every request reads (session, era, token, tool cache, the legacy
+// transport's waiters, the listening flags) is under `mu`, held only for short copies, never
+// across co_await. A request's own Call is touched by its coroutine (and, for progress that
+// arrives on another stream, through atomics and a post to the call's executor).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "idp/mcp/client.h"
+#include "idp/mcp/jsonrpc.h"
+#include "single_flight.h"
+#include "x_mcp_header.h"
+
+namespace idp::mcp {
+
+// Everything the session negotiated, copied out under the lock for one request.
+struct SessionView {
+  std::string protocol_version;
+  std::string session_id;
+  std::uint64_t generation = 0;  // bumped whenever a new session is published
+  bool modern = false;
+};
+
+// What one request sends besides its body, when it is not the session's current state (the
+// handshake itself, the era probe, the notification that completes a new session).
+struct Envelope {
+  bool with_session = true;
+  std::optional<bool> modern;
+  std::optional<std::string> protocol_version;  // "" sends no MCP-Protocol-Version
+  std::optional<std::string> session_id;
+};
+
+// What the headers of one attempt were built from (for the retry rules).
+struct Sent {
+  std::string session_id;
+  std::uint64_t session_generation = 0;
+  std::uint64_t token_generation = 0;
+  bool had_token = false;
+};
+
+// Besides the result: what the answer of a request looked like.
+struct ReplyInfo {
+  int status = 0;                        // the HTTP status, when one arrived
+  std::optional<jsonrpc::RpcError> rpc;  // a JSON-RPC error answer (any status)
+  std::string session_id;                // Mcp-Session-Id of an initialize answer
+};
+
+struct SendOptions {
+  bool allow_reinit = true;  // HTTP 404 with a session: re-initialize and retry once
+  Envelope envelope;
+  ReplyInfo* info = nullptr;
+};
+
+// One request in flight.
+struct Call {
+  json::value id;
+  http::Headers extra;  // modern era: Mcp-Method, Mcp-Name, Mcp-Param-*
+  std::optional<json::value> progress_token;
+  CallOptions options;
+  boost::asio::any_io_executor executor;  // the caller's: on_progress runs there
+  std::chrono::milliseconds timeout{0};
+  std::chrono::steady_clock::time_point hard_deadline;
+  // Progress moves the deadline (from this call's stream or another one).
+  std::atomic<std::chrono::steady_clock::rep> deadline_ticks{0};
+  std::atomic<bool> timed_out{false};
+  std::atomic<bool> cancelled{false};
+  // Without progress or cancellation the deadline never moves: the HTTP layer enforces it and
+  // no watchdog coroutine is needed (the common, fast case).
+  bool watchdog = false;
+  std::optional<json::value> result;
+  std::optional<jsonrpc::RpcError> rpc_error;
+
+  std::chrono::steady_clock::time_point deadline() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(deadline_ticks.load()));
+  }
+  void set_deadline(std::chrono::steady_clock::time_point t) {
+    deadline_ticks.store(t.time_since_epoch().count());
+  }
+  std::chrono::milliseconds remaining() const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline() - std::chrono::steady_clock::now());
+    return std::max(left, std::chrono::milliseconds(1));
+  }
+};
+
+// What one request's exchange ended with.
+struct Outcome {
+  enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kFailed } kind = kFailed;
+  json::value result;  // kDone
+  Error error{ErrorCode::kInternal, "no outcome"};
+  ReplyInfo info;
+};
+
+// What auto negotiation learned about servers, by URL, for the life of the process.
+std::optional<ProtocolEra> remembered_era(const std::string& url);
+void remember_era(const std::string& url, ProtocolEra era);
+void forget_era(const std::string& url);
+
+// A body excerpt for error messages (200 characters, one line).
+std::string excerpt(std::string_view body);
+
+struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
+  Impl(boost::asio::any_io_executor ex, std::string u, ClientOptions o);
+
+  const boost::asio::any_io_executor executor;
+  const std::string url;
+  const ClientOptions opt;
+  http::Client http;
+
+  // ---- state under mu ----
+  mutable std::mutex mu;
+  std::string protocol_version;
+  std::string session_id;
+  std::uint64_t session_generation = 0;
+  Implementation server_info;
+  json::object server_capabilities;
+  std::string instructions;
+  bool connected = false;
+  bool modern = false;  // the era in use: true once server/discover found 2026-07-28
+  ProtocolEra era = ProtocolEra::kAuto;
+  std::optional<Secret> token;  // the last token the provider gave
+  std::uint64_t token_generation = 0;
+  // list_tools() results within their ttlMs, and the x-mcp-header annotations of the last
+  // listing (modern era), by tool name.
+  std::optional<std::vector<Tool>> tools_cache;
+  std::chrono::steady_clock::time_point tools_cache_until;
+  std::map<std::string, std::vector<xheader::ParamHeader>, std::less<>> tool_headers;
+  // Calls waiting for progress, by progress token: progress may arrive on another stream (the
+  // standalone one) than the call's own.
+  std::map<std::string, std::weak_ptr<Call>> progress_calls;
+  // Background streams.
+  bool closing = false;
+  bool listening = false;
+  std::shared_ptr<Notifier> listen_stop;   // raised by close()
+  std::shared_ptr<Notifier> listen_ready;  // raised when the stream's request got its answer
+  // The legacy HTTP+SSE transport.
+  std::string post_url;  // from the stream's `endpoint` event
+  bool legacy_lost = false;
+  int legacy_status = 0;
+  std::string legacy_error;
+  struct LegacyWaiter {
+    std::optional<json::value> result;
+    std::optional<jsonrpc::RpcError> rpc_error;
+    std::shared_ptr<Notifier> wake;
+  };
+  std::map<std::string, std::shared_ptr<LegacyWaiter>> waiters;  // by id_key of the request
+
+  SingleFlight session_renewal;  // re-initialize after HTTP 404
+  SingleFlight token_refresh;    // ask the provider for a fresh token after HTTP 401
+  std::atomic<std::int64_t> next_id{1};
+
+  SessionView view() const;
+  bool legacy() const { return opt.transport == ClientOptions::Transport::kLegacySse; }
+  std::string where(std::string_view method) const { return std::string(method) + " " + url; }
+
+  // ---- client_session.cc ----
+  boost::asio::awaitable<http::Headers> headers(Envelope envelope, Sent* sent);
+  boost::asio::awaitable<Result<json::value>> send_request(std::string_view method,
+                                                           json::object params, CallOptions options,
+                                                           SendOptions send = {});
+  boost::asio::awaitable<void> watchdog(std::shared_ptr<Call> call);
+  boost::asio::awaitable<Result<void>> renew_session(std::uint64_t seen_generation);
+  boost::asio::awaitable<Result<void>> refresh_token(std::uint64_t seen_generation);
+  boost::asio::awaitable<Result<void>> fetch_fresh_token();
+  json::object capabilities(bool modern_era) const;
+  void add_envelope(json::object& params, std::string_view version) const;
+  http::Headers modern_headers(std::string_view method, const json::object& params) const;
+  void on_message(Call& call, std::string_view text, bool modern_era);
+  void on_notification(Call& stream_call, const jsonrpc::Message& m);
+  Error unauthorized(std::string_view method, std::string_view challenge, bool had_token) const;
+
+  // ---- client_negotiation.cc ----
+  boost::asio::awaitable<Result<void>> connect();
+  boost::asio::awaitable<Result<void>> initialize(bool renewing);
+  boost::asio::awaitable<Result<bool>> discover(bool fallback, bool& definitive);
+  void apply_server_description(const json::object& result, bool modern_era);
+
+  // ---- client_streamable_http.cc ----
+  boost::asio::awaitable<Outcome> exchange(const std::string& body, http::Headers headers,
+                                           const Sent& sent, Call& call, std::string_view method,
+                                           bool modern_era);
+  boost::asio::awaitable<Result<void>> post_message(
+      std::string body, std::string what, std::optional<std::chrono::milliseconds> timeout = {},
+      Envelope envelope = {});
+  boost::asio::awaitable<void> start_listening();
+  static boost::asio::awaitable<void> listen(std::shared_ptr<Impl> self);
+  static boost::asio::awaitable<void> listen_modern(std::shared_ptr<Impl> self);
+  void stop_listening();
+  boost::asio::awaitable<void> wait_stop(std::shared_ptr<Notifier> stop);
+  // A background stream's request until it ends or close() stops it (then nullopt).
+  boost::asio::awaitable<std::optional<Result<int>>> stream_unless_stopped(
+      http::ClientRequest request, std::function<void(const http::ClientResponse&)> on_head,
+      std::function<bool(std::string_view)> on_chunk, std::shared_ptr<Notifier> stop);
+  // The pause before a background stream reconnects; false when close() stopped it.
+  boost::asio::awaitable<bool> pause_unless_stopped(std::chrono::milliseconds delay,
+                                                    std::shared_ptr<Notifier> stop);
+  boost::asio::awaitable<void> delete_session(std::string session);
+  boost::asio::awaitable<void> close();
+
+  // ---- client_legacy_sse.cc ----
+  boost::asio::awaitable<Result<void>> legacy_open();
+  static boost::asio::awaitable<void> legacy_listen(std::shared_ptr<Impl> self,
+                                                    std::shared_ptr<Notifier> ready);
+  void legacy_message(std::string_view text);
+  std::string resolve_endpoint(std::string_view endpoint) const;
+  boost::asio::awaitable<Outcome> exchange_legacy(const std::string& body, http::Headers headers,
+                                                  Call& call, std::string_view method);
+
+  // ---- client_mrtr.cc ----
+  boost::asio::awaitable<Result<json::value>> request(std::string_view method, json::object params,
+                                                      CallOptions options);
+  boost::asio::awaitable<Result<json::value>> fulfil(std::string method, json::object params,
+                                                     bool& handled);
+  void answer_server_request(jsonrpc::Message m);
+  static boost::asio::awaitable<void> answer(std::shared_ptr<Impl> self, jsonrpc::Message m);
+
+  // ---- client_tools.cc ----
+  boost::asio::awaitable<Result<std::vector<Tool>>> list_tools(bool use_cache);
+};
+
+// Follows nextCursor of a paginated list method to the end (at most 10000 pages; a repeated
+// cursor is an error), calling `on_page` with each result object. One loop for every list.
+using PageRequest = std::function<boost::asio::awaitable<Result<json::value>>(json::object params)>;
+boost::asio::awaitable<Result<void>> for_each_page(
+    std::string_view method, const std::string& url, PageRequest request,
+    std::function<Result<void>(const json::object& page)> on_page);
+
+}  // namespace idp::mcp

@@ -1,0 +1,263 @@
+#include "streamable_http_checks.h"
+
+#include <boost/json/serialize.hpp>
+
+#include "idp/core/json_util.h"
+#include "idp/core/log.h"
+#include "idp/http/url_policy.h"
+#include "server_core.h"
+#include "x_mcp_header.h"
+
+namespace idp::mcp {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Mcp-Param-<name> headers of a tool's x-mcp-header parameters must mirror the arguments.
+std::optional<http::Response> check_param_headers(const http::Request& req, const ToolEntry& tool,
+                                                  const jsonrpc::Message& m) {
+  const json::object* args = ::idp::json::find_object(m.params, "arguments");
+  for (const auto& ph : tool.param_headers) {
+    const json::value* v = xheader::find_argument(args, ph.path);
+    if (!v || v->is_null()) continue;  // no value: no header expected
+    std::string header = "Mcp-Param-" + ph.name;
+    std::string where = "arguments." + ph.path.front();
+    for (std::size_t i = 1; i < ph.path.size(); ++i) where += "." + ph.path[i];
+    auto raw = header_value(req, header);
+    if (!raw) {
+      return rpc_error(400, jsonrpc::kHeaderMismatch,
+                       "Header mismatch: the " + header + " header is missing but " + where +
+                           " has a value (see the tool's x-mcp-header annotations)",
+                       m.id);
+    }
+    auto decoded = xheader::decode(*raw);
+    if (!decoded) {
+      return rpc_error(400, jsonrpc::kHeaderMismatch,
+                       "Header mismatch: the " + header +
+                           " header value is malformed (invalid characters or Base64)",
+                       m.id);
+    }
+    if (!xheader::mirrors(*decoded, *v)) {
+      return rpc_error(400, jsonrpc::kHeaderMismatch,
+                       "Header mismatch: " + header + " header value '" + std::string(*raw) +
+                           "' does not match " + where + " " + json::serialize(*v),
+                       m.id);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+http::Response rpc_error(int status, int code, std::string message, const json::value& id,
+                         std::optional<json::value> data) {
+  return http::Response::json(
+      status, jsonrpc::error_response(id, {code, std::move(message), std::move(data)}));
+}
+
+std::optional<std::string_view> header_value(const http::Request& req, std::string_view name) {
+  auto v = req.header(name);
+  if (!v) return std::nullopt;
+  return trim(*v);
+}
+
+std::string_view media_type(std::string_view v) {
+  auto semi = v.find(';');
+  return trim(semi == std::string_view::npos ? v : v.substr(0, semi));
+}
+
+bool accepts(std::string_view accept, std::string_view type) {
+  auto slash = type.find('/');
+  std::string_view major = type.substr(0, slash);
+  while (!accept.empty()) {
+    auto comma = accept.find(',');
+    std::string_view item = media_type(accept.substr(0, comma));
+    accept = comma == std::string_view::npos ? std::string_view{} : accept.substr(comma + 1);
+    if (http::iequals(item, type) || item == "*/*") return true;
+    if (item.size() == major.size() + 2 && http::iequals(item.substr(0, major.size()), major) &&
+        item.substr(major.size()) == "/*") {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string version_list(std::span<const std::string_view> versions) {
+  std::string out;
+  for (auto v : versions) {
+    if (!out.empty()) out += ", ";
+    out += v;
+  }
+  return out;
+}
+
+std::optional<http::Response> check_host_origin(const http::Request& req,
+                                                const StreamableHttpOptions& opt,
+                                                bool loopback_bind) {
+  auto host = req.header("Host");
+  if (!host) return rpc_error(400, jsonrpc::kConnectionClosed, "Bad Request: missing Host header");
+  bool host_ok;
+  if (!opt.allowed_hosts.empty()) {
+    host_ok = false;
+    for (const auto& h : opt.allowed_hosts) {
+      if (http::iequals(h, *host) || http::iequals(h, http::authority_host(*host))) host_ok = true;
+    }
+  } else {
+    host_ok = !loopback_bind || http::is_loopback_host(http::authority_host(*host));
+  }
+  if (!host_ok) {
+    log::warn("rejected request with Host '{}' (DNS rebinding protection)", *host);
+    return rpc_error(403, jsonrpc::kConnectionClosed,
+                     "Forbidden: Host '" + std::string(*host) + "' is not allowed");
+  }
+  if (auto origin = req.header("Origin")) {
+    bool origin_ok = false;
+    if (!opt.allowed_origins.empty()) {
+      for (const auto& o : opt.allowed_origins) {
+        if (o == "*" || http::iequals(o, *origin)) origin_ok = true;
+      }
+    } else {
+      origin_ok = http::is_loopback_origin(*origin);
+    }
+    if (!origin_ok) {
+      log::warn("rejected request with Origin '{}'", *origin);
+      return rpc_error(403, jsonrpc::kConnectionClosed,
+                       "Forbidden: Origin '" + std::string(*origin) + "' is not allowed");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<http::Response> check_legacy_version(const http::Request& req) {
+  if (auto v = req.header("MCP-Protocol-Version"); v && !is_supported_protocol_version(trim(*v))) {
+    return rpc_error(400, jsonrpc::kConnectionClosed,
+                     "Bad Request: unsupported MCP-Protocol-Version '" + std::string(*v) +
+                         "' (supported: " + version_list(supported_protocol_versions()) + ")");
+  }
+  return std::nullopt;
+}
+
+bool is_modern(const http::Request& req, const jsonrpc::Message& m) {
+  if (m.is_response()) return false;
+  auto v = header_value(req, "MCP-Protocol-Version");
+  if (v && is_modern_protocol_version(*v)) return true;
+  if (req.header("Mcp-Session-Id")) return false;
+  if (v) return !is_supported_protocol_version(*v);
+  auto* meta = ::idp::json::find_object(m.params, "_meta");
+  return meta && meta->contains(meta_keys::kProtocolVersion);
+}
+
+bool is_modern_get_or_delete(const http::Request& req) {
+  auto v = header_value(req, "MCP-Protocol-Version");
+  if (!v) return false;
+  if (is_modern_protocol_version(*v)) return true;
+  return !req.header("Mcp-Session-Id") && !is_supported_protocol_version(*v);
+}
+
+std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
+                                              const ServerCore& core) {
+  const json::value& id = m.id;
+  auto version = header_value(req, "MCP-Protocol-Version");
+  if (!version) {
+    return rpc_error(400, jsonrpc::kHeaderMismatch,
+                     "Header mismatch: the MCP-Protocol-Version header is missing; it must "
+                     "repeat params._meta[\"" +
+                         std::string(meta_keys::kProtocolVersion) + "\"]",
+                     id);
+  }
+  if (!is_modern_protocol_version(*version)) {
+    json::array supported;
+    for (auto v : all_protocol_versions()) supported.emplace_back(v);
+    return rpc_error(
+        400, jsonrpc::kUnsupportedProtocolVersion,
+        "Unsupported protocol version '" + std::string(*version) +
+            "' (supported: " + version_list(all_protocol_versions()) +
+            "; versions before 2026-07-28 start with initialize)",
+        id,
+        json::value(json::object{{"supported", std::move(supported)}, {"requested", *version}}));
+  }
+  const json::object* meta = ::idp::json::find_object(m.params, "_meta");
+  const json::string* meta_version =
+      meta ? ::idp::json::find_string(*meta, meta_keys::kProtocolVersion) : nullptr;
+  const json::object* caps =
+      meta ? ::idp::json::find_object(*meta, meta_keys::kClientCapabilities) : nullptr;
+  if (!meta_version || !caps) {
+    std::string missing;
+    if (!meta_version) missing += "\"" + std::string(meta_keys::kProtocolVersion) + "\" (a string)";
+    if (!caps) {
+      if (!missing.empty()) missing += " and ";
+      missing += "\"" + std::string(meta_keys::kClientCapabilities) + "\" (an object)";
+    }
+    return rpc_error(400, jsonrpc::kInvalidParams,
+                     "Invalid params: params._meta must carry " + missing, id);
+  }
+  if (*meta_version != *version) {
+    return rpc_error(400, jsonrpc::kHeaderMismatch,
+                     "Header mismatch: MCP-Protocol-Version header '" + std::string(*version) +
+                         "' does not match params._meta protocolVersion '" +
+                         std::string(*meta_version) + "'",
+                     id);
+  }
+  if (auto it = meta->find(meta_keys::kLogLevel); it != meta->end()) {
+    auto* level = it->value().if_string();
+    if (!level || !parse_log_level(*level)) {
+      return rpc_error(400, jsonrpc::kInvalidParams,
+                       "Invalid params: params._meta logLevel must be one of debug, info, notice, "
+                       "warning, error, critical, alert, emergency",
+                       id);
+    }
+  }
+  auto method_header = header_value(req, "Mcp-Method");
+  if (!method_header) {
+    return rpc_error(400, jsonrpc::kHeaderMismatch,
+                     "Header mismatch: the Mcp-Method header is missing (it must repeat the "
+                     "body's method '" +
+                         m.method + "')",
+                     id);
+  }
+  if (*method_header != m.method) {
+    return rpc_error(400, jsonrpc::kHeaderMismatch,
+                     "Header mismatch: Mcp-Method header value '" + std::string(*method_header) +
+                         "' does not match body method '" + m.method + "'",
+                     id);
+  }
+  const char* name_field = m.method == "tools/call" || m.method == "prompts/get" ? "name"
+                           : m.method == "resources/read"                        ? "uri"
+                                                                                 : nullptr;
+  const json::string* name = name_field ? ::idp::json::find_string(m.params, name_field) : nullptr;
+  if (name) {
+    auto raw = header_value(req, "Mcp-Name");
+    if (!raw) {
+      return rpc_error(400, jsonrpc::kHeaderMismatch,
+                       "Header mismatch: the Mcp-Name header is missing (it must repeat params." +
+                           std::string(name_field) + " '" + std::string(*name) + "')",
+                       id);
+    }
+    auto decoded = xheader::decode(*raw);
+    if (!decoded) {
+      return rpc_error(400, jsonrpc::kHeaderMismatch,
+                       "Header mismatch: the Mcp-Name header value is malformed (invalid "
+                       "characters or Base64)",
+                       id);
+    }
+    if (*decoded != std::string_view(*name)) {
+      return rpc_error(400, jsonrpc::kHeaderMismatch,
+                       "Header mismatch: Mcp-Name header value '" + std::string(*raw) +
+                           "' does not match body value '" + std::string(*name) + "'",
+                       id);
+    }
+  }
+  if (m.method == "tools/call" && name && core.tools_with_param_headers.load() > 0) {
+    if (auto tool = core.find_tool(*name); tool && !tool->param_headers.empty()) {
+      return check_param_headers(req, *tool, m);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace idp::mcp

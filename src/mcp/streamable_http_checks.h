@@ -1,0 +1,61 @@
+// Private: the request checks of the Streamable HTTP transport, as pure functions of the HTTP
+// request (and the options): DNS-rebinding protection (Host, Origin), content negotiation
+// (Content-Type, Accept), the protocol version header of each era, which era a message belongs
+// to, and the header rules of 2026-07-28 (MCP-Protocol-Version, Mcp-Method, Mcp-Name and the
+// Mcp-Param-* headers of x-mcp-header parameters mirror the body). Each check returns the
+// response to send instead of serving the request, or nothing. Thread-safe.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "idp/http/message.h"
+#include "idp/mcp/jsonrpc.h"
+#include "idp/mcp/streamable_http_server.h"
+
+namespace idp::mcp {
+
+struct ServerCore;
+
+// A JSON-RPC error answer with an HTTP status.
+http::Response rpc_error(int status, int code, std::string message, const json::value& id = nullptr,
+                         std::optional<json::value> data = std::nullopt);
+
+// A header's value without the optional whitespace around it (RFC 9110 5.5).
+std::optional<std::string_view> header_value(const http::Request& req, std::string_view name);
+// "type/subtype" of a Content-Type value, without parameters.
+std::string_view media_type(std::string_view content_type);
+// Whether an Accept header admits `type` ("application/json"), wildcards included.
+bool accepts(std::string_view accept, std::string_view type);
+// "2025-11-25, 2025-06-18, ..."
+std::string version_list(std::span<const std::string_view> versions);
+
+// Host against allowed_hosts (or loopback names when the server listens on loopback) and Origin
+// against allowed_origins (or loopback origins): 400 without Host, 403 otherwise.
+std::optional<http::Response> check_host_origin(const http::Request& req,
+                                                const StreamableHttpOptions& opt,
+                                                bool loopback_bind);
+// MCP-Protocol-Version of the handshake era (it repeats the negotiated version): 400 when
+// unsupported.
+std::optional<http::Response> check_legacy_version(const http::Request& req);
+
+// Which era a POSTed message belongs to. MCP-Protocol-Version 2026-07-28 means 2026-07-28 (a
+// stray Mcp-Session-Id is then ignored: sessions cannot negotiate it). Otherwise a session id, a
+// handshake version, a posted response, or neither a version header nor a _meta
+// protocolVersion (an initialize, typically) mean 2025-11-25 and older; an unknown version
+// header or a _meta protocolVersion without a session mean 2026-07-28 (which then answers
+// -32022 or -32020, and where initialize is an unknown method).
+bool is_modern(const http::Request& req, const jsonrpc::Message& m);
+// GET and DELETE of a 2026-07-28 client: its version header, or an unknown one without a
+// session.
+bool is_modern_get_or_delete(const http::Request& req);
+
+// The header and _meta rules of a 2026-07-28 request, in this order: version header, version
+// support, required _meta, header/_meta agreement, logLevel, Mcp-Method, Mcp-Name,
+// Mcp-Param-*.
+std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
+                                              const ServerCore& core);
+
+}  // namespace idp::mcp
