@@ -4,6 +4,7 @@
 //   secret check, agents list, doctor   the secret and its agents (cmd_agents.cc)
 //   demo                   the whole flow on this machine (cmd_demo.cc)
 //   models check           the configured language model answers (cmd_models.cc)
+//   serve                  the service: API, web UI, agent loop (cmd_serve.cc)
 // Exit codes: 0 success, 1 a peer could not be reached or failed, 2 usage, 3 a tool's isError.
 #include <CLI/CLI.hpp>
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   cli::register_agents_commands(app, commands);
   cli::register_demo_command(app, commands);
   cli::register_models_command(app, commands);
+  cli::register_serve_command(app, commands);
   CLI11_PARSE(app, argc, argv);
 
   log::Level level;

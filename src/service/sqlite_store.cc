@@ -312,13 +312,14 @@ awaitable<Result<TurnBegun>> SqliteStore::begin_turn(TurnStart t) {
     insert_message(db, t.session_id, s.message_count + 1,
                    MessageRecord{t.assistant_message_id, "assistant", "", t.turn_id, "running",
                                  std::nullopt, now});
+    out.agent_ids = t.agent_ids ? *t.agent_ids : s.agent_ids;
     db.prepare(
           "UPDATE sessions SET running_turn = ?, title = CASE WHEN title = '' THEN ? ELSE title "
           "END, agent_ids = ?, updated_at = ?, message_count = message_count + 2, "
           "last_message = ?, last_status = 'running' WHERE id = ?")
         .bind(1, t.turn_id)
         .bind(2, t.title)
-        .bind(3, strings_to_text(t.agent_ids))
+        .bind(3, strings_to_text(out.agent_ids))
         .bind(4, to_ms(now))
         .bind(5, t.preview)
         .bind(6, t.session_id)

@@ -78,14 +78,15 @@ struct TurnStart {
   std::string turn_id;
   std::string user_message_id;
   std::string assistant_message_id;
-  std::string text;  // the user's message
-  std::vector<std::string> agent_ids;
-  std::string title;    // used when the session has none yet
-  std::string preview;  // the session's new last_message
+  std::string text;                                   // the user's message
+  std::optional<std::vector<std::string>> agent_ids;  // absent: keep the session's
+  std::string title;                                  // used when the session has none yet
+  std::string preview;                                // the session's new last_message
 };
 
 struct TurnBegun {
   bool busy = false;  // another turn of the session is running: nothing was written
+  std::vector<std::string> agent_ids;  // the session's agents for this turn
   // The model-facing conversation so far (llm stored message form), oldest first.
   boost::json::array history;
 };

@@ -78,7 +78,7 @@ class SqliteStoreTest : public ::testing::Test {
                 .user_message_id = turn + "-u",
                 .assistant_message_id = turn + "-a",
                 .text = "question of " + turn,
-                .agent_ids = {"calc"},
+                .agent_ids = std::vector<std::string>{"calc"},
                 .title = "question of " + turn,
                 .preview = "question"};
     auto r = run(store_->begin_turn(t));
