@@ -59,7 +59,8 @@ awaitable<void> login(Ctx ctx, const http::Request& req, http::Responder& res) {
     co_return co_await res.send(
         error_response(400, "invalid_argument", "password must be 1 to 256 characters"));
   }
-  auto signed_in = co_await ctx->auth->login(std::move(*username), Secret(std::move(*password)));
+  Secret secret(std::move(*password));  // named: GCC 12 and temporaries in co_await
+  auto signed_in = co_await ctx->auth->login(std::move(*username), std::move(secret));
   if (!signed_in) co_return co_await res.send(std::move(signed_in.error()));
   co_await res.send(json_response(200, tokens_json(*signed_in)));
 }
@@ -73,7 +74,8 @@ awaitable<void> refresh(Ctx ctx, const http::Request& req, http::Responder& res)
     co_return co_await res.send(
         error_response(400, "invalid_argument", "refresh_token must be 1 to 16384 characters"));
   }
-  auto refreshed = co_await ctx->auth->refresh(Secret(std::move(*token)));
+  Secret refresh_token(std::move(*token));  // named: GCC 12 and temporaries in co_await
+  auto refreshed = co_await ctx->auth->refresh(std::move(refresh_token));
   if (!refreshed) co_return co_await res.send(std::move(refreshed.error()));
   co_await res.send(json_response(200, tokens_json(*refreshed)));
 }

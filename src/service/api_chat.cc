@@ -182,7 +182,8 @@ awaitable<void> follow_events(Ctx ctx, std::string id, const http::Request& req,
   }
   std::vector<FeedItem> items;
   for (const auto& e : stored->events) items.push_back(to_feed_item(e));
-  co_await stream_feed(res, EventFeed::replay(std::move(items)), ctx->keepalive);
+  auto replay = EventFeed::replay(std::move(items));  // named: GCC 12 and temporaries
+  co_await stream_feed(res, std::move(replay), ctx->keepalive);
 }
 
 awaitable<void> cancel_turn(Ctx ctx, std::string id, http::Responder& res, const User& u) {

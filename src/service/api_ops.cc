@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 
 #include "api.h"
+#include "idp/core/metrics.h"
 
 namespace idp::service {
 
@@ -54,7 +55,7 @@ void register_ops_routes(http::Server& server, Ctx ctx) {
                                 error_response(404, "not_found", "this build has no metrics"));
                           }
                           http::Response r = http::Response::text(200, ctx->metrics_text());
-                          r.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                          r.headers.set("Content-Type", std::string(MetricsRegistry::kContentType));
                           add_api_headers(r);
                           co_await res.send(std::move(r));
                         }));

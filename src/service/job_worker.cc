@@ -14,6 +14,7 @@
 
 #include "idp/core/clock.h"
 #include "idp/core/log.h"
+#include "poll_wait.h"
 
 namespace idp::service {
 
@@ -29,6 +30,7 @@ struct JobWorker::State : std::enable_shared_from_this<JobWorker::State> {
   net::steady_timer timer;  // the loop's wait; cancelled by wake()
   std::shared_ptr<Store> store;
   TurnFunction fn;
+  std::function<void(const bj::object&)> on_event;
   int concurrency = 4;
   std::chrono::milliseconds poll{2'000};
 
@@ -67,10 +69,11 @@ struct JobWorker::State : std::enable_shared_from_this<JobWorker::State> {
     auto self = shared_from_this();
     auto steps = std::make_shared<std::vector<bj::object>>();
     auto steps_mu = std::make_shared<std::mutex>();
-    agents::EventSink sink = [steps, steps_mu](agents::Event e) {
+    agents::EventSink sink = [steps, steps_mu, self](agents::Event e) {
       std::lock_guard lock(*steps_mu);
       e["seq"] = static_cast<std::int64_t>(steps->size() + 1);
       e["ts"] = format_utc(std::chrono::system_clock::now());
+      if (self->on_event) self->on_event(e);
       steps->push_back(std::move(e));
     };
     agents::TurnRequest req;
@@ -116,8 +119,10 @@ struct JobWorker::State : std::enable_shared_from_this<JobWorker::State> {
 };
 
 JobWorker::JobWorker(net::any_io_executor executor, std::shared_ptr<Store> store, TurnFunction turn,
-                     int concurrency, std::chrono::milliseconds poll_interval)
+                     int concurrency, std::chrono::milliseconds poll_interval,
+                     std::function<void(const bj::object&)> on_event)
     : state_(std::make_shared<State>(executor)) {
+  state_->on_event = std::move(on_event);
   state_->store = std::move(store);
   state_->fn = std::move(turn);
   state_->concurrency = concurrency > 0 ? concurrency : 1;
@@ -165,13 +170,9 @@ awaitable<void> JobWorker::stop(std::chrono::milliseconds deadline) {
   }
   wake();
   for (auto& c : signals) c->cancel();
-  // Polling once, at exit, for the cancelled jobs to be stored.
-  net::steady_timer timer(co_await net::this_coro::executor);
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (s->count() > 0 && std::chrono::steady_clock::now() < until) {
-    timer.expires_after(std::chrono::milliseconds(10));
-    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-  }
+  // A named local: GCC 12 destroys a temporary argument of a coroutine twice.
+  std::function<bool()> idle = [s] { return s->count() == 0; };
+  co_await poll_until(std::move(idle), deadline);
 }
 
 std::size_t JobWorker::running() const { return state_->count(); }

@@ -14,7 +14,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,8 +28,10 @@ namespace idp::service {
 
 class JobWorker {
  public:
+  // `on_event` (optional) sees every event of every job (metrics).
   JobWorker(boost::asio::any_io_executor executor, std::shared_ptr<Store> store, TurnFunction turn,
-            int concurrency, std::chrono::milliseconds poll_interval);
+            int concurrency, std::chrono::milliseconds poll_interval,
+            std::function<void(const boost::json::object&)> on_event = {});
   ~JobWorker();
 
   void start();

@@ -18,6 +18,7 @@
 #include "idp/http/server.h"
 #include "job_worker.h"
 #include "retention.h"
+#include "service_metrics.h"
 #include "sqlite_store.h"
 #include "static_files.h"
 #include "turn_manager.h"
@@ -65,6 +66,7 @@ struct Service::Impl {
   std::shared_ptr<TurnManager> turns;
   std::shared_ptr<JobWorker> jobs;
   std::unique_ptr<RetentionSweeper> retention;
+  std::shared_ptr<ServiceMetrics> metrics;
   std::shared_ptr<ApiContext> ctx;
   std::unique_ptr<http::Server> http;
   bool started = false;
@@ -164,10 +166,26 @@ Result<std::uint16_t> Service::start() {
   });
 
   TurnFunction fn = s.factory ? s.factory(s.registry) : no_agent_loop();
-  s.turns = std::make_shared<TurnManager>(s.ioc.get_executor(), s.store, fn,
-                                          TurnManagerOptions{.cancel_grace = s.opt.cancel_grace});
+  // The turn manager is created below; the metrics read its count through this holder.
+  auto turns_holder = std::make_shared<std::weak_ptr<TurnManager>>();
+  s.metrics =
+      std::make_shared<ServiceMetrics>([registry] { return registry->list_available_agents(); },
+                                       [turns_holder] {
+                                         auto t = turns_holder->lock();
+                                         return t ? static_cast<double>(t->running()) : 0.0;
+                                       });
+  auto metrics = s.metrics;
+  auto on_event = [metrics](const bj::object& e) { metrics->event(e); };
+  TurnManagerOptions to;
+  to.cancel_grace = s.opt.cancel_grace;
+  to.on_event = on_event;
+  to.on_turn = [metrics](std::chrono::steady_clock::duration took, const std::string& status) {
+    metrics->turn(took, status);
+  };
+  s.turns = std::make_shared<TurnManager>(s.ioc.get_executor(), s.store, fn, std::move(to));
+  *turns_holder = s.turns;
   s.jobs = std::make_shared<JobWorker>(s.ioc.get_executor(), s.store, fn, s.opt.job_concurrency,
-                                       s.opt.job_poll_interval);
+                                       s.opt.job_poll_interval, on_event);
   s.jobs->start();
   s.retention = std::make_unique<RetentionSweeper>(
       s.ioc.get_executor(), s.store, s.opt.retention_days, s.opt.retention_sweep_interval);
@@ -182,6 +200,10 @@ Result<std::uint16_t> Service::start() {
   s.ctx->registry = s.registry;
   s.ctx->turns = s.turns;
   s.ctx->jobs = s.jobs;
+  s.ctx->record = [metrics](std::string_view route, int status) {
+    metrics->request(route, status);
+  };
+  s.ctx->metrics_text = [metrics] { return metrics->render(); };
 
   http::ServerOptions ho;
   ho.host = s.opt.host;

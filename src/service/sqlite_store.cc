@@ -77,6 +77,14 @@ void delete_session_rows(Db& db, const std::string& id) {
   }
 }
 
+std::int64_t count_for_owner(Db& db, const char* sql, const std::string& owner) {
+  auto& count = db.prepare(sql);
+  count.bind(1, owner);
+  std::int64_t n = count.step() ? count.int64(0) : 0;
+  count.reset();
+  return n;
+}
+
 }  // namespace store_detail
 
 using namespace store_detail;
@@ -231,10 +239,7 @@ awaitable<Result<void>> SqliteStore::ping() {
 
 awaitable<Result<void>> SqliteStore::create_session(SessionRecord r, std::int64_t max_per_owner) {
   return impl_->worker->run<void>([r = std::move(r), max_per_owner](Db& db) {
-    auto& count = db.prepare("SELECT COUNT(*) FROM sessions WHERE owner = ?");
-    count.bind(1, r.owner);
-    std::int64_t n = count.step() ? count.int64(0) : 0;
-    count.reset();
+    std::int64_t n = count_for_owner(db, "SELECT COUNT(*) FROM sessions WHERE owner = ?", r.owner);
     if (n >= max_per_owner) {
       throw StoreError(ErrorCode::kResourceExhausted,
                        "you have " + std::to_string(n) + " chat sessions; the limit is " +

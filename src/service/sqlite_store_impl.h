@@ -31,6 +31,8 @@ std::optional<std::string> object_to_text(const std::optional<boost::json::objec
 std::optional<boost::json::object> text_to_object(const std::optional<std::string>& text);
 // A stored event; a row that is not a JSON object reads as an error event "corrupt".
 boost::json::object parse_event(const std::string& text);
+// The single count of `sql` ("SELECT COUNT(*) ... WHERE owner = ? ...") for `owner`.
+std::int64_t count_for_owner(Db& db, const char* sql, const std::string& owner);
 // Deletes a session with its events, messages and history.
 void delete_session_rows(Db& db, const std::string& id);
 }  // namespace store_detail

@@ -40,11 +40,9 @@ JobRecord read_job(Stmt& s) {
 
 awaitable<Result<void>> SqliteStore::create_job(JobRecord j, std::int64_t max_active) {
   return impl_->worker->run<void>([j = std::move(j), max_active](Db& db) {
-    auto& count = db.prepare(
-        "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('PENDING', 'PROCESSING')");
-    count.bind(1, j.owner);
-    std::int64_t n = count.step() ? count.int64(0) : 0;
-    count.reset();
+    std::int64_t n = count_for_owner(
+        db, "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('PENDING', 'PROCESSING')",
+        j.owner);
     if (n >= max_active) {
       throw StoreError(ErrorCode::kResourceExhausted,
                        "you have " + std::to_string(n) + " jobs waiting or running; the limit is " +

@@ -15,6 +15,7 @@
 #include "idp/core/log.h"
 #include "idp/core/random.h"
 #include "idp/llm/model.h"
+#include "poll_wait.h"
 #include "text_util.h"
 
 namespace idp::service {
@@ -382,13 +383,13 @@ awaitable<void> TurnManager::interrupt_all(std::string message,
     net::post(t->strand, [s, t, message] { s->force_end(t, error_event("interrupted", message)); });
     t->cancel->cancel();
   }
-  // Wait for the ends to be stored (each is one store call), polling: this runs once, at exit.
-  net::steady_timer timer(co_await net::this_coro::executor);
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (running() > 0 && std::chrono::steady_clock::now() < until) {
-    timer.expires_after(std::chrono::milliseconds(10));
-    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-  }
+  // The ends are stored (one store call each) once no turn is left.
+  // A named local: GCC 12 destroys a temporary argument of a coroutine twice.
+  std::function<bool()> idle = [s] {
+    std::lock_guard lock(s->mu);
+    return s->turns.empty();
+  };
+  co_await poll_until(std::move(idle), deadline);
 }
 
 std::size_t TurnManager::running() const {

@@ -83,6 +83,17 @@ http::Response sign_in_failure(const Error& e, std::string_view what) {
   return error_response(http_status(e.code()), to_string(e.code()), e.message());
 }
 
+SignedIn signed_in(auth::CognitoTokens tokens, bool with_refresh_token) {
+  SignedIn out;
+  out.access_token = std::move(tokens.access_token);
+  out.id_token = std::move(tokens.id_token);
+  if (with_refresh_token) out.refresh_token = std::move(tokens.refresh_token);
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(tokens.expires -
+                                                               std::chrono::system_clock::now());
+  out.expires_in = std::max<std::int64_t>(0, left.count());
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> UserAuth::issuer_for(std::string_view pool, std::string_view endpoint) {
@@ -157,14 +168,7 @@ awaitable<std::expected<SignedIn, http::Response>> UserAuth::login(std::string u
                              .endpoint = options_.cognito_endpoint};
   auto tokens = co_await client.sign_in(config);
   if (!tokens) co_return std::unexpected(sign_in_failure(tokens.error(), "sign-in"));
-  SignedIn out;
-  out.access_token = std::move(tokens->access_token);
-  out.id_token = std::move(tokens->id_token);
-  out.refresh_token = std::move(tokens->refresh_token);
-  out.expires_in = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(
-                                                 tokens->expires - std::chrono::system_clock::now())
-                                                 .count());
-  co_return out;
+  co_return signed_in(std::move(*tokens), /*with_refresh_token=*/true);
 }
 
 awaitable<std::expected<SignedIn, http::Response>> UserAuth::refresh(Secret refresh_token) {
@@ -176,13 +180,8 @@ awaitable<std::expected<SignedIn, http::Response>> UserAuth::refresh(Secret refr
   std::string subject;
   auto tokens = co_await client.refresh(config, refresh_token, subject);
   if (!tokens) co_return std::unexpected(sign_in_failure(tokens.error(), "refresh"));
-  SignedIn out;
-  out.access_token = std::move(tokens->access_token);
-  out.id_token = std::move(tokens->id_token);
-  out.expires_in = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(
-                                                 tokens->expires - std::chrono::system_clock::now())
-                                                 .count());
-  co_return out;
+  // Cognito sends no new refresh token on a refresh: the browser keeps its own.
+  co_return signed_in(std::move(*tokens), /*with_refresh_token=*/false);
 }
 
 }  // namespace idp::service

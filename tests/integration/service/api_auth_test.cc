@@ -1,15 +1,13 @@
 // Who may call the service: /api/config without a token, sign-in and refresh through the
 // service against the local identity provider, every other route refused without a valid access
 // token of the users' pool, a Reviewer refused as in the reference, and the agents list.
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-
 #include <fmt/format.h>
 #include <boost/json/serialize.hpp>
 
 #include "idp/core/json_util.h"
 #include "idp/core/random.h"
 #include "service_env.h"
+#include "test_rsa_key.h"
 
 namespace idp::service::test {
 namespace {
@@ -176,21 +174,9 @@ class ReviewerTest : public ServiceTest {
  protected:
   void SetUp() override {
     ServiceTest::SetUp();
-    key_ = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
-    auto param = [&](const char* name) {
-      BIGNUM* bn = nullptr;
-      EVP_PKEY_get_bn_param(key_, name, &bn);
-      std::string out(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
-      BN_bn2bin(bn, reinterpret_cast<unsigned char*>(out.data()));
-      BN_free(bn);
-      return base64url_encode(out);
-    };
-    bj::object jwk{{"kty", "RSA"},
-                   {"kid", "k1"},
-                   {"use", "sig"},
-                   {"alg", "RS256"},
-                   {"n", param(OSSL_PKEY_PARAM_RSA_N)},
-                   {"e", param(OSSL_PKEY_PARAM_RSA_E)}};
+    key_.kid = "k1";
+    key_.generate();
+    bj::object jwk = key_.jwk();
     std::string jwks = bj::serialize(bj::object{{"keys", bj::array{jwk}}});
     jwks_http_ = std::make_unique<http::Server>(http::ServerOptions{});
     jwks_http_->route("GET", "/us-east-1_Rev/.well-known/jwks.json",
@@ -213,7 +199,6 @@ class ReviewerTest : public ServiceTest {
     ServiceTest::TearDown();
     jwks_http_->stop();
     jwks_http_->wait();
-    EVP_PKEY_free(key_);
   }
   std::string signed_token(const bj::array& groups) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -226,18 +211,10 @@ class ReviewerTest : public ServiceTest {
     std::string input = base64url_encode(bj::serialize(
                             bj::object{{"alg", "RS256"}, {"kid", "k1"}, {"typ", "JWT"}})) +
                         "." + base64url_encode(bj::serialize(claims));
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, key_, nullptr);
-    std::size_t len = 0;
-    const auto* in = reinterpret_cast<const unsigned char*>(input.data());
-    EVP_DigestSign(ctx, nullptr, &len, in, input.size());
-    std::string sig(len, '\0');
-    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size());
-    EVP_MD_CTX_free(ctx);
-    sig.resize(len);
+    std::string sig = idp::test::rsa_sign(key_.pkey, "SHA256", input);
     return input + "." + base64url_encode(sig);
   }
-  EVP_PKEY* key_ = nullptr;
+  idp::test::RsaKey key_;
   std::unique_ptr<http::Server> jwks_http_;
   std::string issuer_base_;
 };

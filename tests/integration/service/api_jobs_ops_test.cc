@@ -123,5 +123,35 @@ TEST_F(ServiceTest, HealthAndReadiness) {
   EXPECT_EQ(v.at("agents").at("total").as_int64(), 2);
 }
 
+TEST_F(ServiceTest, MetricsCountRequestsTurnsToolsTokensAndAgents) {
+  wait_agent_ready("echoer");
+  std::string sid = new_session();
+  auto body = [](const std::string& text) { return bj::serialize(bj::object{{"text", text}}); };
+  ASSERT_EQ(call("POST", "/api/chat/sessions/" + sid + "/messages", token(), body("hello")).status,
+            200);
+  ASSERT_EQ(
+      call("POST", "/api/chat/sessions/" + sid + "/messages", token(), body("tools please")).status,
+      200);
+  ASSERT_EQ(call("GET", "/api/chat/sessions/nope", token()).status, 404);
+  auto m = call("GET", "/metrics", "");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  for (std::string line : {
+           "idp_http_requests_total{route=\"/api/chat/sessions/{id}/messages\",status=\"200\"} 2",
+           "idp_http_requests_total{route=\"/api/chat/sessions/{id}\",status=\"404\"} 1",
+           "idp_http_requests_total{route=\"/api/chat/sessions\",status=\"201\"} 1",
+           "idp_turn_duration_seconds_count{status=\"complete\"} 2",
+           "idp_tool_call_duration_seconds_count{agent=\"echoer\",tool=\"echo_text\"} 2",
+           "idp_tool_call_errors_total{agent=\"echoer\",tool=\"echo_text\"} 1",
+           "idp_model_tokens_total{kind=\"input\"} 12",
+           "idp_model_tokens_total{kind=\"output\"} 2",
+           "idp_agents_ready 1",
+           "idp_agents_unavailable 1",
+           "idp_turns_running 0",
+       }) {
+    EXPECT_NE(m.body.find(line + "\n"), std::string::npos) << line << "\nin:\n" << m.body;
+  }
+}
+
 }  // namespace
 }  // namespace idp::service::test

@@ -13,9 +13,11 @@
 #include <boost/json/serialize.hpp>
 
 #include <regex>
+#include <thread>
 
 #include "idp/core/json_util.h"
 #include "service_env.h"
+#include "sqlite_db.h"
 
 namespace idp::service::test {
 namespace {
@@ -127,6 +129,41 @@ TEST_F(LifecycleTest, ARestartKeepsEverything) {
       call("POST", "/api/chat/sessions/" + sid + "/messages", token(), message("hello")).body);
   ASSERT_FALSE(next.empty());
   EXPECT_GT(next.front().at("seq").as_int64(), 7);  // numbering goes on after the restart
+}
+
+TEST_F(LifecycleTest, SessionsAndJobsPastTheRetentionAreSwept) {
+  std::string old_session = new_session(), fresh_session = new_session();
+  ASSERT_EQ(
+      call("POST", "/api/chat/sessions/" + old_session + "/messages", token(), message("hello"))
+          .status,
+      200);
+  auto job = std::string(
+      json(call("POST", "/api/jobs", token(), R"({"query":"hello"})")).at("job_id").as_string());
+  stop_service();
+  {
+    // 31 days ago, as far as the store can tell (the job may not have finished: it then stays).
+    Db db(store_path_);
+    auto month_ago =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            (std::chrono::system_clock::now() - std::chrono::hours(24 * 31)).time_since_epoch())
+            .count();
+    db.prepare("UPDATE sessions SET updated_at = ? WHERE id = ?")
+        .bind(1, std::int64_t{month_ago})
+        .bind(2, old_session)
+        .run();
+    db.prepare("UPDATE jobs SET updated_at = ?, status = 'COMPLETED' WHERE id = ?")
+        .bind(1, std::int64_t{month_ago})
+        .bind(2, job)
+        .run();
+  }
+  start_service();  // the first sweep runs at start
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (call("GET", "/api/chat/sessions/" + old_session, token()).status != 404) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the old session was not swept";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(call("GET", "/api/jobs/" + job, token()).status, 404);
+  EXPECT_EQ(call("GET", "/api/chat/sessions/" + fresh_session, token()).status, 200);
 }
 
 TEST_F(LifecycleTest, AGracefulStopEndsRunningTurnsAsInterrupted) {

@@ -74,6 +74,24 @@ TurnFunction ScriptedTurns::function() {
       sink(bj::object{{"type", "final"}, {"text", "Hello"}});
       co_return answered(req, "Hello");
     }
+    if (word == "tools") {
+      for (auto [id, is_error, ms] : {std::tuple{"c1", false, 20}, std::tuple{"c2", true, 5}}) {
+        sink(bj::object{{"type", "tool_start"},
+                        {"call_id", id},
+                        {"agent_id", "echoer"},
+                        {"tool", "echo_text"},
+                        {"input", bj::object{{"text", "x"}}}});
+        sink(bj::object{{"type", "tool_end"},
+                        {"call_id", id},
+                        {"agent_id", "echoer"},
+                        {"tool", "echo_text"},
+                        {"is_error", is_error},
+                        {"output", bj::object{{"content", bj::array{}}}},
+                        {"ms", ms}});
+      }
+      sink(bj::object{{"type", "final"}, {"text", "used tools"}});
+      co_return answered(req, "used tools");
+    }
     if (word == "table") {
       bj::object data{{"columns", bj::array{"id", "name"}},
                       {"rows", bj::array{bj::array{1, "a"}, bj::array{2, "b"}, bj::array{3, "c"}}}};
@@ -92,13 +110,15 @@ TurnFunction ScriptedTurns::function() {
     }
     if (word == "gate") {
       sink(bj::object{{"type", "text_delta"}, {"text", "step1"}});
-      co_await wait_cancelled(state->gate(q.substr(q.find(' ') + 1)));
+      auto gate = state->gate(q.substr(q.find(' ') + 1));  // named: GCC 12 and temporaries
+      co_await wait_cancelled(std::move(gate));
       sink(bj::object{{"type", "text_delta"}, {"text", "step2"}});
       sink(bj::object{{"type", "final"}, {"text", "done"}});
       co_return answered(req, "done");
     }
     if (word == "stuck") {
-      co_await wait_cancelled(state->gate("stuck"));
+      auto gate = state->gate("stuck");
+      co_await wait_cancelled(std::move(gate));
       sink(bj::object{{"type", "final"}, {"text", "too late"}});
       co_return answered(req, "too late");
     }

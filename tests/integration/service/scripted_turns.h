@@ -3,6 +3,8 @@
 // resumption, cancellation, crashes. The end-to-end tests run the real runner, models and MCP
 // servers. What a turn does is chosen by the question's first word:
 //   hello ...     turn_start, text_delta "Hel", text_delta "lo", usage, final "Hello"
+//   tools ...     turn_start, two echo_text tool calls of agent echoer (the second an error),
+//                 final "used tools"
 //   table ...     turn_start, structured_data (a 3-row table), final "Here is the table."
 //   wait ...      turn_start, text_delta "working", then waits until cancelled: error "cancelled"
 //   gate NAME     turn_start, text_delta "step1", waits until open(NAME), text_delta "step2",
