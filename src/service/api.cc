@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,16 @@ using boost::asio::awaitable;
 http::Handler recorded(Ctx ctx, std::string route, http::Handler handler) {
   return [ctx, route = std::move(route), handler = std::move(handler)](
              const http::Request& req, http::Responder& res) -> awaitable<void> {
-    RecordingResponder rec(res);
-    co_await handler(req, rec);
-    // A handler that threw answered nothing here; the server sends its 500.
-    if (ctx->record) ctx->record(route, rec.status() ? rec.status() : 500);
+    RecordingResponder rec(res, ctx->record, route);
+    std::exception_ptr failed;
+    try {
+      co_await handler(req, rec);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    // A handler that threw answered nothing through `rec`: the server sends its 500.
+    if (!rec.status() && ctx->record) ctx->record(route, 500);
+    if (failed) std::rethrow_exception(failed);
   };
 }
 

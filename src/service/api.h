@@ -47,6 +47,8 @@ struct ApiContext {
   std::function<std::string()> metrics_text;    // the /metrics body; empty: no metrics
   std::chrono::milliseconds keepalive{15'000};  // SSE comment interval
   std::atomic<bool> stopping{false};
+  // Set once the registry's first start (read + discovery of every entry) has ended.
+  std::shared_ptr<std::atomic<bool>> registry_started = std::make_shared<std::atomic<bool>>(false);
 };
 
 using Ctx = std::shared_ptr<ApiContext>;

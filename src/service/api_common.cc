@@ -177,13 +177,18 @@ std::vector<std::string_view> path_segments(std::string_view rest) {
   return out;
 }
 
+void RecordingResponder::noted(int status) {
+  status_ = status;
+  if (record_) record_(route_, status);
+}
+
 boost::asio::awaitable<void> RecordingResponder::send(http::Response response) {
-  status_ = response.status;
+  noted(response.status);
   co_await inner_.send(std::move(response));
 }
 
 boost::asio::awaitable<bool> RecordingResponder::start_stream(http::Response head) {
-  status_ = head.status;
+  noted(head.status);
   co_return co_await inner_.start_stream(std::move(head));
 }
 

@@ -61,12 +61,13 @@ std::optional<std::int64_t> parse_count(std::string_view text);
 // "/api/chat/sessions/abc/events" minus "/api/chat/sessions/" -> {"abc", "events"}.
 std::vector<std::string_view> path_segments(std::string_view rest);
 
-// Records the status of every answer sent through it, then hands it to `record`
-// (route pattern, status); used to count requests by route for /metrics.
+// Hands the status of the answer sent through it to `record` (route pattern, status) as the
+// answer goes out (before the peer can see it), to count requests by route for /metrics.
 using RequestRecorder = std::function<void(std::string_view route, int status)>;
 class RecordingResponder final : public http::Responder {
  public:
-  RecordingResponder(http::Responder& inner) : inner_(inner) {}
+  RecordingResponder(http::Responder& inner, const RequestRecorder& record, std::string_view route)
+      : inner_(inner), record_(record), route_(route) {}
   boost::asio::awaitable<void> send(http::Response response) override;
   boost::asio::awaitable<bool> start_stream(http::Response head) override;
   boost::asio::awaitable<bool> write(std::string_view data) override;
@@ -75,7 +76,10 @@ class RecordingResponder final : public http::Responder {
   int status() const { return status_; }
 
  private:
+  void noted(int status);
   http::Responder& inner_;
+  const RequestRecorder& record_;
+  std::string_view route_;
   int status_ = 0;
 };
 

@@ -35,6 +35,9 @@ void register_ops_routes(http::Server& server, Ctx ctx) {
               reason = "the service is stopping";
             } else if (!store) {
               reason = "the store does not answer: " + store.error().message();
+            } else if (!*ctx->registry_started) {
+              reason =
+                  "the agents are being discovered (" + ctx->registry->source_description() + ")";
             } else if (version.empty()) {
               reason = "the agents' secret has not been read yet (" +
                        ctx->registry->source_description() + ")";

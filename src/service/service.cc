@@ -157,13 +157,16 @@ Result<std::uint16_t> Service::start() {
   if (ro.cognito_endpoint.empty()) ro.cognito_endpoint = s.opt.cognito_endpoint;
   s.registry = std::make_shared<agents::AgentRegistry>(s.ioc.get_executor(), *secret, ro);
   auto registry = s.registry;
-  net::co_spawn(s.ioc, registry->start(), [registry](std::exception_ptr e, Result<void> r) {
-    if (e) {
-      log::error("the agent registry failed to start");
-    } else if (!r) {
-      log::warn("agents: {} (retrying in the background)", r.error().message());
-    }
-  });
+  auto registry_started = std::make_shared<std::atomic<bool>>(false);
+  net::co_spawn(s.ioc, registry->start(),
+                [registry, registry_started](std::exception_ptr e, Result<void> r) {
+                  *registry_started = true;
+                  if (e) {
+                    log::error("the agent registry failed to start");
+                  } else if (!r) {
+                    log::warn("agents: {} (retrying in the background)", r.error().message());
+                  }
+                });
 
   TurnFunction fn = s.factory ? s.factory(s.registry) : no_agent_loop();
   // The turn manager is created below; the metrics read its count through this holder.
@@ -198,6 +201,7 @@ Result<std::uint16_t> Service::start() {
   s.ctx->auth = *auth;
   s.ctx->store = s.store;
   s.ctx->registry = s.registry;
+  s.ctx->registry_started = registry_started;
   s.ctx->turns = s.turns;
   s.ctx->jobs = s.jobs;
   s.ctx->record = [metrics](std::string_view route, int status) {

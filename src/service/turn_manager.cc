@@ -115,6 +115,19 @@ struct TurnManager::Turn {
   }
 };
 
+namespace {
+
+// A session deleted while its turn ran is expected (DELETE cancels the turn); anything else is not.
+void log_store_failure(const TurnManager::Turn& t, std::string_view what, const Error& e) {
+  if (e.code() == ErrorCode::kNotFound) {
+    log::info("turn {}: its session was deleted while it ran ({} not stored)", t.turn_id, what);
+  } else {
+    log::error("turn {}: storing {} failed: {}", t.turn_id, what, e.message());
+  }
+}
+
+}  // namespace
+
 struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
   net::any_io_executor executor;
   std::shared_ptr<Store> store;
@@ -167,7 +180,7 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
                                                   t->assistant_message_id, std::move(batch), text);
       if (!stored) {
         if (t->closed) break;  // ended meanwhile (cancel grace, shutdown): expected
-        log::error("turn {}: storing its events failed: {}", t->turn_id, stored.error().message());
+        log_store_failure(*t, "its events", stored.error());
         // Nothing unstored is ever shown: end the turn with the store's error.
         t->terminal = error_event("store_failed",
                                   "the answer could not be saved: " + stored.error().message());
@@ -241,7 +254,7 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
     auto stored = co_await store->finish_turn(std::move(end));
     remove(t);  // before the terminal event is seen: the session takes a new turn at once
     if (!stored) {
-      log::error("turn {}: storing its end failed: {}", t->turn_id, stored.error().message());
+      log_store_failure(*t, "its end", stored.error());
       t->publish({}, true);
     } else {
       if (options.on_event) options.on_event(stored->event);
