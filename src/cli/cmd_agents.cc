@@ -33,6 +33,7 @@
 
 #include "aws_secret_source.h"
 #include "cli.h"
+#include "idp/agents/advice.h"
 #include "idp/agents/registry.h"
 #include "idp/agents/secret_schema.h"
 #include "idp/agents/secret_source.h"
@@ -329,22 +330,11 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-constexpr const char* kFixNetwork =
-    "Verify the MCP server is running and reachable from here (host, port, firewall); remote "
-    "servers must be reachable over HTTPS";
-constexpr const char* kFixTls =
-    "The server's certificate must be valid for this host name and signed by a trusted CA; for "
-    "a private CA set ca_file in the entry";
-constexpr const char* kFixCognito =
-    "Verify the Cognito user pool id and app client id; make sure the username and password are "
-    "valid and the user is confirmed; check that the app client allows USER_PASSWORD_AUTH";
-constexpr const char* kFixInitialize =
-    "Check that the server accepts the Streamable HTTP transport (set \"transport\": \"sse\" for "
-    "servers of the older HTTP+SSE transport) and that it validates this pool's tokens (a 401 "
-    "means it rejected the token: its issuer and client id settings must match the pool)";
-constexpr const char* kFixTools =
-    "Verify the MCP server implements tools/list correctly and its tools are registered; review "
-    "the server's logs; check tools_allow / tools_deny in the entry";
+using agents::advice::kCognito;
+using agents::advice::kInitialize;
+using agents::advice::kNetwork;
+using agents::advice::kTls;
+using agents::advice::kTools;
 
 // DNS, TCP and (for https) TLS to the entry's server, each as a step.
 awaitable<bool> probe_network(const agents::AgentEntry& e, std::vector<Step>& steps,
@@ -399,7 +389,7 @@ awaitable<bool> probe_network(const agents::AgentEntry& e, std::vector<Step>& st
   auto [cec, ep] = co_await net::async_connect(socket, results, net::as_tuple(net::use_awaitable));
   deadline.cancel();
   if (cec) {
-    steps.push_back({"tcp", false, sw.lap(), timed_out ? "timed out" : cec.message(), kFixNetwork});
+    steps.push_back({"tcp", false, sw.lap(), timed_out ? "timed out" : cec.message(), kNetwork});
     co_return false;
   }
   steps.push_back({"tcp", true, sw.lap(), "connected to " + ep.address().to_string() + ":" + std::to_string(ep.port()), ""});
@@ -413,7 +403,7 @@ awaitable<bool> probe_network(const agents::AgentEntry& e, std::vector<Step>& st
     ctx.set_default_verify_paths(ec);
   }
   if (ec) {
-    steps.push_back({"tls", false, sw.lap(), "CA store: " + ec.message(), kFixTls});
+    steps.push_back({"tls", false, sw.lap(), "CA store: " + ec.message(), kTls});
     co_return false;
   }
   ctx.set_verify_mode(net::ssl::verify_peer);
@@ -435,7 +425,7 @@ awaitable<bool> probe_network(const agents::AgentEntry& e, std::vector<Step>& st
     std::string why = timed_out ? "timed out" : hec.message();
     long verify = SSL_get_verify_result(stream.native_handle());
     if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
-    steps.push_back({"tls", false, sw.lap(), why, kFixTls});
+    steps.push_back({"tls", false, sw.lap(), why, kTls});
     co_return false;
   }
   steps.push_back({"tls", true, sw.lap(), std::string(SSL_get_version(stream.native_handle())) + ", certificate valid for " + host, ""});
@@ -464,7 +454,7 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
       auth::CognitoClient client(ex, http);
       auto t = co_await client.sign_in(cfg);
       if (!t) {
-        steps.push_back({"sign-in", false, sw.lap(), t.error().message(), kFixCognito});
+        steps.push_back({"sign-in", false, sw.lap(), t.error().message(), kCognito});
         co_return steps;
       }
       auto left = std::chrono::duration_cast<std::chrono::seconds>(t->expires - std::chrono::system_clock::now());
@@ -507,7 +497,7 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
   mcp::Client client(ex, e.mcp_url, mo);
   auto connected = co_await client.connect();
   if (!connected) {
-    steps.push_back({"connect", false, sw.lap(), connected.error().message(), kFixInitialize});
+    steps.push_back({"connect", false, sw.lap(), connected.error().message(), kInitialize});
     co_return steps;
   }
   const bool modern = client.era() == mcp::ProtocolEra::kModern;
@@ -516,7 +506,7 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
                        (modern ? " (server/discover, stateless)" : " (initialize, session)"), ""});
   auto tools = co_await client.list_tools();
   if (!tools) {
-    steps.push_back({"tools/list", false, sw.lap(), tools.error().message(), kFixTools});
+    steps.push_back({"tools/list", false, sw.lap(), tools.error().message(), kTools});
   } else {
     std::vector<std::string> kept;
     for (const auto& t : *tools) {
@@ -525,7 +515,7 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
     bool ok = !kept.empty();
     std::string detail = std::to_string(tools->size()) + " tools, " + std::to_string(kept.size()) + " after allow/deny";
     if (!kept.empty()) detail += ": " + join(kept);
-    steps.push_back({"tools/list", ok, sw.lap(), detail, ok ? "" : kFixTools});
+    steps.push_back({"tools/list", ok, sw.lap(), detail, ok ? "" : kTools});
   }
   co_await client.close();
   co_return steps;

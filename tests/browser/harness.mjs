@@ -334,7 +334,7 @@ export async function startStack() {
     // The service: the users' pool of the local identity provider, the secret above, its store
     // in the temporary dir; it prints `listening on http://127.0.0.1:PORT` once it listens.
     const serve = new Proc('serve', agents, [
-      'serve', '--port', '0', '--secret', `file://${secret}`,
+      'serve', '--listen', '127.0.0.1:0', '--secret', `file://${secret}`,
       '--cognito-endpoint', idpUrl, '--user-pool-id', pool, '--user-client-id', client,
       '--data', path.join(dir, 'serve'),
     ], { logDir });

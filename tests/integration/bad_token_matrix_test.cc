@@ -30,6 +30,7 @@
 #include "idp/mcp/streamable_http_server.h"
 #include "child_process.h"
 #include "raw_http.h"
+#include "test_rsa_key.h"
 
 namespace idp::auth {
 namespace {
@@ -40,36 +41,8 @@ using std::chrono::seconds;
 
 constexpr const char* kIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Matrix";
 
-struct Key {
-  EVP_PKEY* pkey = nullptr;
-  std::string kid;
-  ~Key() { EVP_PKEY_free(pkey); }
-  bj::object jwk() const {
-    auto param = [&](const char* name) {
-      BIGNUM* bn = nullptr;
-      EVP_PKEY_get_bn_param(pkey, name, &bn);
-      std::string out(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
-      BN_bn2bin(bn, reinterpret_cast<unsigned char*>(out.data()));
-      BN_free(bn);
-      return base64url_encode(out);
-    };
-    return {{"kty", "RSA"}, {"kid", kid}, {"use", "sig"}, {"alg", "RS256"},
-            {"n", param(OSSL_PKEY_PARAM_RSA_N)}, {"e", param(OSSL_PKEY_PARAM_RSA_E)}};
-  }
-  std::string pem_public() const {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(bio, pkey);
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(len));
-    BIO_free(bio);
-    return out;
-  }
-};
-
-std::string rsa_sign(EVP_PKEY* key, const char* md, std::string_view input) {
-  return test::digest_sign(key, md, input);
-}
+using Key = test::RsaKey;
+using test::rsa_sign;
 
 std::string hmac256(std::string_view key, std::string_view data) {
   unsigned char out[32];
@@ -92,9 +65,7 @@ class BadTokenMatrix : public ::testing::Test {
 
   static void SetUpTestSuite() {
     // Once for both suites (this one and the example server's): the keys are static.
-    for (auto* k : {&k1_, &k2_, &stranger_}) {
-      if (k->pkey == nullptr) k->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
-    }
+    for (auto* k : {&k1_, &k2_, &stranger_}) k->generate();
     k1_.kid = "k1";
     k2_.kid = "k2";
     stranger_.kid = "k1";  // claims to be k1, signed by another key

@@ -1,11 +1,11 @@
 #include "raw_http.h"
 
+#include <sys/socket.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
 
 #include <optional>
 #include <stdexcept>
@@ -56,13 +56,16 @@ void RawConnection::send(const std::string& method, const std::string& target,
   }
   if (!has_host) req += "Host: 127.0.0.1:" + std::to_string(impl_->port) + "\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n";
   req += body;
   send_raw(req);
 }
 
-void RawConnection::send_raw(const std::string& bytes) { net::write(impl_->socket, net::buffer(bytes)); }
+void RawConnection::send_raw(const std::string& bytes) {
+  net::write(impl_->socket, net::buffer(bytes));
+}
 
 namespace {
 RawResponse convert(bhttp::response_parser<bhttp::string_body>& p) {
@@ -89,6 +92,18 @@ RawResponse RawConnection::read() {
 }
 
 RawResponse RawConnection::read_until(const std::string& needle) {
+  return read_until_found(
+      [&](const std::string& body) { return body.find(needle) != std::string::npos; });
+}
+
+RawResponse RawConnection::read_event(const std::string& needle) {
+  return read_until_found([&](const std::string& body) {
+    auto at = body.find(needle);
+    return at != std::string::npos && body.find("\n\n", at) != std::string::npos;
+  });
+}
+
+RawResponse RawConnection::read_until_found(const std::function<bool(const std::string&)>& found) {
   boost::system::error_code ec;
   if (!impl_->streaming) {
     impl_->streaming.emplace();
@@ -98,8 +113,7 @@ RawResponse RawConnection::read_until(const std::string& needle) {
   }
   auto& p = *impl_->streaming;
   auto deadline = std::chrono::steady_clock::now() + impl_->timeout;
-  while (!p.is_done() && p.get().body().find(needle) == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (!p.is_done() && !found(p.get().body()) && std::chrono::steady_clock::now() < deadline) {
     bhttp::read_some(impl_->socket, impl_->buffer, p, ec);
     if (ec) break;
   }

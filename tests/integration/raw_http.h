@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,7 +24,8 @@ struct RawResponse {
 
 class RawConnection {
  public:
-  explicit RawConnection(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  explicit RawConnection(std::uint16_t port,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~RawConnection();
 
   // Sends a request; headers are sent as given (Host is added when absent).
@@ -35,10 +37,14 @@ class RawConnection {
   // Reads a streamed response until `needle` appears in the body or the timeout; returns what
   // was read. Leaves the connection open.
   RawResponse read_until(const std::string& needle);
+  // The same for an SSE stream, until the event holding `needle` is complete (its blank line
+  // has arrived too).
+  RawResponse read_event(const std::string& needle);
   bool closed_by_peer();  // true if the server closed the connection
   void close();
 
  private:
+  RawResponse read_until_found(const std::function<bool(const std::string&)>& found);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

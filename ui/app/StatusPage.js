@@ -1,6 +1,7 @@
 // The agents' status, like `idp-agents doctor`: each entry's status and reason, its tools, when
 // it was last checked, where it points, and what to do about a problem. The fix comes from the
-// secret check's findings for that entry, else from what the reason says.
+// secret check's findings for that entry, else the service's fix for the agent, else from what
+// the reason says (lib/fix.js, for a service that sends none).
 import { html } from './lib/html.js';
 import { formatTime } from './lib/format.js';
 import { StatusBadge } from './StatusBadge.js';
@@ -34,7 +35,7 @@ export function StatusPage({ agents, error, busy, onRefresh }) {
                 <dt>Server</dt><dd><code>${a.server || '—'}</code> · ${a.transport || 'http'} · ${a.auth || 'auth unknown'}</dd>
                 <dt>Tools</dt><dd>${a.tools && a.tools.length ? a.tools.join(', ') : 'none discovered'}</dd>
                 <dt>Last check</dt><dd>${a.last_checked ? formatTime(a.last_checked) : 'never'}</dd>
-                ${a.status !== 'ready' && html`<dt>Fix</dt><dd>${problems.length ? problems.map((f) => html`<p key=${f.field}>${f.fix}</p>`) : suggestFix(a)}</dd>`}
+                ${a.status !== 'ready' && html`<dt>Fix</dt><dd>${problems.length ? problems.map((f) => html`<p key=${f.field}>${f.fix}</p>`) : a.fix || suggestFix(a)}</dd>`}
               </dl>
             </li>`;
         })}

@@ -1,0 +1,116 @@
+// DbWorker runs the SQLite store's work on one thread that owns the connection, so that no
+// blocking SQLite call ever runs on an HTTP or agent thread. Callers co_await run(fn) from any
+// executor and are resumed on their own executor once fn's change is durable.
+//
+// Group commit: the thread takes every operation queued while it was busy (up to max_batch) and
+// runs them in one transaction, each inside its own savepoint, then commits once. One fsync then
+// covers many operations (the events of many concurrent turns), which is what lets the store run
+// with synchronous=FULL and still keep up. An operation that fails (fn throws) is rolled back to
+// its savepoint and gets its error; the others of the batch are unaffected. If the commit itself
+// fails, every operation of the batch gets that error and nothing of it is acknowledged.
+//
+// fn signals a failure by throwing StoreError (an idp::Error, e.g. kNotFound) or SqliteError.
+// Thread-safety: run() may be called from any thread; the destructor finishes the queued work.
+#pragma once
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+
+#include "idp/core/error.h"
+#include "sqlite_db.h"
+
+namespace idp::service {
+
+// An expected failure of a store operation (not found, over a limit): rolls the operation back.
+class StoreError : public std::exception {
+ public:
+  explicit StoreError(Error error) : error_(std::move(error)) {}
+  StoreError(ErrorCode code, std::string message) : error_(code, std::move(message)) {}
+  const Error& error() const { return error_; }
+  const char* what() const noexcept override { return error_.message().c_str(); }
+
+ private:
+  Error error_;
+};
+
+class DbWorker {
+ public:
+  explicit DbWorker(std::unique_ptr<Db> db, std::size_t max_batch = 512);
+  ~DbWorker();
+  DbWorker(const DbWorker&) = delete;
+  DbWorker& operator=(const DbWorker&) = delete;
+
+  template <class T>
+  boost::asio::awaitable<Result<T>> run(std::move_only_function<T(Db&)> fn);
+
+  struct Stats {
+    std::size_t batches = 0;
+    std::size_t operations = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Job {
+    std::move_only_function<void(Db&)> run;
+    std::move_only_function<void(const std::optional<Error>&)> done;
+  };
+  void enqueue(Job job);
+  void loop();
+  void run_batch(std::deque<Job>& batch);
+
+  std::unique_ptr<Db> db_;
+  std::size_t max_batch_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  Stats stats_;
+  std::thread thread_;
+};
+
+template <class T>
+boost::asio::awaitable<Result<T>> DbWorker::run(std::move_only_function<T(Db&)> fn) {
+  namespace net = boost::asio;
+  auto initiate = [this](auto handler, std::move_only_function<T(Db&)> op) {
+    auto slot = std::make_shared<std::optional<Result<T>>>();
+    auto work = net::make_work_guard(net::get_associated_executor(handler));
+    Job job;
+    job.run = [op = std::move(op), slot](Db& db) mutable {
+      if constexpr (std::is_void_v<T>) {
+        op(db);
+        slot->emplace();
+      } else {
+        slot->emplace(op(db));
+      }
+    };
+    job.done = [handler = std::move(handler), work = std::move(work),
+                slot](const std::optional<Error>& failed) mutable {
+      Result<T> result = failed ? Result<T>(std::unexpected(*failed)) : std::move(**slot);
+      auto ex = work.get_executor();
+      net::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+        std::move(handler)(std::move(result));
+      });
+      work.reset();
+    };
+    enqueue(std::move(job));
+  };
+  return net::async_initiate<const net::use_awaitable_t<>&, void(Result<T>)>(
+      std::move(initiate), net::use_awaitable, std::move(fn));
+}
+
+}  // namespace idp::service
