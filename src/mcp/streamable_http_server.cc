@@ -360,7 +360,9 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
         sse = true;
         break;
       }
-      if (res.stopping() || stopping) break;
+      // While the server drains, a running call may still answer within the grace period (the
+      // HTTP server closes the connection when it ends); it stays a plain JSON answer.
+      const bool draining = res.stopping() || stopping;
       if (!waker) {
         // Attach, then loop to re-check: anything pushed before the attach is seen then.
         waker = std::make_shared<Notifier>(ex);
@@ -369,7 +371,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       }
       bool woke = co_await waker->wait(opt.keepalive_interval);
       // A long request in auto mode switches to SSE so that keep-alives can flow.
-      if (!woke && mode == StreamableHttpOptions::ResponseMode::kAuto &&
+      if (!woke && !draining && mode == StreamableHttpOptions::ResponseMode::kAuto &&
           std::chrono::steady_clock::now() - started >= opt.keepalive_interval) {
         sse = true;
       }
