@@ -48,6 +48,7 @@ struct AskArgs {
   bool events = false;
   int max_iterations = 10;
   double timeout_s = 300;
+  double subagent_timeout_s = 120;
   double discovery_timeout_s = 30;
   std::string cognito_endpoint;
   std::string question;
@@ -174,6 +175,8 @@ awaitable<int> cmd_ask(std::shared_ptr<AskArgs> args) {
   agents::LoopLimits limits;
   limits.max_iterations = a.max_iterations;
   limits.turn_deadline = std::chrono::milliseconds(static_cast<long long>(a.timeout_s * 1000));
+  limits.subagent_deadline =
+      std::chrono::milliseconds(static_cast<long long>(a.subagent_timeout_s * 1000));
   agents::AgentRunner runner(registry, *model, limits);
   agents::TurnRequest request;
   request.question = a.question;
@@ -225,6 +228,11 @@ void register_ask_command(CLI::App& app, Commands& out) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   ask->add_option("--timeout", a->timeout_s, "seconds the whole turn may take")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  ask->add_option("--subagent-timeout", a->subagent_timeout_s,
+                  "seconds an agent asked by the orchestrator may take; past it the orchestrator "
+                  "gets an error result and the agent is stopped")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   ask->add_option("--discovery-timeout", a->discovery_timeout_s,
