@@ -2,7 +2,7 @@
 # `idp-agents ask` end to end, with our binaries only: the local identity provider, the example
 # MCP server (idp-mcp-server) protected by it, and a secret with a Cognito entry. Then: the
 # offline planner's four example questions (text mode: the answer on stdout, the steps on
-# stderr), the same as --events JSON lines, two agents through the orchestrator, a scripted
+# stderr), the same as --events JSON lines, a table answer as structured data, two agents through the orchestrator, a scripted
 # OpenAI-compatible model (fake-openai.mjs: a tool call, then the answer), an unknown agent, and
 # no password or API key in anything ask printed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -70,6 +70,14 @@ jq -se '.[0].type == "turn_start" and .[0].offline == true and .[0].agent_ids ==
   and ([.[] | select(.type == "usage")] | length == 1)' "$TMP/ask-$N.out" >/dev/null ||
   fail "--events: unexpected events: $OUT"
 pass "--events: turn_start, the tool call with its whole result, usage, and final last"
+
+ask one --events "List the messages in the outbox"
+((RC == 0)) || fail "outbox table: exit $RC: $ERR"
+jq -se '([.[] | select(.type == "structured_data" and .responseType == "table"
+           and (.data.rows | length) >= 1 and (.data.headers | map(.id) | index("status") != null))] | length == 1)
+  and (.[-1].type == "final") and (.[-1].text | contains("```") | not)' "$TMP/ask-$N.out" >/dev/null ||
+  fail "outbox table: unexpected events: $OUT"
+pass "a table answer (the outbox) comes out as a structured_data event, not as text"
 
 ask two --events "What is the address of client C-1001?"
 ((RC == 0)) || fail "orchestrator: exit $RC: $ERR"
