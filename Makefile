@@ -13,8 +13,8 @@ DEMO_TARGETS ?= idp-agents
 DEMO_ARGS ?=
 # What `make bench` builds and runs (bench/<name> each; docs/benchmarks.md).
 BENCH_TARGETS ?= mcp-conformance-server idp-agents idp-mcp-server bench-client-latency bench-jwt-verify \
-  bench-discovery
-BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling
+  bench-discovery bench-agent-turn bench-fake-model agent-test-server
+BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling agent_turn
 
 .PHONY: help deps deps-build build test test-unit test-asan bench bench-smoke demo format clean
 

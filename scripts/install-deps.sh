@@ -10,7 +10,8 @@
 #   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
 #   package.json hash and its node_modules exists, so a second run takes about a second.
 #   The web UI's libraries (ui/), the browser tests' playwright-core (tests/browser/) and the
-#   model tests' peers (tests/interop/peers-llm/) are installed the same way but with `npm ci`
+#   model tests' peers (tests/interop/peers-llm/) and the peer agent framework
+#   (tests/interop/peers-agents/) are installed the same way but with `npm ci`
 #   from their committed lockfiles (exact versions), as <peers>/ui, <peers>/browser and
 #   <peers>/peers-llm; the build bundles the UI from <peers>/ui/node_modules.
 #
@@ -24,7 +25,8 @@ NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2)
 # npm projects with a committed package-lock.json, installed with `npm ci`: name -> source folder.
 NPM_LOCKED_PROJECTS=(ui "$REPO_ROOT/ui" browser "$REPO_ROOT/tests/browser"
   peers-example "$INTEROP_DIR/peers-example"
-  peers-llm "$INTEROP_DIR/peers-llm")
+  peers-llm "$INTEROP_DIR/peers-llm"
+  peers-agents "$INTEROP_DIR/peers-agents")
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -68,6 +70,8 @@ Peers layout after a run:
   DIR/peers-llm/    the model fakes' and cross-checks' peers (tests/interop/peers-llm/
                     package-lock.json): openai 6.30.1, AWS SDK Bedrock Runtime 3.1178.0,
                     @smithy/eventstream-codec, @smithy/signature-v4, @smithy/hash-node
+  DIR/peers-agents/ the peer agent framework (tests/interop/peers-agents/package-lock.json):
+                    @openai/agents 0.20.0 (its MCP client and chat-completions model), zod 4.6.7
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }

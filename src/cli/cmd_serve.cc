@@ -8,8 +8,11 @@
 #include <filesystem>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
+
 #include "aws_secret_source.h"
 #include "cli.h"
+#include "idp/agents/agent_runner.h"
 #include "idp/agents/secret_source.h"
 #include "idp/core/log.h"
 #include "idp/http/url_policy.h"
@@ -31,6 +34,8 @@ struct ServeArgs {
   std::string ui_dir;
   std::string tls_cert;
   std::string tls_key;
+  std::string model;
+  std::string region;
 };
 
 const char* process_getenv(const char* name) { return std::getenv(name); }
@@ -56,6 +61,20 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& te
 }
 
 // <bindir>/../share/idp-agents/ui, where the build and `cmake --install` put the UI.
+// The turns of the service: an AgentRunner over the registry, with the model `spec` names on the
+// registry's executor.
+service::TurnFactory agent_turns(std::string spec, llm::ModelOptions options) {
+  return [spec, options](std::shared_ptr<agents::AgentRegistry> registry) -> service::TurnFunction {
+    auto model = llm::make_model(spec, registry->executor(), options);
+    if (!model) return nullptr;  // checked before the service started
+    auto runner = std::make_shared<agents::AgentRunner>(registry, *model);
+    return [runner](agents::TurnRequest request, agents::EventSink sink,
+                    std::shared_ptr<CancelSignal> cancel) {
+      return runner->run_turn(std::move(request), std::move(sink), std::move(cancel));
+    };
+  };
+}
+
 std::string default_ui_dir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -92,7 +111,23 @@ int cmd_serve(const ServeArgs& args) {
     return kUsage;
   }
 
+  // The model is built here once to check the spec (and, for Bedrock, the region) before the
+  // service starts; the service builds its own on its executor.
+  llm::ModelOptions model_options;
+  model_options.region = args.region;
+  llm::ModelInfo model_info;
+  {
+    boost::asio::io_context check;
+    auto model = llm::make_model(args.model, check.get_executor(), model_options);
+    if (!model) {
+      print_error(model.error());
+      return kUsage;
+    }
+    model_info = (*model)->info();
+  }
+
   service::ServiceOptions o;
+  o.model = model_info;
   o.host = listen->first;
   o.port = listen->second;
   o.tls_cert_file = args.tls_cert;
@@ -108,7 +143,7 @@ int cmd_serve(const ServeArgs& args) {
   auto secret = [uri = *uri](boost::asio::any_io_executor ex) {
     return agents::make_secret_source(uri, ex, aws_secret_source_factory());
   };
-  service::Service svc(o, secret, nullptr);
+  service::Service svc(o, secret, agent_turns(args.model, model_options));
   auto port = svc.start();
   if (!port) {
     print_error(port.error());
@@ -173,6 +208,12 @@ void register_serve_command(CLI::App& app, Commands& out) {
   serve->add_option("--tls-cert", args->tls_cert,
                     "PEM certificate chain: serve HTTPS (needed off loopback)");
   serve->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
+  serve->add_option("--model", args->model,
+                    "the agents' language model: bedrock:MODEL_ID, openai:MODEL or offline "
+                    "(default: $IDP_MODEL, else offline)");
+  serve->add_option("--region", args->region,
+                    "AWS region for bedrock (default: AWS_REGION, AWS_DEFAULT_REGION, the "
+                    "profile's region)");
   out.push_back({serve, [args] { return cmd_serve(*args); }});
 }
 

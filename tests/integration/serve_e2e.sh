@@ -97,6 +97,13 @@ pass "a user the local provider put in the group Reviewer is refused (403), /api
 
 SID=$(api POST /api/chat/sessions '{"agent_ids":["conformance"]}' | jq -r .session_id)
 [[ $SID == ses_* ]] || fail "no session id"
+STREAM=$(curl -sS -N -X POST "$URL/api/chat/sessions/$SID/messages" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"text":"Which tools do you have?"}')
+FIRST=$(grep '^data: ' <<<"$STREAM" | head -n 1 | sed 's/^data: //')
+LAST=$(grep '^data: ' <<<"$STREAM" | tail -n 1 | sed 's/^data: //')
+[[ $(jq -r '.type + " " + .model' <<<"$FIRST") == "turn_start offline" && $(jq -r .type <<<"$LAST") == final &&
+   $(jq -r .text <<<"$LAST") == *"I can use these tools"* ]] || fail "a chat question: $STREAM"
+pass "a chat question is answered by the agent loop (the offline planner) as a stream of events"
 [[ $(stat -c %a "$TMP/serve/idp-agents.db") == 600 && $(stat -c %a "$TMP/serve") == 700 ]] ||
   fail "store modes: $(stat -c '%a %n' "$TMP/serve" "$TMP/serve/idp-agents.db")"
 kill -TERM "$SERVE"
