@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the project needs to build and to run its interop tests.
 #
-#   scripts/install-deps.sh [--no-apt] [--no-npm] [--peers-dir DIR] [--help]
+#   scripts/install-deps.sh [--no-apt] [--no-npm] [--npm-only NAMES] [--peers-dir DIR] [--help]
 #
 # Debian part: installs the build/test toolchain with apt-get, only for packages that are missing;
 #   'apt-get update' runs only when a missing package has no install candidate or an install fails.
@@ -50,6 +50,8 @@ Installs the Debian build/test packages and the npm-based MCP interop peers.
 Options:
   --no-apt          skip the Debian (apt-get) part
   --no-npm          skip the npm peers part
+  --npm-only NAMES  install only these npm projects (comma-separated names of the layout
+                    below, e.g. `ui` for the web UI's libraries: what `make demo` needs)
   --peers-dir DIR   where the npm peers go (default: build/peers; relative paths are
                     taken relative to the repository root)
   -h, --help        show this help
@@ -78,11 +80,18 @@ EOF
 
 DO_APT=1
 DO_NPM=1
+NPM_ONLY=
 PEERS_ARG=build/peers
 while (($#)); do
   case $1 in
     --no-apt) DO_APT=0 ;;
     --no-npm) DO_NPM=0 ;;
+    --npm-only)
+      (($# >= 2)) || die "--npm-only needs a value"
+      NPM_ONLY=$2
+      shift
+      ;;
+    --npm-only=*) NPM_ONLY=${1#--npm-only=} ;;
     --peers-dir)
       (($# >= 2)) || die "--peers-dir needs a value"
       PEERS_ARG=$2
@@ -199,15 +208,24 @@ npm_project() {
   log "npm: $name done"
 }
 
+# True when the npm project NAME is to be installed (every one unless --npm-only lists some).
+wanted_npm() { [[ -z $NPM_ONLY || ",$NPM_ONLY," == *",$1,"* ]]; }
+
 npm_part() {
   command -v npm >/dev/null 2>&1 || die "npm not found on PATH (run without --no-apt to install Debian's npm)"
-  local name i
+  local name i known=" ${NPM_PROJECTS[*]} "
+  for ((i = 0; i < ${#NPM_LOCKED_PROJECTS[@]}; i += 2)); do known+="${NPM_LOCKED_PROJECTS[i]} "; done
+  for name in ${NPM_ONLY//,/ }; do
+    [[ $known == *" $name "* ]] || die "--npm-only: unknown npm project '$name' (known:$known)"
+  done
   for name in "${NPM_PROJECTS[@]}"; do
-    npm_project "$name" "$INTEROP_DIR/$name" 0
+    wanted_npm "$name" && npm_project "$name" "$INTEROP_DIR/$name" 0
   done
   for ((i = 0; i < ${#NPM_LOCKED_PROJECTS[@]}; i += 2)); do
-    npm_project "${NPM_LOCKED_PROJECTS[i]}" "${NPM_LOCKED_PROJECTS[i + 1]}" 1
+    wanted_npm "${NPM_LOCKED_PROJECTS[i]}" &&
+      npm_project "${NPM_LOCKED_PROJECTS[i]}" "${NPM_LOCKED_PROJECTS[i + 1]}" 1
   done
+  return 0
 }
 
 verify_peers() {
@@ -236,7 +254,7 @@ start=$SECONDS
 if ((DO_APT)); then apt_part; else log "apt: skipped (--no-apt)"; fi
 if ((DO_NPM)); then
   npm_part
-  verify_peers
+  if [[ -z $NPM_ONLY ]]; then verify_peers; else log "npm: installed only $NPM_ONLY (--npm-only)"; fi
 else
   log "npm: skipped (--no-npm)"
 fi

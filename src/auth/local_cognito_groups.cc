@@ -68,8 +68,8 @@ ApiResult<bj::object> Api::create_group(const bj::object& in) {
   auto name = required_string(in, "GroupName");
   if (!name) return std::unexpected(name.error());
   if (name->size() > kMaxGroupName) {
-    return std::unexpected(constraint("groupName", *name,
-                                      "Member must have length less than or equal to 128"));
+    return std::unexpected(
+        constraint("groupName", *name, "Member must have length less than or equal to 128"));
   }
   if (!valid_group_name(*name)) {
     return std::unexpected(constraint(
@@ -107,8 +107,8 @@ ApiResult<bj::object> Api::create_group(const bj::object& in) {
   auto p = pool_locked(*pool_id);
   if (!p) return std::unexpected(p.error());
   if ((*p)->groups.contains(g.name)) {
-    return std::unexpected(ApiError{"GroupExistsException",
-                                    "A group with the name " + g.name + " already exists."});
+    return std::unexpected(
+        ApiError{"GroupExistsException", "A group with the name " + g.name + " already exists."});
   }
   g.created = g.modified = now_s();
   bj::object out;

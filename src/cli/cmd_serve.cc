@@ -2,21 +2,18 @@
 // of docs/api.md and the web UI — in one process on one address, until SIGINT/SIGTERM.
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-
 #include "aws_secret_source.h"
 #include "cli.h"
-#include "idp/agents/agent_runner.h"
 #include "idp/agents/secret_source.h"
 #include "idp/core/log.h"
 #include "idp/http/url_policy.h"
 #include "idp/service/service.h"
+#include "serve_common.h"
 
 namespace idp::cli {
 namespace {
@@ -39,48 +36,6 @@ struct ServeArgs {
 };
 
 const char* process_getenv(const char* name) { return std::getenv(name); }
-
-// "127.0.0.1:8080", "[::1]:0", "localhost:8080" -> host and port.
-Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
-  auto colon = text.rfind(':');
-  auto bad = [&] {
-    return make_error(
-        ErrorCode::kInvalidArgument,
-        "--listen " + text + ": expected HOST:PORT, e.g. 127.0.0.1:8080 (port 0: any free port)");
-  };
-  if (colon == std::string::npos || colon == 0) return bad();
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  unsigned port = 0;
-  std::string_view p(text.c_str() + colon + 1);
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-  if (ec != std::errc() || end != p.data() + p.size() || p.empty() || port > 65535) return bad();
-  return std::pair{host, static_cast<std::uint16_t>(port)};
-}
-
-// <bindir>/../share/idp-agents/ui, where the build and `cmake --install` put the UI.
-// The turns of the service: an AgentRunner over the registry, with the model `spec` names on the
-// registry's executor.
-service::TurnFactory agent_turns(std::string spec, llm::ModelOptions options) {
-  return [spec, options](std::shared_ptr<agents::AgentRegistry> registry) -> service::TurnFunction {
-    auto model = llm::make_model(spec, registry->executor(), options);
-    if (!model) return nullptr;  // checked before the service started
-    auto runner = std::make_shared<agents::AgentRunner>(registry, *model);
-    return [runner](agents::TurnRequest request, agents::EventSink sink,
-                    std::shared_ptr<CancelSignal> cancel) {
-      return runner->run_turn(std::move(request), std::move(sink), std::move(cancel));
-    };
-  };
-}
-
-std::string default_ui_dir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "share/idp-agents/ui";
-  return (exe.parent_path().parent_path() / "share" / "idp-agents" / "ui").string();
-}
 
 int cmd_serve(const ServeArgs& args) {
   auto listen = parse_listen(args.listen);
@@ -111,23 +66,16 @@ int cmd_serve(const ServeArgs& args) {
     return kUsage;
   }
 
-  // The model is built here once to check the spec (and, for Bedrock, the region) before the
-  // service starts; the service builds its own on its executor.
   llm::ModelOptions model_options;
   model_options.region = args.region;
-  llm::ModelInfo model_info;
-  {
-    boost::asio::io_context check;
-    auto model = llm::make_model(args.model, check.get_executor(), model_options);
-    if (!model) {
-      print_error(model.error());
-      return kUsage;
-    }
-    model_info = (*model)->info();
+  auto model = serve_model(args.model, model_options);
+  if (!model) {
+    print_error(model.error());
+    return kUsage;
   }
 
   service::ServiceOptions o;
-  o.model = model_info;
+  o.model = model->info;
   o.host = listen->first;
   o.port = listen->second;
   o.tls_cert_file = args.tls_cert;
@@ -143,7 +91,7 @@ int cmd_serve(const ServeArgs& args) {
   auto secret = [uri = *uri](boost::asio::any_io_executor ex) {
     return agents::make_secret_source(uri, ex, aws_secret_source_factory());
   };
-  service::Service svc(o, secret, agent_turns(args.model, model_options));
+  service::Service svc(o, secret, model->turns);
   auto port = svc.start();
   if (!port) {
     print_error(port.error());

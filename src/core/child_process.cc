@@ -45,7 +45,8 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
   child->out_ = fds[0];
   if (rc != 0) {
     child->pid_ = -1;
-    return make_error(ErrorCode::kUnavailable, "cannot start " + program + ": " + std::strerror(rc));
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot start " + program + ": " + std::strerror(rc));
   }
 
   const std::regex re(ready, std::regex::extended);

@@ -51,11 +51,11 @@ class LocalCognitoGroupsTest : public ::testing::Test {
     auto pool = call(*idp_, "CreateUserPool", {{"PoolName", "web"}});
     ASSERT_EQ(pool.status, 200);
     pool_ = std::string(pool.body.at("UserPool").at("Id").as_string());
-    auto client = call(*idp_, "CreateUserPoolClient",
-                       {{"UserPoolId", pool_},
-                        {"ClientName", "ui"},
-                        {"ExplicitAuthFlows", bj::array{"ALLOW_USER_PASSWORD_AUTH",
-                                                        "ALLOW_REFRESH_TOKEN_AUTH"}}});
+    auto client = call(
+        *idp_, "CreateUserPoolClient",
+        {{"UserPoolId", pool_},
+         {"ClientName", "ui"},
+         {"ExplicitAuthFlows", bj::array{"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}}});
     ASSERT_EQ(client.status, 200);
     client_ = std::string(client.body.at("UserPoolClient").at("ClientId").as_string());
     for (const char* name : {"rita", "alice"}) {
