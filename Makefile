@@ -12,8 +12,9 @@ DEMO_TARGETS ?= idp-agents idp-mcp-server idp_ui
 DEMO_ARGS ?=
 # What `make bench` builds and runs (bench/<name> each; docs/benchmarks.md).
 BENCH_TARGETS ?= mcp-conformance-server idp-agents idp-mcp-server bench-client-latency bench-jwt-verify \
-  bench-discovery bench-agent-turn bench-fake-model agent-test-server
-BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling agent_turn
+  bench-discovery bench-agent-turn bench-fake-model agent-test-server bench-service-chat
+BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling agent_turn \
+  service_chat
 
 .PHONY: help deps deps-build deps-demo build test test-unit test-asan bench bench-smoke demo format clean
 
