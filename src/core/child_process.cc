@@ -118,6 +118,15 @@ void ChildProcess::stop() {
   }
 }
 
+int ChildProcess::signal_and_wait(int signo) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signo);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 ChildProcess::~ChildProcess() { stop(); }
 
 }  // namespace idp

@@ -40,6 +40,9 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   // SIGTERM, then SIGKILL when it has not exited within the grace; waits for it. Idempotent.
   void stop();
+  // Sends `signo`, waits until the program ends and returns its exit status (128 + the signal
+  // that ended it); -1 when it was stopped already.
+  int signal_and_wait(int signo);
 
  private:
   ChildProcess() = default;
