@@ -22,7 +22,7 @@ pass "the running demo's URL and sign-in reach a file at once"
 [[ $(stat -c %a "$IDP_DEMO_DIR/secret.json") == 600 ]] || fail "the secret is not 0600"
 grep -q '"ca_file"' "$IDP_DEMO_DIR/secret.json" || fail "no ca_file in the secret"
 grep -qF -- "$PASSWORD" "$IDP_DEMO_DIR/secret.json" && fail "the web user's password is in the secret"
-MCP=$(grep -oE 'https://127\.0\.0\.1:[0-9]+/mcp' "$TMP/demo.out" | head -1)
+MCP=$(grep -oE 'https://127\.0\.0\.1:[0-9]+/mcp' "$TMP/demo.out" | sed -n 1p)
 [[ -n $MCP ]] || fail "no https MCP server URL: $(cat "$TMP/demo.out")"
 pass "the secret (0600) names the example server over HTTPS with the local CA as ca_file"
 
