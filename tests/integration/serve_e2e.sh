@@ -84,7 +84,7 @@ SID=$(api POST /api/chat/sessions '{"agent_ids":["conformance"]}' | jq -r .sessi
 [[ $SID == ses_* ]] || fail "no session id"
 STREAM=$(curl -sS -N -X POST "$URL/api/chat/sessions/$SID/messages" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' -d '{"text":"Which tools do you have?"}')
-FIRST=$(grep '^data: ' <<<"$STREAM" | head -n 1 | sed 's/^data: //')
+FIRST=$(grep -m 1 '^data: ' <<<"$STREAM" | sed 's/^data: //')
 LAST=$(grep '^data: ' <<<"$STREAM" | tail -n 1 | sed 's/^data: //')
 [[ $(jq -r '.type + " " + .model' <<<"$FIRST") == "turn_start offline" && $(jq -r .type <<<"$LAST") == final &&
    $(jq -r .text <<<"$LAST") == *"I can use these tools"* ]] || fail "a chat question: $STREAM"

@@ -54,7 +54,7 @@ release_port "$DOWN_HOLDER"
 "$IDP_SERVER" --host 127.0.0.1 --port "$DOWN_PORT" --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$IDP_TMP/late.out" 2>&1 &
 _idp_pids+=($!)
 wait_for "$IDP_TMP/late.out" 'listening on' >/dev/null
-ready_line() { jq -c --arg id "$1" 'select(.event == "agent" and .agent.agent_id == $id and .agent.status == "ready")' "$W" 2>/dev/null | head -n 1; }
+ready_line() { jq -c --arg id "$1" 'select(.event == "agent" and .agent.agent_id == $id and .agent.status == "ready")' "$W" 2>/dev/null | sed -n 1p; }
 wait_ready() {  # wait_ready AGENT_ID: its "ready" event in the watch output (a 30 s guard)
   for _ in $(seq 300); do [[ -n $(ready_line "$1") ]] && return 0; sleep 0.1; done
   return 1

@@ -100,7 +100,7 @@ check "orchestrator" '(.[0].agent_ids | sort) == ["calculator_tools","everything
   and ([.[] | select(.type == "tool_start" and .agent_id == "everything" and .tool == "echo")] | length == 1)
   and ([.[] | select(.type == "subagent_end" and .is_error == false)] | length == 2)
   and .[-1].type == "final" and (.[-1].text | contains("Both agents answered"))'
-first=$(requests_for "Add 2 and 40" | head -n 1)
+first=$(requests_for "Add 2 and 40" | sed -n 1p)
 jq -e '(.body.tools | map(.function.name) | sort) == ["calculator_tools","everything","external-mcp-agent-0","odd_tools"]
   and (.body.tools[0].function.parameters.required == ["query"])
   and (.body.messages[0].content | contains("What is 2 + 40?"))' <<<"$first" >/dev/null ||
@@ -159,7 +159,7 @@ log "PASS a sub-agent whose model stayed silent was given up on at its deadline;
 # --- odd tool names ------------------------------------------------------------------------------
 ask --agent odd_tools "Call the odd tools"
 ((RC == 0)) || fail "odd names: exit $RC: $(cat "$EV")"
-names=$(requests_for "Call the odd tools" | head -n 1 | jq -c '[.body.tools[].function.name]')
+names=$(requests_for "Call the odd tools" | sed -n 1p | jq -c '[.body.tools[].function.name]')
 jq -e --argjson want "$MODEL_NAMES" 'all(.[]; test("^[a-zA-Z0-9_-]{1,64}$")) and (. as $have | all($want[]; . as $n | $have | index($n) != null))' \
   <<<"$names" >/dev/null || fail "model tool names $names, expected to contain $MODEL_NAMES"
 for n in "${ODD_NAMES[@]}"; do
