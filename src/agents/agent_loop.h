@@ -49,13 +49,17 @@ struct TurnContext {
   Error stop_error() const;
 };
 
-// Who speaks: the turn's events go through it; a muted voice (a sub-agent given up on after
-// its deadline) says nothing more.
+// Who speaks: the turn's events go through it. A sub-agent's voice marks its events with the
+// call_id of its subagent_start (`parent_call_id`), so that two sub-agent calls of one agent at
+// once stay apart; a muted voice (a sub-agent given up on after its deadline) says nothing more.
 struct Voice {
   std::shared_ptr<TurnContext> turn;
   std::shared_ptr<bool> muted = std::make_shared<bool>(false);
+  std::string parent_call_id;
   void emit(Event e) const {
-    if (!*muted) turn->emit(std::move(e));
+    if (*muted) return;
+    if (!parent_call_id.empty()) e["parent_call_id"] = parent_call_id;
+    turn->emit(std::move(e));
   }
 };
 

@@ -106,6 +106,7 @@ awaitable<ToolOutput> SubAgentRunner::run(ToolCall call) {
   auto stop = std::make_shared<CancelSignal>();
   auto follow = call.cancel->subscribe([stop] { stop->cancel(); });
   Voice voice{turn_};
+  voice.parent_call_id = call.call_id;
   AgentSetup setup = make_agent_setup(turn_, registry_, *info, info->agent_id, stop, voice);
   std::vector<llm::Message> conversation{llm::Message::user_text(question)};
   auto run = std::make_shared<SubRun>();

@@ -13,7 +13,7 @@ SE=$IDP_NODE_MODULES/@modelcontextprotocol/server-everything/dist/index.js
 wait_for() {  # wait_for FILE REGEX [SECONDS]: first match (SECONDS, default 30, guard a hang)
   local m
   for _ in $(seq $(( ${3:-30} * 10 ))); do
-    m=$(grep -oE "$2" "$1" 2>/dev/null | head -n 1) && [[ -n $m ]] && { echo "$m"; return 0; }
+    m=$(grep -oE "$2" "$1" 2>/dev/null | sed -n 1p) && [[ -n $m ]] && { echo "$m"; return 0; }
     sleep 0.1
   done
   tail -n 20 "$1" >&2

@@ -15,7 +15,7 @@ FIXTURES=$IDP_INTEROP_DIR/../fixtures
 wait_url() {  # FILE: the first http://127.0.0.1:PORT... URL printed there (a 30 s guard)
   local m
   for _ in $(seq 300); do
-    m=$(grep -oE 'http://127\.0\.0\.1:[0-9]+(/mcp)?' "$1" 2>/dev/null | head -n 1) && [[ -n $m ]] && { echo "$m"; return 0; }
+    m=$(grep -oE 'http://127\.0\.0\.1:[0-9]+(/mcp)?' "$1" 2>/dev/null | sed -n 1p) && [[ -n $m ]] && { echo "$m"; return 0; }
     sleep 0.1
   done
   fail "no URL in $1: $(cat "$1")"

@@ -6,6 +6,7 @@
 // given up on; odd tool names reach the model sanitized and the server as they are; results
 // are cut for the model but whole in the events; tables come out as data; <thinking> never
 // shows.
+#include <map>
 #include <regex>
 #include <set>
 
@@ -285,12 +286,18 @@ TEST_F(AgentLoopTest, TheOrchestratorAsksTwoAgentsAtOnceAndAnswersFromBoth) {
   EXPECT_LT(index_of(o, "subagent_start", true), index_of(o, "subagent_end")) << o.dump();
   for (const auto& e : o.of_type("subagent_end")) EXPECT_FALSE(e.at("is_error").as_bool());
   std::set<std::string> tool_agents;
-  for (const auto& e : o.of_type("tool_start")) tool_agents.insert(str(e, "agent_id"));
+  std::map<std::string, std::string> call_of;  // agent -> call_id of its subagent_start
+  for (const auto& e : starts) call_of[str(e, "agent_id")] = str(e, "call_id");
+  for (const auto& e : o.of_type("tool_start")) {
+    tool_agents.insert(str(e, "agent_id"));
+    EXPECT_EQ(str(e, "parent_call_id"), call_of[str(e, "agent_id")]) << bj::serialize(e);
+  }
   EXPECT_EQ(tool_agents, (std::set<std::string>{"calc", "mail"}));
   // A sub-agent's text is marked with its id; the orchestrator's is the answer.
   std::string answer, calc_text;
   for (const auto& e : o.of_type("text_delta")) {
     if (!e.contains("agent_id")) answer += str(e, "text");
+    EXPECT_EQ(e.contains("agent_id"), e.contains("parent_call_id")) << bj::serialize(e);
     if (str(e, "agent_id") == "calc") calc_text += str(e, "text");
   }
   EXPECT_EQ(answer, "Asking both. " + o.result.final_text);
