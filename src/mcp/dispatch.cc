@@ -281,7 +281,7 @@ awaitable<Reply> tools_call(Call c) {
       result = CallToolResult::error("Tool '" + entry->tool.name +
                                      "' declares an outputSchema but returned no "
                                      "structuredContent");
-    } else if (auto problem = entry->output->validate(json::value(*result.structured_content))) {
+    } else if (auto problem = entry->output->validate(*result.structured_content)) {
       result = CallToolResult::error("Tool '" + entry->tool.name +
                                      "' returned structuredContent that does not match its "
                                      "outputSchema: " +

@@ -52,7 +52,11 @@ struct FastSchema {
 
   bool accepts(const boost::json::value& instance) const {
     const auto* obj = instance.if_object();
-    if (!obj) return false;
+    return obj && accepts(*obj);
+  }
+
+  bool accepts(const boost::json::object& object) const {
+    const auto* obj = &object;
     for (const auto& name : required) {
       if (!obj->contains(name)) return false;
     }
@@ -312,6 +316,12 @@ std::optional<std::string> SchemaValidator::validate(const boost::json::value& i
   auto v = check(instance);
   if (!v) return std::nullopt;
   return std::move(v->message);
+}
+
+std::optional<std::string> SchemaValidator::validate(const boost::json::object& instance) const {
+  const Compiled& c = *compiled_;
+  if (c.fast && c.formats.empty() && c.fast->accepts(instance)) return std::nullopt;
+  return validate(boost::json::value(instance));  // the full path needs a value
 }
 
 std::optional<SchemaViolation> SchemaValidator::check(const boost::json::value& instance) const {

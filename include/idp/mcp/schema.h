@@ -30,6 +30,8 @@ class SchemaValidator {
   // "a: expected type number, got string; missing required property 'b'".
   // A failing "format" reads "email: not a valid e-mail address (format email)".
   std::optional<std::string> validate(const boost::json::value& instance) const;
+  // The same for an object (a structured result), without copying it when it conforms.
+  std::optional<std::string> validate(const boost::json::object& instance) const;
   // validate(), saying also which kind of rule failed.
   std::optional<SchemaViolation> check(const boost::json::value& instance) const;
 

@@ -204,3 +204,21 @@ TEST(Schema, ValidatesFromManyThreadsAtOnce) {
 
 }  // namespace
 }  // namespace idp::mcp
+
+namespace idp::mcp {
+namespace {
+
+// A structured result is validated as an object, with the same verdicts as the value form.
+TEST(Schema, ObjectsAreValidatedWithoutAValueWrapper) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{
+      "id":{"type":"string","pattern":"^C-[0-9]{4}$"}},"required":["id"]})"));
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->validate(obj(R"({"id":"C-1001"})")));
+  auto problem = v->validate(obj(R"({"id":"nope"})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("id: "), std::string::npos) << *problem;
+  EXPECT_TRUE(v->validate(obj(R"({})")));
+}
+
+}  // namespace
+}  // namespace idp::mcp
