@@ -113,10 +113,11 @@ struct Call {
 
 // What one request's exchange ended with.
 struct Outcome {
-  enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kFailed } kind = kFailed;
+  enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kRateLimited, kFailed } kind = kFailed;
   json::value result;  // kDone
   Error error{ErrorCode::kInternal, "no outcome"};
   ReplyInfo info;
+  std::optional<std::chrono::seconds> retry_after;  // kRateLimited: the server's Retry-After
 };
 
 // What auto negotiation learned about servers, by URL, for the life of the process.
