@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "answer_text.h"
 #include "aws_secret_source.h"
 #include "cli.h"
 #include "idp/agents/agent_runner.h"
@@ -82,8 +83,9 @@ std::string output_summary(const agents::Event& e) {
   return {};
 }
 
-// Text mode: the answer's text to stdout as it streams; steps and errors to stderr.
-void print_human(const agents::Event& e) {
+// Text mode: the answer's text to stdout as it streams (a structured block drawn as text
+// instead of its JSON); steps and errors to stderr.
+void print_human(const agents::Event& e, AnswerTextFilter& answer) {
   std::string_view type = agents::event_type(e);
   if (type == "turn_start") {
     if (e.at("offline").as_bool()) {
@@ -93,8 +95,15 @@ void print_human(const agents::Event& e) {
     }
   } else if (type == "text_delta") {
     if (e.contains("agent_id")) return;  // a sub-agent's words reach us through the orchestrator
-    std::string text = field(e, "text");
+    std::string text = answer.feed(field(e, "text"));
     std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  } else if (type == "structured_data") {
+    std::string held = answer.finish();
+    std::string drawn = render_structured(e);
+    if (drawn.empty()) return;
+    std::string out = held + (held.empty() || held.ends_with('\n') ? "\n" : "\n\n") + drawn;
+    std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
   } else if (type == "tool_start") {
     print_line("-> " + field(e, "agent_id") + " " + field(e, "tool") + " " +
@@ -114,6 +123,8 @@ void print_human(const agents::Event& e) {
                    std::to_string(e.at("ms").to_number<std::int64_t>()) + " ms)",
                stderr);
   } else if (type == "final") {
+    std::string held = answer.finish();
+    std::fwrite(held.data(), 1, held.size(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
   } else if (type == "error") {
@@ -182,11 +193,12 @@ awaitable<int> cmd_ask(std::shared_ptr<AskArgs> args) {
   request.question = a.question;
   request.agent_ids = a.agents;
   bool events = a.events;
-  agents::EventSink sink = [events](agents::Event e) {
+  auto answer = std::make_shared<AnswerTextFilter>();
+  agents::EventSink sink = [events, answer](agents::Event e) {
     if (events) {
       print_line(bj::serialize(e), stdout);
     } else {
-      print_human(e);
+      print_human(e, *answer);
     }
   };
   auto cancel = std::make_shared<CancelSignal>();

@@ -78,6 +78,11 @@ jq -se '([.[] | select(.type == "structured_data" and .responseType == "table"
   and (.[-1].type == "final") and (.[-1].text | contains("```") | not)' "$TMP/ask-$N.out" >/dev/null ||
   fail "outbox table: unexpected events: $OUT"
 pass "a table answer (the outbox) comes out as a structured_data event, not as text"
+ask one "List the messages in the outbox"
+expect "outbox table as text" "Status" "queued" "a.b@example.com"
+[[ $OUT != *'```'* && $OUT != *'"responseType"'* ]] || fail "outbox table as text: the JSON block was printed: $OUT"
+grep -qE '^-+ +-+' "$TMP/ask-$N.out" || fail "outbox table as text: no table rule under the headers: $OUT"
+pass "without --events the table is drawn as aligned columns, not printed as JSON"
 
 ask two --events "What is the address of client C-1001?"
 ((RC == 0)) || fail "orchestrator: exit $RC: $ERR"
