@@ -1,7 +1,8 @@
 // One client request end to end: its id, headers and token, its timeout (moved by progress, up
 // to a hard maximum) and cancellation, and the retries: HTTP 404 with a session re-initializes
 // once for every caller that saw it and retries once; HTTP 401 asks the token provider for a
-// fresh token once for every caller that saw it and retries once; a 2026-07-28 header mismatch
+// fresh token once for every caller that saw it and retries once (an HTTP 403 with
+// error="insufficient_scope" lets it step up, a few times); a 2026-07-28 header mismatch
 // on tools/call lists the tools again and retries once. Also what arrives from the server on a
 // request's stream (responses, progress, logs, list changes).
 #include <boost/asio/co_spawn.hpp>
@@ -21,6 +22,10 @@
 namespace idp::mcp {
 
 namespace net = boost::asio;
+
+// Token renewals one request may ask for: a 401 once, then scope step-ups (HTTP 403
+// insufficient_scope; the token provider stops a futile loop earlier).
+constexpr int kMaxAuthRetries = 4;
 using net::awaitable;
 using namespace net::experimental::awaitable_operators;
 
@@ -71,7 +76,7 @@ awaitable<http::Headers> Client::Impl::headers(Envelope envelope, Sent* sent) {
       use = token;
     }
     if (!t) log::warn("{}: no token: {}", url, t.error().message());
-    if (use) {
+    if (use && !use->empty()) {
       h.set("Authorization", "Bearer " + use->reveal());
       had_token = true;
     }
@@ -290,8 +295,8 @@ awaitable<Result<void>> Client::Impl::renew_session(std::uint64_t seen_generatio
   co_return renewed;
 }
 
-awaitable<Result<void>> Client::Impl::fetch_fresh_token() {
-  auto fresh = co_await opt.token_provider->token(true);
+awaitable<Result<void>> Client::Impl::fetch_fresh_token(int status, std::string challenge) {
+  auto fresh = co_await opt.token_provider->on_challenge(status, std::move(challenge));
   if (!fresh) co_return std::unexpected(fresh.error());
   std::lock_guard lock(mu);
   token = std::move(*fresh);
@@ -299,13 +304,16 @@ awaitable<Result<void>> Client::Impl::fetch_fresh_token() {
   co_return Result<void>{};
 }
 
-awaitable<Result<void>> Client::Impl::refresh_token(std::uint64_t seen_generation) {
+awaitable<Result<void>> Client::Impl::refresh_token(std::uint64_t seen_generation, int status,
+                                                    std::string challenge) {
   auto self = shared_from_this();
   SingleFlight::Stale stale = [self, seen_generation] {
     std::lock_guard lock(self->mu);
     return self->token_generation != seen_generation;
   };
-  SingleFlight::Renew renew = [self] { return self->fetch_fresh_token(); };
+  SingleFlight::Renew renew = [self, status, challenge] {
+    return self->fetch_fresh_token(status, challenge);
+  };
   Result<void> refreshed = co_await token_refresh.run(std::move(stale), std::move(renew));
   co_return refreshed;
 }
@@ -351,7 +359,8 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
   const std::string body = jsonrpc::request(call->id, method, params);
 
   bool retried_session = false;
-  bool retried_auth = false;
+  int auth_retries = 0;  // a 401 once, then scope step-ups (the token provider limits those)
+  bool retried_401 = false;
   bool retried_headers = false;
   for (;;) {
     Sent sent;
@@ -422,10 +431,21 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
         continue;
       }
       case Outcome::kUnauthorized: {
-        if (!opt.token_provider || retried_auth) co_return std::unexpected(out.error);
-        retried_auth = true;
-        auto refreshed = co_await refresh_token(sent.token_generation);
-        if (!refreshed) co_return std::unexpected(refreshed.error().with_context(where(method)));
+        if (!opt.token_provider || auth_retries >= kMaxAuthRetries ||
+            (out.auth_status == 401 && retried_401)) {
+          co_return std::unexpected(out.error);
+        }
+        ++auth_retries;
+        retried_401 = retried_401 || out.auth_status == 401;
+        auto refreshed = co_await refresh_token(sent.token_generation, out.auth_status,
+                                                std::move(out.challenge));
+        if (!refreshed) {
+          if (out.auth_status == 403) {
+            co_return make_error(out.error.code(),
+                                 out.error.message() + " (" + refreshed.error().message() + ")");
+          }
+          co_return std::unexpected(refreshed.error().with_context(where(method)));
+        }
         continue;
       }
       case Outcome::kFailed: {
