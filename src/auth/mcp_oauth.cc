@@ -91,10 +91,12 @@ struct McpOAuthProvider::Impl {
     return {};
   }
 
-  awaitable<Result<void>> discover(std::string resource_metadata) {
+  // `again`: the server refused a token it had accepted metadata for; read everything again
+  // (the resource may have moved to another authorization server).
+  awaitable<Result<void>> discover(std::string resource_metadata, bool again) {
     {
       std::lock_guard lock(mu);
-      if (as && (resource_metadata.empty() || (prm && prm->url == resource_metadata))) {
+      if (as && !again && (resource_metadata.empty() || (prm && prm->url == resource_metadata))) {
         co_return Result<void>{};
       }
     }
@@ -117,6 +119,13 @@ struct McpOAuthProvider::Impl {
                                "(PKCE is required; refused)");
     }
     std::lock_guard lock(mu);
+    if (as && as->issuer != meta->issuer) {
+      // Another authorization server: its clients and tokens are its own.
+      log::info("{}: the authorization server is now {} (was {})", server_url, meta->issuer, as->issuer);
+      client.reset();
+      access = Secret();
+      refresh = Secret();
+    }
     prm = std::move(*found);
     as = std::move(*meta);
     co_return Result<void>{};
@@ -152,6 +161,7 @@ struct McpOAuthProvider::Impl {
       const auto& offered = as->token_endpoint_auth_methods_supported;
       std::string method = offered.empty() ? "client_secret_basic" : offered.front();
       bj::object meta{{"client_name", config.client_name},
+                      {"application_type", "native"},  // a loopback redirect, a command line
                       {"redirect_uris", bj::array{bj::value(config.redirect_uri)}},
                       {"grant_types", grant_types()},
                       {"response_types", bj::array{"code"}},
@@ -194,11 +204,14 @@ struct McpOAuthProvider::Impl {
   }
 
   awaitable<Result<detail::TokenAnswer>> grant(std::string want) {
-    std::string resource, token_endpoint, authorize_endpoint, issuer;
+    std::string resource, token_endpoint, authorize_endpoint, issuer, exact_issuer;
+    bool iss_required = false;
     detail::ClientIdentity who;
     {
       std::lock_guard lock(mu);
       ++grants;
+      exact_issuer = as->issuer;
+      iss_required = as->authorization_response_iss_parameter_supported;
       resource = prm ? prm->resource : "";
       token_endpoint = as->token_endpoint;
       authorize_endpoint = as->authorization_endpoint;
@@ -239,6 +252,18 @@ struct McpOAuthProvider::Impl {
     const std::string where = "OAuth authorization at " + authorize_endpoint;
     if (std::string e = query_param(*back, "error"); !e.empty()) {
       co_return make_error(ErrorCode::kUnauthenticated, where + " was refused: " + e);
+    }
+    // RFC 9207: the redirect names who issued the code, compared exactly (no normalization).
+    const std::string iss = query_param(*back, "iss");
+    if (iss.empty() && iss_required) {
+      co_return make_error(ErrorCode::kPermissionDenied,
+                           where + ": the redirect has no iss although the server advertises "
+                                   "authorization_response_iss_parameter_supported (refused)");
+    }
+    if (!iss.empty() && iss != exact_issuer) {
+      co_return make_error(ErrorCode::kPermissionDenied,
+                           where + ": the redirect's iss \"" + iss + "\" is not the issuer \"" +
+                               exact_issuer + "\" (a mix-up; refused)");
     }
     if (query_param(*back, "state") != state) {
       co_return make_error(ErrorCode::kPermissionDenied,
@@ -331,6 +356,18 @@ int McpOAuthProvider::authorizations() const {
   return impl_->grants;
 }
 
+McpOAuthProvider::TokenInfo McpOAuthProvider::info() const {
+  std::lock_guard lock(impl_->mu);
+  TokenInfo t;
+  if (impl_->as) t.authorization_server = impl_->as->issuer;
+  if (impl_->client) t.client_id = impl_->client->client_id;
+  t.scope = impl_->scope;
+  t.expires = impl_->expires;
+  t.refreshable = !impl_->refresh.empty();
+  t.access_token = impl_->access;
+  return t;
+}
+
 awaitable<Result<Secret>> McpOAuthProvider::token(bool refresh) {
   auto self = impl_;
   {
@@ -350,7 +387,12 @@ awaitable<Result<Secret>> McpOAuthProvider::on_challenge(int status, std::string
                          self->server_url + ": HTTP 403" +
                              (ch.error.empty() ? std::string() : " (" + ch.error + ")"));
   }
-  auto found = co_await self->discover(ch.resource_metadata);
+  bool had_token;
+  {
+    std::lock_guard lock(self->mu);
+    had_token = !self->access.empty();
+  }
+  auto found = co_await self->discover(ch.resource_metadata, status == 401 && had_token);
   if (!found) co_return std::unexpected(found.error().with_context(self->server_url));
   auto registered = co_await self->ensure_client();
   if (!registered) co_return std::unexpected(registered.error().with_context(self->server_url));

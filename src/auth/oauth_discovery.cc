@@ -225,6 +225,8 @@ awaitable<Result<AuthServerMetadata>> discover_authorization_server(http::Client
     m.code_challenge_methods_supported = strings(o, "code_challenge_methods_supported");
     m.client_id_metadata_document_supported =
         ::idp::json::find_bool(o, "client_id_metadata_document_supported").value_or(false);
+    m.authorization_response_iss_parameter_supported =
+        ::idp::json::find_bool(o, "authorization_response_iss_parameter_supported").value_or(false);
     const std::string where = what + " at " + url;
     std::string issuer_seen = m.issuer;
     while (!issuer_seen.empty() && issuer_seen.back() == '/') issuer_seen.pop_back();

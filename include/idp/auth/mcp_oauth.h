@@ -27,6 +27,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -83,6 +84,17 @@ class McpOAuthProvider final : public mcp::TokenProvider {
   boost::asio::awaitable<Result<Secret>> on_challenge(int status,
                                                       std::string www_authenticate) override;
   int authorizations() const;  // grants run so far (authorization requests or client credentials)
+
+  // What the current token is (for `idp-agents auth login`); empty fields before one.
+  struct TokenInfo {
+    std::string authorization_server;  // issuer
+    std::string client_id;
+    std::string scope;  // as requested ("" : none asked for)
+    std::chrono::system_clock::time_point expires{};
+    bool refreshable = false;
+    Secret access_token;
+  };
+  TokenInfo info() const;
 
  private:
   struct Impl;

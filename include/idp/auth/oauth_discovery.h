@@ -50,6 +50,7 @@ struct AuthServerMetadata {
   std::vector<std::string> scopes_supported;
   std::vector<std::string> code_challenge_methods_supported;
   bool client_id_metadata_document_supported = false;
+  bool authorization_response_iss_parameter_supported = false;  // RFC 9207
 };
 
 // True when a protected resource identified as `resource` may serve `server_url`: the same
