@@ -16,11 +16,6 @@ using net::awaitable;
 
 awaitable<Result<Secret>> StaticTokenProvider::token(bool) { co_return token_; }
 
-awaitable<Result<Secret>> TokenProvider::on_challenge(int status, std::string) {
-  if (status == 401) co_return co_await token(true);
-  co_return make_error(ErrorCode::kPermissionDenied, "HTTP " + std::to_string(status));
-}
-
 Result<void> check_url_policy(std::string_view url) {
   auto checked = http::check_url(url, "MCP server URL");
   if (checked) return {};

@@ -18,6 +18,7 @@
 #include "client_impl.h"
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
+#include "idp/mcp/challenge.h"
 
 namespace idp::mcp {
 
@@ -296,7 +297,15 @@ awaitable<Result<void>> Client::Impl::renew_session(std::uint64_t seen_generatio
 }
 
 awaitable<Result<void>> Client::Impl::fetch_fresh_token(int status, std::string challenge) {
-  auto fresh = co_await opt.token_provider->on_challenge(status, std::move(challenge));
+  auto* handler = dynamic_cast<ChallengeHandler*>(opt.token_provider.get());
+  Result<Secret> fresh = make_error(ErrorCode::kPermissionDenied,
+                                    "HTTP " + std::to_string(status) +
+                                        ": the token provider cannot ask for more scopes");
+  if (handler) {
+    fresh = co_await handler->on_challenge(status, std::move(challenge));
+  } else if (status == 401) {
+    fresh = co_await opt.token_provider->token(true);
+  }
   if (!fresh) co_return std::unexpected(fresh.error());
   std::lock_guard lock(mu);
   token = std::move(*fresh);
@@ -431,8 +440,9 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
         continue;
       }
       case Outcome::kUnauthorized: {
+        const bool can_step_up = dynamic_cast<ChallengeHandler*>(opt.token_provider.get()) != nullptr;
         if (!opt.token_provider || auth_retries >= kMaxAuthRetries ||
-            (out.auth_status == 401 && retried_401)) {
+            (out.auth_status == 401 && retried_401) || (out.auth_status == 403 && !can_step_up)) {
           co_return std::unexpected(out.error);
         }
         ++auth_retries;

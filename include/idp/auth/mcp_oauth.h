@@ -36,6 +36,7 @@
 #include "idp/core/error.h"
 #include "idp/core/secret.h"
 #include "idp/http/client.h"
+#include "idp/mcp/challenge.h"
 #include "idp/mcp/client.h"
 
 namespace idp::auth {
@@ -72,7 +73,7 @@ struct McpOAuthConfig {
   http::ClientOptions http;
 };
 
-class McpOAuthProvider final : public mcp::TokenProvider {
+class McpOAuthProvider final : public mcp::TokenProvider, public mcp::ChallengeHandler {
  public:
   McpOAuthProvider(boost::asio::any_io_executor executor, std::string server_url,
                    McpOAuthConfig config);

@@ -15,7 +15,8 @@
 // reference SDKs are not: a lost SSE stream is resumed with Last-Event-ID after the server's
 // `retry:` delay (legacy); a forgotten session (HTTP 404) is re-initialized once and the request
 // retried once; an HTTP 401 asks the token provider for a fresh token once and retries once,
-// and an HTTP 403 with error="insufficient_scope" lets the provider step up (on_challenge).
+// and an HTTP 403 with error="insufficient_scope" lets a provider that is also a
+// ChallengeHandler (idp/mcp/challenge.h) step up.
 // Both renewals are shared: when many calls see the 404 (or the 401) at once, one initialize
 // (one token refresh) serves them all, and calls that start meanwhile wait for the new session
 // instead of sending a session id that is known to be gone.
@@ -56,18 +57,13 @@
 namespace idp::mcp {
 
 // Supplies the bearer token sent as "Authorization: Bearer ...". Implementations cache tokens;
-// `refresh` is true after the server rejected the last one (HTTP 401). An empty token sends no
-// Authorization header.
+// `refresh` is true after the server rejected the last one (HTTP 401), unless the provider is
+// also a ChallengeHandler (idp/mcp/challenge.h), which then hears the challenge instead. An empty
+// token sends no Authorization header.
 class TokenProvider {
  public:
   virtual ~TokenProvider() = default;
   virtual boost::asio::awaitable<Result<Secret>> token(bool refresh) = 0;
-  // The server refused a request: HTTP 401, or HTTP 403 whose WWW-Authenticate says
-  // error="insufficient_scope" (`www_authenticate`: that header, "" when absent). Returns the
-  // token to retry with, or the error when no retry can help. The default: token(true) on a
-  // 401; a 403 is final.
-  virtual boost::asio::awaitable<Result<Secret>> on_challenge(int status,
-                                                              std::string www_authenticate);
 };
 
 // A fixed token (the secret's {"type":"bearer"} auth).
