@@ -209,6 +209,10 @@ struct McpOAuthProvider::Impl {
     detail::ClientIdentity who;
     {
       std::lock_guard lock(mu);
+      if (!as || !client) {
+        co_return make_error(ErrorCode::kUnavailable,
+                             server_url + ": the authorization server changed during the sign-in; try again");
+      }
       ++grants;
       exact_issuer = as->issuer;
       iss_required = as->authorization_response_iss_parameter_supported;

@@ -20,8 +20,9 @@
 // 403 with error="insufficient_scope" steps up: a new grant for the scopes held plus the ones
 // asked for, at most `max_step_ups` times in the provider's life for the same scope set.
 // Tokens live in memory only, per provider (one per server URL), refreshed before expiry.
-// The discovery and grant steps run one at a time (idp::mcp::Client asks once for all its
-// callers); token() may be called from any thread.
+// One provider serves one mcp::Client, which asks on_challenge once for all its callers;
+// token() may be called from any thread (two callers that find the token expired at once may
+// both refresh it).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
