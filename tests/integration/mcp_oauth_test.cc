@@ -1,7 +1,7 @@
 // McpOAuthProvider against a protected resource and an authorization server served in the test
 // (one http::Server, the documents changed per test): client credentials with the auth method
 // the server offers, the resource parameter and the challenge's scope, the token cached and
-// fetched again when refused, the step-up limit, and bad metadata refused with an error that
+// fetched again when refused, a refresh token used before expiry, the step-up limit, and bad metadata refused with an error that
 // names it before any token request.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -38,9 +38,11 @@ class McpOAuthTest : public ::testing::Test {
         std::lock_guard lock(mu_);
         last_token_body_ = std::string(req.body());
       }
+      const int n = token_requests_.load();
+      std::string refresh = refresh_tokens_ ? fmt::format(R"(,"refresh_token":"rt-{}")", n) : "";
       co_await res.send(http::Response::json(
-          200, fmt::format(R"({{"access_token":"tok-{}","token_type":"Bearer","expires_in":3600}})",
-                           token_requests_.load())));
+          200, fmt::format(R"({{"access_token":"tok-{}","token_type":"Bearer","expires_in":{}{}}})", n,
+                           expires_in_.load(), refresh)));
     });
     auto port = server_->start();
     ASSERT_TRUE(port);
@@ -110,6 +112,8 @@ class McpOAuthTest : public ::testing::Test {
   std::mutex mu_;
   std::string prm_, as_, last_token_body_;
   std::atomic<int> token_requests_{0};
+  std::atomic<int> expires_in_{3600};
+  std::atomic<bool> refresh_tokens_{false};
 };
 
 TEST_F(McpOAuthTest, ClientCredentialsWithTheOfferedAuthMethodResourceAndChallengeScope) {
@@ -132,6 +136,20 @@ TEST_F(McpOAuthTest, ClientCredentialsWithTheOfferedAuthMethodResourceAndChallen
   EXPECT_NE(body.find("client_id=agent&client_secret=s3cret"), std::string::npos) << body;
   EXPECT_NE(body.find("scope=tools%3Aread"), std::string::npos) << body;
   EXPECT_NE(body.find("resource=" + std::string("http%3A%2F%2F127.0.0.1")), std::string::npos) << body;
+}
+
+TEST_F(McpOAuthTest, ATokenAboutToExpireIsRefreshedWithTheRefreshToken) {
+  expires_in_ = 30;  // inside the provider's 60 s margin: due for refresh at once
+  refresh_tokens_ = true;
+  with_provider(m2m(), [&](std::shared_ptr<McpOAuthProvider> p) -> awaitable<void> {
+    auto t = co_await p->on_challenge(401, challenge());
+    EXPECT_TRUE(t && t->reveal() == "tok-1");
+    auto next = co_await p->token(false);
+    EXPECT_TRUE(next && next->reveal() == "tok-2") << (next ? next->reveal() : next.error().message());
+  });
+  std::string body = last_body();
+  EXPECT_NE(body.find("grant_type=refresh_token&refresh_token=rt-1"), std::string::npos) << body;
+  EXPECT_NE(body.find("resource="), std::string::npos) << body;
 }
 
 TEST_F(McpOAuthTest, StepUpStopsAfterTheLimitForTheSameScopes) {
