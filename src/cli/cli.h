@@ -94,5 +94,6 @@ void register_agents_commands(CLI::App& app, Commands& out);
 void register_demo_command(CLI::App& app, Commands& out);
 void register_models_command(CLI::App& app, Commands& out);
 void register_serve_command(CLI::App& app, Commands& out);
+void register_ask_command(CLI::App& app, Commands& out);
 
 }  // namespace idp::cli

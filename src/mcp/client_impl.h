@@ -114,12 +114,13 @@ struct Call {
 // What one request's exchange ended with.
 struct Outcome {
   // kUnauthorized: HTTP 401, or 403 with error="insufficient_scope" (auth_status says which).
-  enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kFailed } kind = kFailed;
+  enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kRateLimited, kFailed } kind = kFailed;
   json::value result;  // kDone
   int auth_status = 0;    // kUnauthorized
   std::string challenge;  // kUnauthorized: the WWW-Authenticate header
   Error error{ErrorCode::kInternal, "no outcome"};
   ReplyInfo info;
+  std::optional<std::chrono::seconds> retry_after;  // kRateLimited: the server's Retry-After
 };
 
 // What auto negotiation learned about servers, by URL, for the life of the process.

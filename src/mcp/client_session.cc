@@ -8,7 +8,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -266,6 +268,22 @@ awaitable<void> Client::Impl::watchdog(std::shared_ptr<Call> call) {
 
 namespace {
 
+awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  timer.expires_after(d);
+  co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+// " (tool_calls, 5/min)": the limit a 429's JSON-RPC error names, if it names one.
+std::string limit_of(const ReplyInfo& info) {
+  if (!info.rpc || !info.rpc->data || !info.rpc->data->is_object()) return {};
+  const auto& data = info.rpc->data->get_object();
+  const auto* limit = ::idp::json::find_string(data, "limit");
+  const auto* rate = ::idp::json::find_string(data, "rate");
+  if (!limit) return {};
+  return " (" + std::string(*limit) + (rate ? ", " + std::string(*rate) : std::string()) + ")";
+}
+
 awaitable<void> notify_cancelled(std::shared_ptr<Client::Impl> self, std::string body) {
   std::string what = "notifications/cancelled";
   std::optional<std::chrono::milliseconds> timeout = std::chrono::seconds(5);
@@ -371,6 +389,7 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
   int auth_retries = 0;  // a 401 once, then scope step-ups (the token provider limits those)
   bool retried_401 = false;
   bool retried_headers = false;
+  bool retried_rate = false;
   for (;;) {
     Sent sent;
     http::Headers attempt_headers = co_await headers(send.envelope, &sent);
@@ -456,6 +475,39 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
           }
           co_return std::unexpected(refreshed.error().with_context(where(method)));
         }
+        continue;
+      }
+      case Outcome::kRateLimited: {
+        // Retry-After is honoured once, when the wait still fits the call's deadline.
+        if (retried_rate || !out.retry_after) co_return std::unexpected(out.error);
+        const auto wait = *out.retry_after;
+        if (std::chrono::steady_clock::now() + wait >= call->deadline()) {
+          co_return make_error(ErrorCode::kResourceExhausted,
+                               where(method) + ": rate limited by the server" + limit_of(out.info) +
+                                   "; it asks to retry after " + std::to_string(wait.count()) +
+                                   " s, past this call's deadline (timeout " +
+                                   std::to_string(call->timeout.count()) + " ms)");
+        }
+        retried_rate = true;
+        log::info("{}: rate limited{}; retrying after {} s", where(method), limit_of(out.info),
+                  wait.count());
+        awaitable<void> nap = sleep_for(wait);
+        if (call->watchdog) {
+          awaitable<void> dog = watchdog(call);
+          auto either = std::move(nap) || std::move(dog);
+          auto woke = co_await std::move(either);
+          if (woke.index() == 1) {
+            if (call->cancelled)
+              co_return make_error(ErrorCode::kCancelled, where(method) + ": cancelled");
+            co_return make_error(ErrorCode::kTimeout, where(method) + ": no answer within " +
+                                                          std::to_string(call->timeout.count()) +
+                                                          " ms");
+          }
+        } else {
+          co_await std::move(nap);
+        }
+        call->result.reset();
+        call->rpc_error.reset();
         continue;
       }
       case Outcome::kFailed: {

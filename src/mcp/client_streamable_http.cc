@@ -14,6 +14,7 @@
 #include "client_impl.h"
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
+#include "idp/http/retry_after.h"
 #include "idp/http/sse_parser.h"
 
 namespace idp::mcp {
@@ -67,7 +68,8 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
 
   int status = 0;
   std::string content_type;
-  std::string challenge;  // WWW-Authenticate of a 401 or 403
+  std::string challenge;    // WWW-Authenticate of a 401 or 403
+  std::string retry_after;  // Retry-After of a 429
   std::string text;       // a JSON body
   const std::size_t cap = opt.http.max_response_bytes;
   bool too_big = false;
@@ -80,6 +82,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     if (status == 401 || status == 403) {
       challenge = std::string(head.headers.get("WWW-Authenticate").value_or(""));
     }
+    if (status == 429) retry_after = std::string(head.headers.get("Retry-After").value_or(""));
     if (method == "initialize" && status == 200) {
       if (auto sid = head.headers.get("Mcp-Session-Id")) out.info.session_id = std::string(*sid);
     }
@@ -133,6 +136,15 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   if (too_big) {
     out.error = Error(ErrorCode::kResourceExhausted,
                       where(method) + ": the response exceeds " + std::to_string(cap) + " bytes");
+    co_return out;
+  }
+  if (status == 429) {
+    std::string detail = excerpt(text);
+    out.info.rpc = rpc_error_of(text, detail);
+    out.kind = Outcome::kRateLimited;
+    out.retry_after = http::parse_retry_after(retry_after);
+    out.error = Error(ErrorCode::kResourceExhausted,
+                      where(method) + ": HTTP 429" + (detail.empty() ? "" : ": " + detail));
     co_return out;
   }
   if (status != 200) {

@@ -19,4 +19,8 @@ std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string_view> candidates,
                                          std::size_t max_edits = 2);
 
+// The longest prefix of `text` of at most `max_bytes` bytes that does not split a UTF-8
+// sequence.
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
+
 }  // namespace idp
