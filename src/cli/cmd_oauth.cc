@@ -149,8 +149,7 @@ void add_oauth_options(CLI::App* sub, OAuthOptions& o, bool login) {
         ->group(group);
   }
   sub->add_option("--oauth-client-id", o.client_id,
-                  login ? "a pre-registered client id (default: the server's client ID metadata "
-                          "documents or dynamic client registration)"
+                  login ? "a pre-registered client id (default: dynamic client registration)"
                         : "OAuth client id: with --oauth-client-secret-env, client credentials; "
                           "without, a sign-in through the browser (authorization code + PKCE)")
       ->group(group);
