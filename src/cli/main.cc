@@ -33,6 +33,7 @@ using Registration = void (*)(CLI::App&, idp::cli::Commands&);
 constexpr Registration kRegistrations[] = {
     idp::cli::register_mcp_commands,
     idp::cli::register_auth_commands,
+    idp::cli::register_oauth_commands,
     idp::cli::register_agents_commands,
     idp::cli::register_demo_command,
     idp::cli::register_models_command,

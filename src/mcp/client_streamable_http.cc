@@ -68,7 +68,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
 
   int status = 0;
   std::string content_type;
-  std::string challenge;  // WWW-Authenticate of a 401
+  std::string challenge;    // WWW-Authenticate of a 401 or 403
   std::string retry_after;  // Retry-After of a 429
   std::string text;       // a JSON body
   const std::size_t cap = opt.http.max_response_bytes;
@@ -79,7 +79,9 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     status = head.status;
     content_type = std::string(head.headers.get("Content-Type").value_or(""));
     sse = content_type.starts_with("text/event-stream");
-    if (status == 401) challenge = std::string(head.headers.get("WWW-Authenticate").value_or(""));
+    if (status == 401 || status == 403) {
+      challenge = std::string(head.headers.get("WWW-Authenticate").value_or(""));
+    }
     if (status == 429) retry_after = std::string(head.headers.get("Retry-After").value_or(""));
     if (method == "initialize" && status == 200) {
       if (auto sid = head.headers.get("Mcp-Session-Id")) out.info.session_id = std::string(*sid);
@@ -113,6 +115,18 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   if (status == 401) {
     out.kind = Outcome::kUnauthorized;
     out.error = unauthorized(method, challenge, sent.had_token);
+    out.auth_status = 401;
+    out.challenge = std::move(challenge);
+    co_return out;
+  }
+  if (status == 403 && challenge.find("insufficient_scope") != std::string::npos) {
+    // A scope step-up may help (the token provider decides).
+    out.kind = Outcome::kUnauthorized;
+    out.error = Error(ErrorCode::kPermissionDenied,
+                      where(method) + ": HTTP 403: the token lacks a scope the server requires; "
+                                      "WWW-Authenticate: " + excerpt(challenge));
+    out.auth_status = 403;
+    out.challenge = std::move(challenge);
     co_return out;
   }
   if (status == 202) {
