@@ -105,7 +105,7 @@ class SqliteStoreTest : public ::testing::Test {
         .preview = answer};
     auto r = run(store_->finish_turn(e));
     EXPECT_TRUE(r) << r.error().message();
-    return r ? *r : EventRecord{};
+    return r ? r->terminal : EventRecord{};
   }
 
   std::filesystem::path dir_;
