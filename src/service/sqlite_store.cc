@@ -336,6 +336,7 @@ awaitable<Result<TurnBegun>> SqliteStore::begin_turn(TurnStart t) {
       auto v = ::idp::json::parse(h.text(0));
       if (v) out.history.push_back(std::move(*v));
     }
+    if (t.on_written) t.on_written(out);
     return out;
   });
 }

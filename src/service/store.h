@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,8 @@ struct SessionDetail {
   std::vector<EventRecord> events;
 };
 
+struct TurnBegun;
+
 struct TurnStart {
   std::string session_id;
   std::string owner;
@@ -86,6 +89,10 @@ struct TurnStart {
   std::optional<std::vector<std::string>> agent_ids;  // absent: keep the session's
   std::string title;                                  // used when the session has none yet
   std::string preview;                                // the session's new last_message
+  // Optional: called (on the store's thread, quickly) once the start is written, before it is
+  // durable, so that work that acknowledges nothing (the agent's first model call) overlaps the
+  // commit. If begin_turn then fails, that work must be undone. A store may not call it.
+  std::function<void(const TurnBegun&)> on_written;
 };
 
 struct TurnBegun {

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
 #include <deque>
 #include <unordered_map>
 
@@ -285,6 +286,24 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
       options.on_turn(std::chrono::steady_clock::now() - t->started, status_of(*t->terminal));
   }
 
+  // Starts the runner of a begun turn.
+  void launch(const std::shared_ptr<Turn>& t, const TurnBegun& begun) {
+    agents::TurnRequest req;
+    req.question = t->question;
+    req.agent_ids = begun.agent_ids;
+    req.turn_id = t->turn_id;
+    if (!begun.history.empty()) {
+      auto history = llm::messages_from_json(bj::value(begun.history));
+      if (history) {
+        req.history = std::move(*history);
+      } else {
+        log::warn("session {}: its stored history cannot be read ({}); this turn starts without it",
+                  t->session_id, history.error().message());
+      }
+    }
+    net::co_spawn(executor, run(t, std::move(req)), net::detached);
+  }
+
   awaitable<void> run(std::shared_ptr<Turn> t, agents::TurnRequest request) {
     auto self = shared_from_this();
     std::weak_ptr<State> weak = self;
@@ -343,28 +362,25 @@ awaitable<Result<StartedTurn>> TurnManager::start(NewTurn request) {
                .agent_ids = request.agent_ids,
                .title = shorten(request.text, kTitleChars),
                .preview = shorten(request.text, kPreviewChars)};
+  // The agent starts as soon as the start is written, while it is being committed: its model
+  // call acknowledges nothing, its events are stored after the start (the store keeps the
+  // order), and this call answers only once the start is durable.
+  auto launched = std::make_shared<std::atomic<bool>>(false);
+  ts.on_written = [s, t, launched](const TurnBegun& b) {
+    if (b.busy) return;
+    launched->store(true);
+    net::post(s->executor, [s, t, b] { s->launch(t, b); });
+  };
   auto begun = co_await s->store->begin_turn(std::move(ts));
   if (!begun || begun->busy) {
+    if (launched->load()) t->cancel->cancel();  // the start was not committed after all
     s->remove(t);
     t->publish({}, true);  // a reader that found the reservation sees an empty, ended feed
     if (!begun) co_return std::unexpected(begun.error());
     co_return StartedTurn{.busy = true};
   }
-  agents::TurnRequest req;
-  req.question = request.text;
-  req.agent_ids = begun->agent_ids;
-  req.turn_id = t->turn_id;
-  if (!begun->history.empty()) {
-    auto history = llm::messages_from_json(bj::value(begun->history));
-    if (history) {
-      req.history = std::move(*history);
-    } else {
-      log::warn("session {}: its stored history cannot be read ({}); this turn starts without it",
-                t->session_id, history.error().message());
-    }
-  }
   StartedTurn out{.turn_id = t->turn_id, .feed = t->subscribe(0, s->options.max_reader_backlog)};
-  net::co_spawn(s->executor, s->run(t, std::move(req)), net::detached);
+  if (!launched->load()) s->launch(t, *begun);
   co_return out;
 }
 
