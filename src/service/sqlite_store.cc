@@ -379,8 +379,7 @@ awaitable<Result<TurnEnded>> SqliteStore::finish_turn(TurnEnd t) {
     out.events.reserve(t.events.size());
     for (auto& e : t.events)
       out.events.push_back(insert_event(db, t.session_id, t.turn_id, seq++, std::move(e), ts));
-    out.terminal =
-        insert_event(db, t.session_id, t.turn_id, seq, std::move(t.terminal_event), ts);
+    out.terminal = insert_event(db, t.session_id, t.turn_id, seq, std::move(t.terminal_event), ts);
     db.prepare("UPDATE messages SET text = ?, status = ?, structured = ? WHERE id = ?")
         .bind(1, t.text)
         .bind(2, t.status)

@@ -89,7 +89,7 @@ struct TurnManager::Turn {
   bool writing = false;
   std::optional<bj::object> terminal;  // held until the runner returns
   std::optional<agents::TurnResult> result;
-  bool closed = false;  // finishing: the runner's events are ignored from now on
+  bool closed = false;         // finishing: the runner's events are ignored from now on
   std::string text_so_far;     // of the stored events
   std::string text_in_flight;  // of the events being stored
   std::unique_ptr<net::steady_timer> grace;

@@ -5,6 +5,9 @@
 // away; only cancel() or the service's shutdown stops it.
 //
 // Ordering and consistency:
+// - The agent starts as soon as the user's message is written, while the store commits it (its
+//   model call acknowledges nothing); start() answers only once the message is durable, and if
+//   that fails the agent is cancelled and nothing of the turn is shown.
 // - Events are stored in the order the runner emitted them, in batches (whatever arrived while
 //   the previous batch was being written), and published to readers only once stored.
 // - The terminal event (final or error) is held until the runner returns, then stored together
