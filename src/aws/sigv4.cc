@@ -1,5 +1,6 @@
 #include "idp/aws/sigv4.h"
 #include "idp/core/clock.h"
+#include "idp/core/text.h"
 
 #include <openssl/crypto.h>
 
@@ -318,7 +319,15 @@ Result<SignedRequest> Signer::sign(const SigningRequest& request, const Credenti
   // Canonical headers: lowercase names, stable-sorted, duplicates joined in order with ','.
   std::vector<std::pair<std::string, std::string>> headers;
   bool has_host = false;
-  for (const auto& [name, value] : request.headers) {
+  for (std::size_t i = 0; i < request.headers.size(); ++i) {
+    const auto& [name, value] = request.headers[i];
+    // A name with ',', ';', ':' or a line break would change what the signature covers (and
+    // could not be sent anyway).
+    if (!is_http_token(name)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "SigV4: header " + std::to_string(i + 1) +
+                            " has a name that is not a valid HTTP field name (RFC 9110 token)");
+    }
     std::string lname = lower(name);
     if (is_unsigned_header(lname)) continue;
     if (options.add_content_sha256_header && lname == "x-amz-content-sha256") continue;

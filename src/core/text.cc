@@ -42,4 +42,12 @@ std::optional<std::string> closest_match(std::string_view word,
   return best;
 }
 
+bool is_http_token(std::string_view s) {
+  auto tchar = [](char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  };
+  return !s.empty() && std::all_of(s.begin(), s.end(), tchar);
+}
+
 }  // namespace idp
