@@ -1,6 +1,7 @@
 // Fuzz target: the External MCP Agents secret (idp::agents::validate_secret), text that an
 // operator writes and a secret store hands us. Checks: every finding names a real entry (or the
-// whole secret) and never repeats a password, client secret, token or header value; valid
+// whole secret) and never repeats a password, client secret, token or header value (those
+// marked "SECRET", see add_secret); valid
 // entries have an id of [A-Za-z0-9_-]{1,64}, a unique one, and an https:// or loopback URL.
 #include <set>
 #include <string>
@@ -21,11 +22,12 @@ bool valid_id(std::string_view id) {
   return true;
 }
 
-// A secret value that a finding must not contain. Short ones, and ones that the input also uses
-// elsewhere (as a name, say), may appear in a finding by right.
+// A secret value that a finding must not contain. Only values with the marker "SECRET" (the seeds'
+// passwords, tokens and header values have it; no message text does) are checked: an arbitrary
+// value such as "cognito_password" may appear in a finding by right, as the name of a field.
 void add_secret(std::vector<std::string>& out, const idp::Secret& s, std::string_view input) {
   const std::string& v = s.reveal();
-  if (v.size() < 12) return;
+  if (v.find("SECRET") == std::string::npos) return;
   auto first = input.find(v);
   if (first == std::string_view::npos || input.find(v, first + 1) != std::string_view::npos) return;
   out.push_back(v);
