@@ -35,6 +35,16 @@ done
 
 mkdir -p "$FUZZ_WORK/logs" "$FUZZ_WORK/artifacts"
 
+# Stack traces need llvm-symbolizer: clang 16's own when installed (package llvm-16), else any.
+if [[ -z ${ASAN_SYMBOLIZER_PATH:-} ]]; then
+  for s in /usr/lib/llvm-16/bin/llvm-symbolizer "$(command -v llvm-symbolizer || true)"; do
+    if [[ -n $s && -x $s ]]; then
+      export ASAN_SYMBOLIZER_PATH=$s
+      break
+    fi
+  done
+fi
+
 run_one() {
   local t=$1
   local corpus=$FUZZ_WORK/corpus/$t log=$FUZZ_WORK/logs/$t.log
