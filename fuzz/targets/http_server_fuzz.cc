@@ -129,7 +129,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ec) break;
     answer.append(buf, n);
   }
-  IDP_FUZZ_CHECK(ec == net::error::eof || ec == net::error::connection_reset);
+  if (ec != net::error::eof && ec != net::error::connection_reset) {
+    std::fprintf(stderr, "reading the answer failed: %s (%zu bytes came)\n", ec.message().c_str(),
+                 answer.size());
+    IDP_FUZZ_CHECK(ec == net::error::eof || ec == net::error::connection_reset);
+  }
   if (!answer.empty()) {
     IDP_FUZZ_CHECK(answer.starts_with("HTTP/1.1 ") || answer.starts_with("HTTP/1.0 "));
     IDP_FUZZ_CHECK(answer.find("HTTP/1.1 500 ") == std::string::npos);
