@@ -5,8 +5,8 @@
 // handler that reads every part of the request (/echo) and a streamed (chunked) answer
 // (/stream). So the bytes go through Beast's parser, our limits, the router, the MCP transport's
 // checks (Host, Origin, protocol version, session, Mcp-* headers), JSON-RPC and the dispatcher.
-// Checks: whatever came in, the server answers with an HTTP status line or closes, and never
-// with a 500 (no handler may throw on input).
+// Checks: whatever came in, the server answers with an HTTP status line or closes, and its first
+// answer is never a 500 (no handler may throw on input).
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -116,16 +116,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   net::io_context ioc;
   net::ip::tcp::socket socket(ioc);
   boost::system::error_code ec;
-  socket.connect(f.endpoint, ec);
+  do {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    socket.connect(f.endpoint, ec);
+  } while (ec == net::error::interrupted);
   IDP_FUZZ_CHECK(!ec);
   timeval limit{20, 0};  // a server that neither answers nor closes is a hang, reported as one
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  net::write(socket, net::buffer(data, size), ec);  // the server may close early: fine
+  // libFuzzer's timer signal interrupts blocking calls (EINTR): those are retried.
+  for (std::size_t sent = 0; sent < size;) {
+    sent += socket.write_some(net::buffer(data + sent, size - sent), ec);
+    if (ec && ec != net::error::interrupted) break;  // the server may close early: fine
+  }
   socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
   std::string answer;
   char buf[16 * 1024];
   for (;;) {
     std::size_t n = socket.read_some(net::buffer(buf), ec);
+    if (ec == net::error::interrupted) continue;
     if (ec) break;
     answer.append(buf, n);
   }
@@ -136,8 +145,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!answer.empty()) {
     IDP_FUZZ_CHECK(answer.starts_with("HTTP/1.1 ") || answer.starts_with("HTTP/1.0 "));
-    IDP_FUZZ_CHECK(answer.find("HTTP/1.1 500 ") == std::string::npos);
-    IDP_FUZZ_CHECK(answer.find("HTTP/1.0 500 ") == std::string::npos);
+    // Only the first answer's status line: later ones follow bodies that may echo the input
+    // (libFuzzer soon learns to write "HTTP/1.1 500" into a header that an error repeats).
+    IDP_FUZZ_CHECK(!answer.starts_with("HTTP/1.1 500 ") && !answer.starts_with("HTTP/1.0 500 "));
   }
   return 0;
 }
