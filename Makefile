@@ -8,15 +8,15 @@ CTEST_FLAGS ?= --output-on-failure
 # Warnings in our code are errors in these builds (CI's); WERROR=OFF to look at them all at once.
 WERROR ?= ON
 
-# What `make demo` builds: the programs scripts/demo.sh runs (add the next ones here, e.g.
-# idp-mcp-server). The demo needs no npm peers, so its set-up skips them; once it serves the web
-# UI, add idp_ui here and make demo depend on `deps` (the UI's libraries come from npm).
-DEMO_TARGETS ?= idp-agents
+# What `make demo` builds: the programs scripts/demo.sh runs and the web UI the service serves.
+# Its set-up installs the Debian packages and, from npm, only the UI's libraries (deps-demo).
+DEMO_TARGETS ?= idp-agents idp-mcp-server idp_ui
 DEMO_ARGS ?=
 # What `make bench` builds and runs (bench/<name> each; docs/benchmarks.md).
 BENCH_TARGETS ?= mcp-conformance-server idp-agents idp-mcp-server bench-client-latency bench-jwt-verify \
-  bench-discovery
-BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling
+  bench-discovery bench-agent-turn bench-fake-model agent-test-server bench-service-chat
+BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling agent_turn \
+  service_chat
 # `make fuzz` (docs/fuzzing.md): each target in fuzz/targets runs FUZZ_SECONDS under libFuzzer
 # with ASan+UBSan, built by clang in $(FUZZ_BUILD).
 FUZZ_BUILD ?= build-fuzz
@@ -26,19 +26,20 @@ FUZZ_TARGETS ?= jsonrpc sse_parser http_server http_client event_stream openai_s
 FUZZ_CXX ?= clang++-16
 FUZZ_CXXFLAGS ?= -O1 -gline-tables-only
 
-.PHONY: help deps deps-build build test test-unit test-asan fuzz bench bench-smoke demo format clean
+.PHONY: help deps deps-build deps-demo build test test-unit test-asan fuzz bench bench-smoke demo format \
+  clean
 
 help:
 	@echo "make deps       install Debian packages and npm test peers (scripts/install-deps.sh)"
 	@echo "make build      configure and build; binaries land in $(BUILD)/bin/"
-	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, bench-smoke, fuzz-smoke)"
+	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, browser, bench-smoke, fuzz-smoke)"
 	@echo "make test-asan  ASan+UBSan build, unit, integration and fuzz-smoke labels"
 	@echo "make fuzz       libFuzzer (clang, ASan+UBSan) on every fuzz target, FUZZ_SECONDS=$(FUZZ_SECONDS) each"
 	@echo "                (FUZZ_TARGETS=\"jwt sigv4\" for some; findings land in $(FUZZ_BUILD)/artifacts/)"
 	@echo "make bench      benchmarks (bench/): BENCH lines with rounds and spread; fails on INVALID or an error, never on timing"
 	@echo "make bench-smoke  every benchmark at a tiny size (ctest -L bench-smoke; also part of make test)"
-	@echo "make demo       builds only $(DEMO_TARGETS) and runs the demo: identity provider, protected MCP server, secret, agent, a tool call"
-	@echo "                (DEMO_ARGS=--once: exit after the tool call)"
+	@echo "make demo       builds only $(DEMO_TARGETS) and runs the demo: identity provider, example MCP server, secret,"
+	@echo "                the service and its web UI; prints the URL and the sign-in (DEMO_ARGS=--once: ask one question and exit)"
 
 deps:
 	scripts/install-deps.sh
@@ -46,6 +47,10 @@ deps:
 # The Debian packages only (what building needs; no npm peers).
 deps-build:
 	scripts/install-deps.sh --no-npm
+
+# The Debian packages and the web UI's libraries (ui/package-lock.json), no test peers.
+deps-demo:
+	scripts/install-deps.sh --npm-only ui
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIDP_WERROR=$(WERROR) $(CMAKE_FLAGS)
@@ -97,7 +102,10 @@ bench: deps $(BUILD)/build.ninja
 bench-smoke: deps build
 	cd $(BUILD) && ctest $(CTEST_FLAGS) -L bench-smoke
 
-demo: deps-build $(BUILD)/build.ninja
+# A build folder configured before the UI's libraries were installed has no UI bundling step
+# (cmake looks for esbuild when it configures): configure it again.
+demo: deps-demo $(BUILD)/build.ninja
+	@if [ build/peers/ui/.install-stamp -nt $(BUILD)/build.ninja ]; then cmake -S . -B $(BUILD); fi
 	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	IDP_BIN_DIR=$(abspath $(BUILD))/bin IDP_DEMO_DIR=$(abspath $(BUILD))/demo scripts/demo.sh $(DEMO_ARGS)
 

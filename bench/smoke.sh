@@ -34,6 +34,8 @@ export BENCH_SERVERS=${BENCH_SERVERS:-5}
 export BENCH_DELAY_MS=${BENCH_DELAY_MS:-50}
 export BENCH_SCALING_NS=${BENCH_SCALING_NS:-1}
 export BENCH_SCALING_WARMUP=${BENCH_SCALING_WARMUP:-1}
+export BENCH_USERS=${BENCH_USERS:-4}
+export BENCH_MESSAGES=${BENCH_MESSAGES:-2}
 
 out=$(mktemp "${TMPDIR:-/tmp}/bench-smoke-$name.XXXXXX")
 trap 'rm -f "$out"' EXIT

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the project needs to build and to run its interop tests.
 #
-#   scripts/install-deps.sh [--no-apt] [--no-npm] [--fuzz] [--peers-dir DIR] [--help]
+#   scripts/install-deps.sh [--no-apt] [--no-npm] [--npm-only NAMES] [--fuzz] [--peers-dir DIR]
+#                           [--help]
 #
 # Debian part: installs the build/test toolchain with apt-get, only for packages that are missing;
 #   'apt-get update' runs only when a missing package has no install candidate or an install fails.
@@ -13,7 +14,8 @@
 #   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
 #   package.json hash and its node_modules exists, so a second run takes about a second.
 #   The web UI's libraries (ui/), the browser tests' playwright-core (tests/browser/) and the
-#   model tests' peers (tests/interop/peers-llm/) are installed the same way but with `npm ci`
+#   model tests' peers (tests/interop/peers-llm/) and the peer agent framework
+#   (tests/interop/peers-agents/) are installed the same way but with `npm ci`
 #   from their committed lockfiles (exact versions), as <peers>/ui, <peers>/browser and
 #   <peers>/peers-llm; the build bundles the UI from <peers>/ui/node_modules.
 #
@@ -27,7 +29,8 @@ NPM_PROJECTS=(peers peers-alpha peers-aws peers-v2)
 # npm projects with a committed package-lock.json, installed with `npm ci`: name -> source folder.
 NPM_LOCKED_PROJECTS=(ui "$REPO_ROOT/ui" browser "$REPO_ROOT/tests/browser"
   peers-example "$INTEROP_DIR/peers-example"
-  peers-llm "$INTEROP_DIR/peers-llm")
+  peers-llm "$INTEROP_DIR/peers-llm"
+  peers-agents "$INTEROP_DIR/peers-agents")
 
 APT_PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config
@@ -53,6 +56,8 @@ Installs the Debian build/test packages and the npm-based MCP interop peers.
 Options:
   --no-apt          skip the Debian (apt-get) part
   --no-npm          skip the npm peers part
+  --npm-only NAMES  install only these npm projects (comma-separated names of the layout
+                    below, e.g. `ui` for the web UI's libraries: what `make demo` needs)
   --fuzz            also install clang 16 and libFuzzer (for `make fuzz`)
   --peers-dir DIR   where the npm peers go (default: build/peers; relative paths are
                     taken relative to the repository root)
@@ -74,18 +79,27 @@ Peers layout after a run:
   DIR/peers-llm/    the model fakes' and cross-checks' peers (tests/interop/peers-llm/
                     package-lock.json): openai 6.30.1, AWS SDK Bedrock Runtime 3.1178.0,
                     @smithy/eventstream-codec, @smithy/signature-v4, @smithy/hash-node
+  DIR/peers-agents/ the peer agent framework (tests/interop/peers-agents/package-lock.json):
+                    @openai/agents 0.20.0 (its MCP client and chat-completions model), zod 4.6.7
 Wrappers: tests/interop/conformance.sh, tests/interop/inspector1.sh (they read IDP_PEERS_DIR).
 EOF
 }
 
 DO_APT=1
 DO_NPM=1
+NPM_ONLY=
 DO_FUZZ=0
 PEERS_ARG=build/peers
 while (($#)); do
   case $1 in
     --no-apt) DO_APT=0 ;;
     --no-npm) DO_NPM=0 ;;
+    --npm-only)
+      (($# >= 2)) || die "--npm-only needs a value"
+      NPM_ONLY=$2
+      shift
+      ;;
+    --npm-only=*) NPM_ONLY=${1#--npm-only=} ;;
     --fuzz) DO_FUZZ=1 ;;
     --peers-dir)
       (($# >= 2)) || die "--peers-dir needs a value"
@@ -204,15 +218,24 @@ npm_project() {
   log "npm: $name done"
 }
 
+# True when the npm project NAME is to be installed (every one unless --npm-only lists some).
+wanted_npm() { [[ -z $NPM_ONLY || ",$NPM_ONLY," == *",$1,"* ]]; }
+
 npm_part() {
   command -v npm >/dev/null 2>&1 || die "npm not found on PATH (run without --no-apt to install Debian's npm)"
-  local name i
+  local name i known=" ${NPM_PROJECTS[*]} "
+  for ((i = 0; i < ${#NPM_LOCKED_PROJECTS[@]}; i += 2)); do known+="${NPM_LOCKED_PROJECTS[i]} "; done
+  for name in ${NPM_ONLY//,/ }; do
+    [[ $known == *" $name "* ]] || die "--npm-only: unknown npm project '$name' (known:$known)"
+  done
   for name in "${NPM_PROJECTS[@]}"; do
-    npm_project "$name" "$INTEROP_DIR/$name" 0
+    wanted_npm "$name" && npm_project "$name" "$INTEROP_DIR/$name" 0
   done
   for ((i = 0; i < ${#NPM_LOCKED_PROJECTS[@]}; i += 2)); do
-    npm_project "${NPM_LOCKED_PROJECTS[i]}" "${NPM_LOCKED_PROJECTS[i + 1]}" 1
+    wanted_npm "${NPM_LOCKED_PROJECTS[i]}" &&
+      npm_project "${NPM_LOCKED_PROJECTS[i]}" "${NPM_LOCKED_PROJECTS[i + 1]}" 1
   done
+  return 0
 }
 
 verify_peers() {
@@ -241,7 +264,7 @@ start=$SECONDS
 if ((DO_APT)); then apt_part; else log "apt: skipped (--no-apt)"; fi
 if ((DO_NPM)); then
   npm_part
-  verify_peers
+  if [[ -z $NPM_ONLY ]]; then verify_peers; else log "npm: installed only $NPM_ONLY (--npm-only)"; fi
 else
   log "npm: skipped (--no-npm)"
 fi

@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
 
   mcp::StreamableHttpOptions to;
   to.stateless = cfg.stateless;
-  to.authenticate = guard.authenticator(bearer ? bearer->authenticator() : mcp::Authenticator{});
+  if (bearer) to.authenticate = bearer->authenticator();
+  guard.install(to);  // rate limits, audit and metrics through the transport's request hooks
   mcp::StreamableHttpServer transport(server, to);
   transport.attach(http);
   if (bearer) bearer->serve_metadata(http, to.path);

@@ -392,6 +392,8 @@ ApiResult<bj::object> Api::dispatch(std::string_view op, const bj::object& in) {
   if (op == "AdminCreateUser") return admin_create_user(in);
   if (op == "AdminSetUserPassword") return admin_set_user_password(in);
   if (op == "AdminGetUser") return admin_get_user(in);
+  if (op == "CreateGroup") return create_group(in);
+  if (op == "AdminAddUserToGroup") return admin_add_user_to_group(in);
   if (op == "InitiateAuth") return initiate_auth(in);
   if (op == "RespondToAuthChallenge") return respond_to_auth_challenge(in);
   if (op == "GetUser") return get_user(in);

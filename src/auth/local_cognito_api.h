@@ -1,6 +1,7 @@
 // Private to LocalCognito: the Cognito user-pool operations (CreateUserPool ... GetUser) over
 // the provider's state, with Cognito's error types and messages (the administration in
-// local_cognito_api.cc, the sign-in flows in local_cognito_auth.cc). One lock guards the state; the
+// local_cognito_api.cc, groups in local_cognito_groups.cc, the sign-in flows in
+// local_cognito_auth.cc). One lock guards the state; the
 // slow parts run outside it: PBKDF2 password hashing (the operations copy what they need,
 // unlock, hash, and lock again to commit) and the state file (a StateWriter thread writes a
 // snapshot after each change). Access tokens handed back (GetUser) are checked with the same
@@ -51,6 +52,9 @@ boost::json::array attributes_json(const User& u);
 ApiResult<std::string> required_string(const boost::json::object& in, std::string_view name);
 // A string member of an optional map (AuthParameters, ChallengeResponses).
 std::optional<std::string> param(const boost::json::object* map, std::string_view name);
+// The `cognito:groups` claim of `u`: its groups by precedence (lowest first, groups without one
+// last), then by name; empty when the user is in no group (the claim is then left out).
+boost::json::array groups_claim(const Pool& pool, const User& u);
 
 class Api {
  public:
@@ -93,6 +97,8 @@ class Api {
   ApiResult<boost::json::object> admin_create_user(const boost::json::object& in);
   ApiResult<boost::json::object> admin_set_user_password(const boost::json::object& in);
   ApiResult<boost::json::object> admin_get_user(const boost::json::object& in);
+  ApiResult<boost::json::object> create_group(const boost::json::object& in);
+  ApiResult<boost::json::object> admin_add_user_to_group(const boost::json::object& in);
   ApiResult<boost::json::object> initiate_auth(const boost::json::object& in);
   ApiResult<boost::json::object> password_auth(const std::string& client_id,
                                                const boost::json::object* params);

@@ -48,9 +48,12 @@ bj::object Api::issue_locked(const Pool& p, const Client& c, const User& u, std:
   std::int64_t iat = now_s();
   std::string iss = issuer_locked(p.id);
   std::string origin = uuid4();
+  // Cognito puts the groups in both tokens, and leaves the claim out for a user in none.
+  bj::array groups = groups_claim(p, u);
 
   bj::object access;
   access["sub"] = u.sub;
+  if (!groups.empty()) access["cognito:groups"] = groups;
   access["iss"] = iss;
   access["client_id"] = c.id;
   access["origin_jti"] = origin;
@@ -65,6 +68,7 @@ bj::object Api::issue_locked(const Pool& p, const Client& c, const User& u, std:
 
   bj::object id;
   id["sub"] = u.sub;
+  if (!groups.empty()) id["cognito:groups"] = std::move(groups);
   for (const auto& [n, v] : u.attributes) {
     if (n == "sub") continue;
     if (n == "email_verified" || n == "phone_number_verified") {

@@ -52,10 +52,38 @@ User user_from_json(const bj::object& uo) {
   u.password.iterations = pw.at("iterations").to_number<int>();
   u.password.salt = b64d(pw.at("salt"));
   u.password.hash = b64d(pw.at("hash"));
+  if (const auto* groups = uo.if_contains("groups")) {  // absent in files written before groups
+    for (const auto& g : groups->as_array()) u.groups.emplace_back(g.as_string());
+  }
   return u;
 }
 
+Group group_from_json(const bj::object& go) {
+  Group g;
+  g.name = str(go, "name");
+  g.description = str(go, "description");
+  if (const auto* p = go.if_contains("precedence"); p && !p->is_null()) {
+    g.precedence = p->to_number<std::int64_t>();
+  }
+  g.role_arn = str(go, "role_arn");
+  g.created = go.at("created").to_number<std::int64_t>();
+  g.modified = go.at("modified").to_number<std::int64_t>();
+  return g;
+}
+
+bj::object group_to_json(const Group& g) {
+  bj::object o{{"name", g.name},
+               {"description", g.description},
+               {"role_arn", g.role_arn},
+               {"created", g.created},
+               {"modified", g.modified}};
+  if (g.precedence) o["precedence"] = *g.precedence;
+  return o;
+}
+
 bj::object user_to_json(const User& u) {
+  bj::array groups;
+  for (const auto& g : u.groups) groups.push_back(bj::string(g));
   bj::array attributes;
   for (const auto& [n, v] : u.attributes)
     attributes.push_back(bj::array{bj::string(n), bj::string(v)});
@@ -70,7 +98,8 @@ bj::object user_to_json(const User& u) {
                     {"created", u.created},
                     {"modified", u.modified},
                     {"attributes", std::move(attributes)},
-                    {"password", std::move(password)}};
+                    {"password", std::move(password)},
+                    {"groups", std::move(groups)}};
 }
 
 }  // namespace
@@ -80,11 +109,14 @@ bj::object to_json(const State& state, std::int64_t now) {
   for (const auto& [id, p] : state.pools) {
     bj::array users;
     for (const auto& [name, u] : p.users) users.push_back(user_to_json(u));
+    bj::array groups;
+    for (const auto& [name, g] : p.groups) groups.push_back(group_to_json(g));
     pools.push_back(bj::object{{"id", p.id},
                                {"name", p.name},
                                {"created", p.created},
                                {"private_key_pem", p.key->pem().reveal()},
-                               {"users", std::move(users)}});
+                               {"users", std::move(users)},
+                               {"groups", std::move(groups)}});
   }
   bj::array clients;
   for (const auto& [id, c] : state.clients) {
@@ -132,6 +164,13 @@ State from_json(const bj::object& root, std::int64_t now) {
       User u = user_from_json(uv.as_object());
       std::string name = u.username;
       p.users.emplace(std::move(name), std::move(u));
+    }
+    if (const auto* groups = po.if_contains("groups")) {
+      for (const auto& gv : groups->as_array()) {
+        Group g = group_from_json(gv.as_object());
+        std::string name = g.name;
+        p.groups.emplace(std::move(name), std::move(g));
+      }
     }
     std::string id = p.id;
     state.pools.emplace(std::move(id), std::move(p));

@@ -1,6 +1,6 @@
-// Private to LocalCognito: its state (pools with their keys and users, app clients, hashes of
-// refresh tokens), the state file's JSON form, and the StateWriter that keeps the file up to
-// date off the request path.
+// Private to LocalCognito: its state (pools with their keys, users and groups, app clients,
+// hashes of refresh tokens), the state file's JSON form, and the StateWriter that keeps the file
+// up to date off the request path.
 //
 // The StateWriter owns a thread. A request that changed the state only calls changed() (no I/O,
 // no lock of the state held); the thread then takes one snapshot of the state (under the state's
@@ -39,6 +39,16 @@ struct User {
   std::int64_t modified = 0;
   std::vector<std::pair<std::string, std::string>> attributes;  // without sub
   PasswordHash password;
+  std::vector<std::string> groups;  // names of the pool's groups, in the order joined
+};
+
+struct Group {
+  std::string name;
+  std::string description;
+  std::optional<std::int64_t> precedence;  // lower first in `cognito:groups`
+  std::string role_arn;
+  std::int64_t created = 0;
+  std::int64_t modified = 0;
 };
 
 struct Pool {
@@ -46,7 +56,8 @@ struct Pool {
   std::string name;
   std::int64_t created = 0;
   std::optional<SigningKey> key;      // always set once the pool exists
-  std::map<std::string, User> users;  // by username
+  std::map<std::string, User> users;    // by username
+  std::map<std::string, Group> groups;  // by name
 };
 
 struct Client {

@@ -1,5 +1,7 @@
 #include "aws_secret_source.h"
 
+#include <cstdlib>
+
 namespace idp::cli {
 
 AwsSecretSource::AwsSecretSource(boost::asio::any_io_executor executor, std::string name, std::string region)
@@ -35,6 +37,13 @@ agents::AwsSecretSourceFactory aws_secret_source_factory() {
              -> Result<std::shared_ptr<agents::SecretSource>> {
     return std::make_shared<AwsSecretSource>(ex, uri.name, uri.region);
   };
+}
+
+Result<std::shared_ptr<agents::SecretSource>> open_secret_source(std::string_view option,
+                                                                 boost::asio::any_io_executor ex) {
+  auto uri = agents::resolve_secret_uri(option, [](const char* name) { return std::getenv(name); });
+  if (!uri) return std::unexpected(uri.error());
+  return agents::make_secret_source(*uri, ex, aws_secret_source_factory());
 }
 
 }  // namespace idp::cli

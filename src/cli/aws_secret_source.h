@@ -28,4 +28,8 @@ class AwsSecretSource final : public agents::SecretSource {
 // The factory make_secret_source() takes for aws-secretsmanager:// URIs.
 agents::AwsSecretSourceFactory aws_secret_source_factory();
 
+// The source a command's --secret option names (empty: the default from AWS_STACK_NAME).
+Result<std::shared_ptr<agents::SecretSource>> open_secret_source(std::string_view option,
+                                                                 boost::asio::any_io_executor ex);
+
 }  // namespace idp::cli

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "idp/auth/cognito.h"
+#include "idp/auth/mcp_oauth.h"
 #include "idp/core/error.h"
 #include "idp/mcp/client.h"
 
@@ -58,6 +59,26 @@ Result<auth::CognitoConfig> cognito_config(const AuthOptions& auth);
 Result<std::shared_ptr<mcp::TokenProvider>> token_provider(const AuthOptions& auth,
                                                            boost::asio::any_io_executor executor);
 
+// MCP authorization options of tools, call and auth login (src/cli/cmd_oauth.cc).
+struct OAuthOptions {
+  std::string client_id;
+  std::string client_secret_env;
+  std::string scope;
+  int redirect_port = 8976;
+  bool enabled = false;  // --oauth: MCP authorization with a registered (or metadata-URL) client
+  bool any() const { return enabled || !client_id.empty() || !client_secret_env.empty() || !scope.empty(); }
+};
+// Adds --oauth-client-id, --oauth-client-secret-env, --scope, --redirect-port and (not with
+// `login`, which always signs in) --oauth.
+void add_oauth_options(CLI::App* sub, OAuthOptions& oauth, bool login);
+// The provider for the MCP server `url`: client credentials when a secret is given (and not
+// `login`), else the authorization code grant through the loopback redirect.
+Result<std::shared_ptr<auth::McpOAuthProvider>> oauth_provider(const OAuthOptions& oauth,
+                                                               const std::string& url,
+                                                               const std::string& ca_file,
+                                                               boost::asio::any_io_executor executor,
+                                                               bool login);
+
 // A subcommand and what runs when it was chosen (after logging is set up).
 struct Command {
   CLI::App* sub;
@@ -68,9 +89,11 @@ using Commands = std::vector<Command>;
 // Each cmd_*.cc adds its subcommands; their options live as long as the app.
 void register_mcp_commands(CLI::App& app, Commands& out);
 void register_auth_commands(CLI::App& app, Commands& out);
+void register_oauth_commands(CLI::App& app, Commands& out);
 void register_agents_commands(CLI::App& app, Commands& out);
 void register_demo_command(CLI::App& app, Commands& out);
 void register_models_command(CLI::App& app, Commands& out);
 void register_serve_command(CLI::App& app, Commands& out);
+void register_ask_command(CLI::App& app, Commands& out);
 
 }  // namespace idp::cli

@@ -57,12 +57,8 @@ struct SecretArgs {
   double timeout_s = 30;
 };
 
-const char* process_getenv(const char* name) { return std::getenv(name); }
-
 Result<std::shared_ptr<agents::SecretSource>> open_source(const std::string& option, net::any_io_executor ex) {
-  auto uri = agents::resolve_secret_uri(option, process_getenv);
-  if (!uri) return std::unexpected(uri.error());
-  return agents::make_secret_source(*uri, ex, aws_secret_source_factory());
+  return open_secret_source(option, ex);
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {

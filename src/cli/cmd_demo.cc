@@ -1,141 +1,116 @@
-// `idp-agents demo`: the seed's whole flow on one machine, with embedded defaults and no AWS:
-//   1. a local Cognito-compatible identity provider (pool, app client, service user with a
-//      random password),
-//   2. an MCP server ("Document Tools") that accepts only that pool's access tokens,
-//   3. the External MCP Agents secret naming it (written to <dir>/secret.json, mode 0600),
-//   4. the agent registry: sign-in, connect, discover tools, register the agent,
-//   5. a tool call through the agent.
-// Everything listens on 127.0.0.1. Then it keeps running for other commands to try (agents list,
-// doctor, tools, call) until Ctrl-C, or exits with --once.
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json/serialize.hpp>
+// `idp-agents demo`: the whole product on this machine with embedded defaults and no AWS:
+//   1. a local Cognito-compatible identity provider with two pools: one for the MCP servers (the
+//      agents' service user) and one for the web users (the demo user, whose random password is
+//      printed once),
+//   2. the example MCP server idp-mcp-server over HTTPS with a local CA, accepting only the
+//      first pool's access tokens,
+//   3. the External MCP Agents secret naming it (with the CA as its ca_file),
+//   4. the service (`idp-agents serve` in this process) with the offline model unless --model or
+//      IDP_MODEL names another: the registry, the agent loop, the API and the web UI.
+// It prints the URL and the sign-in and stays up until Ctrl-C; --once signs in through the API,
+// asks one question, prints the answer and exits. Everything listens on 127.0.0.1. Lines reach
+// a pipe or a log as they are printed (stdout is line-buffered).
 #include <fmt/format.h>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
-#include <regex>
+#include <memory>
 #include <string>
 
 #include "cli.h"
-#include "idp/agents/registry.h"
+#include "demo_ask.h"
+#include "demo_setup.h"
 #include "idp/agents/secret_source.h"
-#include "idp/auth/bearer_auth.h"
 #include "idp/auth/local_cognito.h"
-#include "idp/core/json_util.h"
-#include "idp/core/random.h"
+#include "idp/core/child_process.h"
+#include "idp/http/local_ca.h"
 #include "idp/http/server.h"
-#include "idp/mcp/server.h"
-#include "idp/mcp/streamable_http_server.h"
+#include "idp/service/service.h"
+#include "serve_common.h"
 
 namespace bj = boost::json;
-namespace net = boost::asio;
-using net::awaitable;
 
 namespace idp::cli {
 namespace {
 
+constexpr const char* kAgentId = "client_records";
+constexpr const char* kAgentName = "Client Records";
+constexpr const char* kWebUser = "demo";
+constexpr const char* kServiceUser = "idp-demo-agent";
+// The first is what --once asks; the offline planner answers each with the example server.
+const std::vector<std::string> kSampleQueries = {
+    "What is the address of client C-1001?",
+    "What is (12.5 + 7) * 3?",
+    "Send a verification email to ada@example.com",
+};
+
 struct DemoArgs {
   std::string dir = ".idp-demo";
+  std::string listen = "127.0.0.1:8080";
+  std::string model;
+  std::string question;
   bool once = false;
 };
 
-bj::object cognito_call(auth::LocalCognito& idp, std::string_view op, const bj::object& body) {
-  auto r = idp.handle("AWSCognitoIdentityProviderService." + std::string(op), bj::serialize(body));
-  auto v = ::idp::json::parse(r.body);
-  if (r.status != 200 || !v || !v->is_object()) {
-    throw std::runtime_error(fmt::format("local identity provider: {} failed: {}", op, r.body));
-  }
-  return v->get_object();
+void line(const std::string& text) { std::printf("%s\n", text.c_str()); }
+void step(int n, const std::string& what) { std::printf("\n%d. %s\n", n, what.c_str()); }
+
+// A folder of the demo, made fresh (the previous run's pools, users and store go).
+Result<std::string> fresh_dir(const std::string& parent, std::string_view name) {
+  std::string dir = (std::filesystem::path(parent) / name).string();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return make_error(ErrorCode::kUnavailable, "cannot remove " + dir + ": " + ec.message());
+  return dir;
 }
-
-// The demo MCP server's tools: small document helpers an IDP assistant could call.
-void add_document_tools(mcp::Server& s) {
-  mcp::Tool wc;
-  wc.name = "word_count";
-  wc.title = "Word count";
-  wc.description = "Counts the words, lines and characters of a text";
-  wc.input_schema = {{"type", "object"},
-                     {"properties", bj::object{{"text", bj::object{{"type", "string"}, {"maxLength", 100000}}}}},
-                     {"required", bj::array{"text"}}};
-  (void)s.add_tool(wc, [](const bj::object& args, mcp::ToolContext&) -> awaitable<mcp::CallToolResult> {
-    std::string_view text = args.at("text").as_string();
-    std::size_t words = 0, lines = text.empty() ? 0 : 1;
-    bool in_word = false;
-    for (char c : text) {
-      bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-      if (!space && !in_word) ++words;
-      in_word = !space;
-      if (c == '\n') ++lines;
-    }
-    mcp::CallToolResult r;
-    r.content.push_back(mcp::content::text(fmt::format("{} words, {} lines, {} characters", words, lines, text.size())));
-    r.structured_content = bj::object{{"words", words}, {"lines", lines}, {"characters", text.size()}};
-    co_return r;
-  });
-
-  mcp::Tool dates;
-  dates.name = "find_dates";
-  dates.title = "Find dates";
-  dates.description = "Lists the ISO dates (YYYY-MM-DD) that appear in a text, e.g. invoice and due dates";
-  dates.input_schema = {{"type", "object"},
-                        {"properties", bj::object{{"text", bj::object{{"type", "string"}, {"maxLength", 100000}}}}},
-                        {"required", bj::array{"text"}}};
-  (void)s.add_tool(dates, [](const bj::object& args, mcp::ToolContext&) -> awaitable<mcp::CallToolResult> {
-    std::string text(args.at("text").as_string());
-    static const std::regex iso(R"(\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b)");
-    bj::array found;
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), iso); it != std::sregex_iterator(); ++it) {
-      found.push_back(bj::string(it->str()));
-    }
-    mcp::CallToolResult r;
-    r.content.push_back(mcp::content::text(found.empty() ? std::string("no dates") : bj::serialize(found)));
-    r.structured_content = bj::object{{"dates", found}};
-    co_return r;
-  });
-
-  mcp::Tool total;
-  total.name = "sum_amounts";
-  total.title = "Sum amounts";
-  total.description = "Adds up a list of amounts (for example invoice line totals)";
-  total.input_schema = {
-      {"type", "object"},
-      {"properties", bj::object{{"amounts", bj::object{{"type", "array"}, {"items", bj::object{{"type", "number"}}}, {"maxItems", 10000}}}}},
-      {"required", bj::array{"amounts"}}};
-  (void)s.add_tool(total, [](const bj::object& args, mcp::ToolContext&) -> awaitable<mcp::CallToolResult> {
-    double sum = 0;
-    for (const auto& v : args.at("amounts").as_array()) sum += v.to_number<double>();
-    mcp::CallToolResult r;
-    r.content.push_back(mcp::content::text(fmt::format("{:.2f}", sum)));
-    r.structured_content = bj::object{{"total", sum}};
-    co_return r;
-  });
-}
-
-void step(int n, std::string_view what) { std::cout << "\n" << n << ". " << what << "\n"; }
 
 int cmd_demo(const DemoArgs& args) {
-  namespace fs = std::filesystem;
+  // A pipe or a log gets each line as it is printed, not when the demo ends.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  auto listen = parse_listen(args.listen);
+  if (!listen) {
+    print_error(listen.error());
+    return kUsage;
+  }
+  if (listen->first != "127.0.0.1") {
+    print_error("--listen " + args.listen + ": the demo serves on loopback only (127.0.0.1)");
+    return kUsage;
+  }
+  auto model = serve_model(args.model);
+  if (!model) {
+    print_error(model.error());
+    return kUsage;
+  }
+  const std::string mcp_program =
+      (std::filesystem::path(program_dir()) / "idp-mcp-server").string();
+  if (::access(mcp_program.c_str(), X_OK) != 0) {
+    print_error(
+        mcp_program +
+        " is missing: build it (make demo, or cmake --build build --target idp-mcp-server)");
+    return kFailed;
+  }
   std::error_code ec;
-  fs::create_directories(args.dir, ec);
+  std::filesystem::create_directories(args.dir, ec);
+  ::chmod(args.dir.c_str(), 0700);  // it holds the secret, keys and the store
   if (ec) {
     print_error("cannot create " + args.dir + ": " + ec.message());
     return kFailed;
   }
-  std::cout << "idp-agents demo: the External MCP Agent flow on this machine (127.0.0.1 only, no AWS)\n";
+  const std::string dir = std::filesystem::absolute(args.dir).string();
+  line("idp-agents demo: the whole product on this machine (127.0.0.1 only, no AWS)");
 
-  // 1. Identity provider (fresh for every run: the demo's pool, client and user are new).
-  fs::remove_all(args.dir + "/cognito", ec);
-  auto idp = auth::LocalCognito::open(args.dir + "/cognito");
+  // 1. The identity provider: fresh pools and users on every run.
+  auto cognito_dir = fresh_dir(dir, "cognito");
+  if (!cognito_dir) {
+    print_error(cognito_dir.error());
+    return kFailed;
+  }
+  auto idp = auth::LocalCognito::open(*cognito_dir);
   if (!idp) {
     print_error(idp.error());
     return kFailed;
@@ -149,139 +124,125 @@ int cmd_demo(const DemoArgs& args) {
   }
   const std::string cognito_url = fmt::format("http://127.0.0.1:{}", *idp_port);
   (*idp)->set_issuer_base(cognito_url);
-  std::string pool, client_id;
-  const std::string username = "idp-demo-agent";
-  const Secret password("Demo-" + random_token(18) + "!9a");
-  try {
-    pool = std::string(cognito_call(**idp, "CreateUserPool", {{"PoolName", "idp-demo"}}).at("UserPool").at("Id").as_string());
-    client_id = std::string(cognito_call(**idp, "CreateUserPoolClient",
-                                         {{"UserPoolId", pool},
-                                          {"ClientName", "external-mcp-agents"},
-                                          {"ExplicitAuthFlows", bj::array{"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}}})
-                                .at("UserPoolClient").at("ClientId").as_string());
-    cognito_call(**idp, "AdminCreateUser",
-                 {{"UserPoolId", pool}, {"Username", username}, {"TemporaryPassword", "Temp-" + random_token(12) + "!1a"}});
-    cognito_call(**idp, "AdminSetUserPassword",
-                 {{"UserPoolId", pool}, {"Username", username}, {"Password", password.reveal()}, {"Permanent", true}});
-  } catch (const std::exception& e) {
-    print_error(e.what());
+  const Secret service_password = demo_password();
+  const Secret web_password = demo_password();
+  auto agents_pool = make_demo_pool(**idp, "idp-demo-mcp-servers", "external-mcp-agents",
+                                    kServiceUser, service_password);
+  if (!agents_pool) {
+    print_error(agents_pool.error());
+    return kFailed;
+  }
+  auto users_pool = make_demo_pool(**idp, "idp-demo-web-users", "web-ui", kWebUser, web_password);
+  if (!users_pool) {
+    print_error(users_pool.error());
     return kFailed;
   }
   step(1, "Local Cognito-compatible identity provider");
-  std::cout << "   " << cognito_url << "  pool " << pool << ", app client " << client_id << ", user " << username << "\n";
+  line(fmt::format("   {}", cognito_url));
+  line(fmt::format("   pool {} (MCP servers): app client {}, service user {}", agents_pool->id,
+                   agents_pool->client_id, kServiceUser));
+  line(fmt::format("   pool {} (web users): app client {}, user {}", users_pool->id,
+                   users_pool->client_id, kWebUser));
 
-  // 2. The protected MCP server.
-  mcp::ServerOptions so;
-  so.info = mcp::Implementation{"idp-demo-document-tools", "0.1.0"};
-  so.instructions = "Document helpers for the IDP assistant.";
-  mcp::Server mcp_server(so);
-  add_document_tools(mcp_server);
-  auth::BearerAuthOptions ao;
-  ao.rules.issuer = (*idp)->issuer(pool);
-  ao.rules.client_ids = {client_id};
-  auth::BearerAuth bearer(ao);
-  http::Server mcp_http(http::ServerOptions{});
-  mcp::StreamableHttpOptions mo;
-  mo.authenticate = bearer.authenticator();
-  mcp::StreamableHttpServer transport(mcp_server, mo);
-  transport.attach(mcp_http);
-  bearer.serve_metadata(mcp_http);
-  auto mcp_port = mcp_http.start();
-  if (!mcp_port) {
-    print_error(mcp_port.error());
+  // 2. The example MCP server over HTTPS with a local CA, taking only the first pool's tokens.
+  auto ca = http::ensure_local_ca(dir + "/ca");
+  if (!ca) {
+    print_error(ca.error().with_context("local CA"));
     return kFailed;
   }
-  const std::string mcp_url = fmt::format("http://127.0.0.1:{}/mcp", *mcp_port);
-  step(2, "MCP server \"Document Tools\" (idp::mcp SDK), accepting only the pool's access tokens");
-  std::cout << "   " << mcp_url << "\n";
+  ChildOptions co;
+  co.stderr_file = dir + "/idp-mcp-server.log";
+  auto mcp = ChildProcess::start(
+      {mcp_program, "--listen", "127.0.0.1:0", "--tls-cert", ca->server_cert, "--tls-key",
+       ca->server_key, "--jwt-issuer", (*idp)->issuer(agents_pool->id), "--cognito-client-id",
+       agents_pool->client_id, "--db", dir + "/idp-mcp-server.db", "--audit-log",
+       dir + "/audit.log", "--log-level", "warn"},
+      "https://127\\.0\\.0\\.1:[0-9]+/mcp", co);
+  if (!mcp) {
+    print_error(mcp.error().message() + " (its log: " + co.stderr_file + ")");
+    return kFailed;
+  }
+  const std::string mcp_url = (*mcp)->match();
+  step(2, "MCP server idp-mcp-server (calculator, client addresses, verification e-mails)");
+  line(fmt::format("   {}  (HTTPS: local CA {}; only pool {}'s access tokens)", mcp_url,
+                   ca->ca_cert, agents_pool->id));
 
   // 3. The secret.
-  bj::array secret{bj::object{{"mcp_url", mcp_url},
-                              {"agent_name", "Document Tools"},
-                              {"agent_description", "Counts words, finds dates and adds up amounts in document text."},
-                              {"cognito_user_pool_id", pool},
-                              {"cognito_client_id", client_id},
-                              {"cognito_username", username},
-                              {"cognito_password", password.reveal()},
-                              {"sample_queries", bj::array{"How many words are in this paragraph?",
-                                                           "Which dates appear in this invoice?",
-                                                           "What is the total of 12.50, 7.25 and 80?"}}}};
-  const std::string secret_path = args.dir + "/secret.json";
-  {
-    // Created 0600 from the start: it holds the password.
-    std::string text = bj::serialize(secret) + "\n";
-    int fd = ::open(secret_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
-              ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    if (fd >= 0) ::close(fd);
-    if (!ok) {
-      print_error("cannot write " + secret_path + ": " + std::strerror(errno));
-      return kFailed;
-    }
+  bj::array queries;
+  for (const auto& q : kSampleQueries) queries.push_back(bj::string(q));
+  bj::object entry{{"mcp_url", mcp_url},
+                   {"agent_id", kAgentId},
+                   {"agent_name", kAgentName},
+                   {"agent_description",
+                    "Looks up clients' postal addresses, sends and lists verification e-mails, "
+                    "and does arithmetic."},
+                   {"cognito_user_pool_id", agents_pool->id},
+                   {"cognito_client_id", agents_pool->client_id},
+                   {"cognito_username", kServiceUser},
+                   {"cognito_password", service_password.reveal()},
+                   {"ca_file", ca->ca_cert},
+                   {"sample_queries", queries}};
+  const std::string secret_path = dir + "/secret.json";
+  if (auto w = write_secret_file(secret_path, bj::array{entry}); !w) {
+    print_error(w.error());
+    return kFailed;
   }
-  step(3, "The External MCP Agents secret (a JSON array; the password is shown as ***)");
-  bj::array shown = secret;
-  shown[0].as_object()["cognito_password"] = "***";
-  std::cout << "   " << secret_path << " (mode 0600): " << bj::serialize(shown) << "\n";
+  entry["cognito_password"] = "***";
+  step(3, "The External MCP Agents secret (the password is shown as ***)");
+  line(fmt::format("   {} (mode 0600): [{}]", secret_path, bj::serialize(entry)));
 
-  int rc = run([&]() -> awaitable<int> {
-    auto ex = co_await net::this_coro::executor;
-    // 4. Discovery.
-    auto source = std::make_shared<agents::FileSecretSource>(secret_path);
-    agents::RegistryOptions ro;
-    ro.cognito_endpoint = cognito_url + "/";
-    ro.refresh_interval = std::chrono::seconds(5);
-    agents::AgentRegistry registry(ex, source, ro);
-    auto t0 = std::chrono::steady_clock::now();
-    auto started = co_await registry.start();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (!started) {
-      print_error(started.error());
-      co_await registry.stop();
-      co_return kFailed;
-    }
-    step(4, fmt::format("Agent registry: signed in (USER_PASSWORD_AUTH), connected, discovered tools in {} ms", ms));
-    auto list = registry.list_available_agents();
-    for (const auto& a : list) {
-      std::cout << "   " << a.agent_id << "  " << a.agent_name << "  [" << agents::to_string(a.status) << "]\n";
-      std::cout << "   " << a.agent_description << "\n";
-    }
-    if (list.empty() || list[0].status != agents::AgentStatus::kReady) {
-      print_error("the demo agent is not ready: " + (list.empty() ? std::string("no agent") : list[0].reason));
-      co_await registry.stop();
-      co_return kFailed;
-    }
-    // 5. A call through the agent.
-    const std::string agent_id = list[0].agent_id;
-    const std::string tool = "find_dates";
-    bj::object call_args{{"text", "Invoice INV-7 issued 2026-11-02, due 2026-12-02. Paid: no."}};
-    auto r = co_await registry.call_tool(agent_id, tool, std::move(call_args));
-    step(5, "Calling find_dates through the agent (the token is sent as Authorization: Bearer)");
-    if (!r) {
-      print_error(r.error());
-      co_await registry.stop();
-      co_return kFailed;
-    }
-    for (const auto& c : r->content) {
-      if (const auto* o = c.if_object(); o && ::idp::json::find_string(*o, "text")) {
-        std::cout << "   " << o->at("text").as_string().c_str() << "\n";
-      }
-    }
-    if (args.once) {
-      co_await registry.stop();
-      co_return kOk;
-    }
-    std::cout << "\nEverything stays up until Ctrl-C. In another terminal, try:\n"
-              << "   build/bin/idp-agents agents list --secret file://" << secret_path << " --cognito-endpoint " << cognito_url << "/\n"
-              << "   build/bin/idp-agents doctor --secret file://" << secret_path << " --cognito-endpoint " << cognito_url << "/\n"
-              << "   build/bin/idp-agents tools " << mcp_url << "   (401: the server wants a token)\n";
-    net::signal_set signals(ex, SIGINT, SIGTERM);
-    co_await signals.async_wait(net::use_awaitable);
-    co_await registry.stop();
-    co_return kOk;
-  });
-  mcp_http.stop();
-  mcp_http.wait();
+  // 4. The service.
+  auto serve_dir = fresh_dir(dir, "serve");
+  if (!serve_dir) {
+    print_error(serve_dir.error());
+    return kFailed;
+  }
+  service::ServiceOptions o;
+  o.host = listen->first;
+  o.port = listen->second;
+  o.store_path = *serve_dir + "/idp-agents.db";
+  std::filesystem::create_directories(*serve_dir, ec);
+  o.user_pool_id = users_pool->id;
+  o.user_client_id = users_pool->client_id;
+  o.cognito_endpoint = cognito_url;
+  o.registry.refresh_interval = std::chrono::seconds(5);
+  o.ui_dir = default_ui_dir();
+  o.model = model->info;
+  auto secret =
+      [secret_path](boost::asio::any_io_executor) -> Result<std::shared_ptr<agents::SecretSource>> {
+    return std::make_shared<agents::FileSecretSource>(secret_path);
+  };
+  service::Service svc(o, secret, model->turns);
+  auto port = svc.start();
+  if (!port) {
+    print_error(port.error().message() +
+                (listen->second != 0 ? " (another port: --listen 127.0.0.1:PORT)" : ""));
+    return kFailed;
+  }
+  const std::string url = fmt::format("http://127.0.0.1:{}", *port);
+  step(4, fmt::format("The service: agent registry, agent loop (model: {}), API and web UI",
+                      o.model.spec.empty() ? "offline" : o.model.spec));
+  line("   " + url);
+  if (!std::filesystem::is_directory(o.ui_dir)) {
+    line("   (the web UI is not built in " + o.ui_dir + ": make demo builds it; the API works)");
+  }
+
+  int rc = kOk;
+  if (args.once) {
+    DemoQuestion q{url, kWebUser, web_password, kAgentId,
+                   args.question.empty() ? kSampleQueries.front() : args.question};
+    std::printf("\n");
+    rc = run([&q]() { return ask_once(q); });
+  } else {
+    line("\nOpen " + url + "/ and sign in:");
+    line(std::string("   username: ") + kWebUser);
+    line("   password: " + web_password.reveal() + "   (shown once: a new one on every run)");
+    line("Pick \"" + std::string(kAgentName) +
+         "\" and try a sample query. Ctrl-C stops everything.");
+    svc.run_until_signal();
+  }
+  svc.stop();
+  (*mcp)->stop();
   idp_http.stop();
   idp_http.wait();
   return rc;
@@ -292,9 +253,21 @@ int cmd_demo(const DemoArgs& args) {
 void register_demo_command(CLI::App& app, Commands& out) {
   auto a = std::make_shared<DemoArgs>();
   auto* demo = app.add_subcommand(
-      "demo", "run the whole flow locally: identity provider, protected MCP server, secret, agent discovery, a tool call");
-  demo->add_option("--dir", a->dir, "folder for the demo's identity provider data and secret")->capture_default_str();
-  demo->add_flag("--once", a->once, "exit after the tool call instead of staying up");
+      "demo",
+      "run the whole product locally: identity provider, example MCP server over HTTPS, the "
+      "secret, and the service with its web UI (until Ctrl-C)");
+  demo->add_option("--dir", a->dir,
+                   "folder for the demo's data (identity provider, CA, secret, store)")
+      ->capture_default_str();
+  demo->add_option("--listen", a->listen, "where the service listens (port 0: any free port)")
+      ->capture_default_str();
+  demo->add_option("--model", a->model,
+                   "what answers: bedrock:MODEL_ID, openai:MODEL or offline (default: "
+                   "$IDP_MODEL, else offline)");
+  demo->add_flag("--once", a->once,
+                 "sign in through the API, ask one question, print the answer and exit");
+  demo->add_option("--question", a->question,
+                   "what --once asks (default: the agent's first sample query)");
   out.push_back({demo, [a] { return cmd_demo(*a); }});
 }
 

@@ -1,6 +1,6 @@
 // `idp-agents tools` and `idp-agents call`: the seed's troubleshooting steps "list the tools"
-// and "call one tool" against one MCP server, with a bearer token from --token-env or a Cognito
-// sign-in. Both MCP protocol eras: --protocol-era auto (default: 2026-07-28 when the server
+// and "call one tool" against one MCP server, with a bearer token from --token-env, a Cognito
+// sign-in, or MCP authorization (--oauth-client-id ...: src/cli/cmd_oauth.cc). Both MCP protocol eras: --protocol-era auto (default: 2026-07-28 when the server
 // answers server/discover, else the initialize handshake), modern or legacy; `tools` names the
 // negotiated version and era in its human output (--json stays the Inspector's {"tools":[...]}).
 // Exit codes: 0 success, 1 the server could not be reached or failed, 2 usage, 3 the tool
@@ -33,6 +33,7 @@ struct Common {
   std::string transport = "http";
   std::string protocol_era = "auto";
   AuthOptions auth;
+  OAuthOptions oauth;
 };
 
 Result<mcp::ClientOptions> client_options(const Common& c) {
@@ -89,12 +90,25 @@ int with_session(const Common& c, mcp::ClientOptions opt,
                  std::function<awaitable<int>(mcp::Client&)> body) {
   return run([&]() -> awaitable<int> {
     auto ex = co_await boost::asio::this_coro::executor;
-    auto provider = token_provider(c.auth, ex);
-    if (!provider) {
-      print_error(provider.error());
-      co_return kUsage;
+    if (c.oauth.any()) {
+      if (!c.auth.token_env.empty() || c.auth.any_cognito()) {
+        print_error("the --oauth-* options exclude --token-env and the Cognito options");
+        co_return kUsage;
+      }
+      auto oauth = oauth_provider(c.oauth, c.url, c.ca_file, ex, /*login=*/false);
+      if (!oauth) {
+        print_error(oauth.error());
+        co_return kUsage;
+      }
+      opt.token_provider = *oauth;
+    } else {
+      auto provider = token_provider(c.auth, ex);
+      if (!provider) {
+        print_error(provider.error());
+        co_return kUsage;
+      }
+      opt.token_provider = *provider;
     }
-    opt.token_provider = *provider;
     mcp::Client client(ex, c.url, opt);
     auto connected = co_await client.connect();
     if (!connected) {
@@ -209,6 +223,7 @@ void add_common(CLI::App* sub, Common& common) {
       ->check(CLI::IsMember({"auto", "modern", "legacy"}))
       ->capture_default_str();
   add_auth_options(sub, common.auth, "--cognito-endpoint", /*with_token_env=*/true);
+  add_oauth_options(sub, common.oauth, /*login=*/false);
 }
 
 }  // namespace

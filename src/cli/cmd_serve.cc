@@ -2,7 +2,6 @@
 // of docs/api.md and the web UI — in one process on one address, until SIGINT/SIGTERM.
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include "idp/core/log.h"
 #include "idp/http/url_policy.h"
 #include "idp/service/service.h"
+#include "serve_common.h"
 
 namespace idp::cli {
 namespace {
@@ -31,37 +31,11 @@ struct ServeArgs {
   std::string ui_dir;
   std::string tls_cert;
   std::string tls_key;
+  std::string model;
+  std::string region;
 };
 
 const char* process_getenv(const char* name) { return std::getenv(name); }
-
-// "127.0.0.1:8080", "[::1]:0", "localhost:8080" -> host and port.
-Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
-  auto colon = text.rfind(':');
-  auto bad = [&] {
-    return make_error(
-        ErrorCode::kInvalidArgument,
-        "--listen " + text + ": expected HOST:PORT, e.g. 127.0.0.1:8080 (port 0: any free port)");
-  };
-  if (colon == std::string::npos || colon == 0) return bad();
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  unsigned port = 0;
-  std::string_view p(text.c_str() + colon + 1);
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-  if (ec != std::errc() || end != p.data() + p.size() || p.empty() || port > 65535) return bad();
-  return std::pair{host, static_cast<std::uint16_t>(port)};
-}
-
-// <bindir>/../share/idp-agents/ui, where the build and `cmake --install` put the UI.
-std::string default_ui_dir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "share/idp-agents/ui";
-  return (exe.parent_path().parent_path() / "share" / "idp-agents" / "ui").string();
-}
 
 int cmd_serve(const ServeArgs& args) {
   auto listen = parse_listen(args.listen);
@@ -92,7 +66,16 @@ int cmd_serve(const ServeArgs& args) {
     return kUsage;
   }
 
+  llm::ModelOptions model_options;
+  model_options.region = args.region;
+  auto model = serve_model(args.model, model_options);
+  if (!model) {
+    print_error(model.error());
+    return kUsage;
+  }
+
   service::ServiceOptions o;
+  o.model = model->info;
   o.host = listen->first;
   o.port = listen->second;
   o.tls_cert_file = args.tls_cert;
@@ -108,7 +91,7 @@ int cmd_serve(const ServeArgs& args) {
   auto secret = [uri = *uri](boost::asio::any_io_executor ex) {
     return agents::make_secret_source(uri, ex, aws_secret_source_factory());
   };
-  service::Service svc(o, secret, nullptr);
+  service::Service svc(o, secret, model->turns);
   auto port = svc.start();
   if (!port) {
     print_error(port.error());
@@ -173,6 +156,12 @@ void register_serve_command(CLI::App& app, Commands& out) {
   serve->add_option("--tls-cert", args->tls_cert,
                     "PEM certificate chain: serve HTTPS (needed off loopback)");
   serve->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
+  serve->add_option("--model", args->model,
+                    "the agents' language model: bedrock:MODEL_ID, openai:MODEL or offline "
+                    "(default: $IDP_MODEL, else offline)");
+  serve->add_option("--region", args->region,
+                    "AWS region for bedrock (default: AWS_REGION, AWS_DEFAULT_REGION, the "
+                    "profile's region)");
   out.push_back({serve, [args] { return cmd_serve(*args); }});
 }
 

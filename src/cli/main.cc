@@ -5,6 +5,7 @@
 //   secret check, agents list, doctor   the secret and its agents (cmd_agents.cc)
 //   demo                   the whole flow on this machine (cmd_demo.cc)
 //   models check           the configured language model answers (cmd_models.cc)
+//   ask                    a question answered with the agents' tools (cmd_ask.cc)
 //   serve                  the service: API, web UI, agent loop (cmd_serve.cc)
 // Exit codes: 0 success, 1 a peer could not be reached or failed, 2 usage, 3 a tool's isError.
 #include <CLI/CLI.hpp>
@@ -32,9 +33,11 @@ using Registration = void (*)(CLI::App&, idp::cli::Commands&);
 constexpr Registration kRegistrations[] = {
     idp::cli::register_mcp_commands,
     idp::cli::register_auth_commands,
+    idp::cli::register_oauth_commands,
     idp::cli::register_agents_commands,
     idp::cli::register_demo_command,
     idp::cli::register_models_command,
+    idp::cli::register_ask_command,
     idp::cli::register_serve_command,
 };
 

@@ -8,10 +8,21 @@
 
 namespace idp::crypto {
 
+namespace {
+
+// SHA-256 fetched from the provider once: EVP_sha256() is looked up again on every use (a lock
+// and a property query per digest).
+const EVP_MD* sha256_md() {
+  static EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return fetched ? fetched : EVP_sha256();
+}
+
+}  // namespace
+
 std::string sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), md, &len, sha256_md(), nullptr) != 1) {
     throw std::runtime_error("SHA-256 failed");  // only on allocation failure inside OpenSSL
   }
   return std::string(reinterpret_cast<const char*>(md), len);

@@ -50,4 +50,11 @@ bool is_http_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), tchar);
 }
 
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return text.substr(0, n);
+}
+
 }  // namespace idp

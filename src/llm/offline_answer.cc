@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "idp/core/json_util.h"
+#include "idp/core/text.h"
 #include "idp/llm/offline_planner.h"
 
 namespace idp::llm::offline {
@@ -22,9 +23,7 @@ constexpr std::size_t kMaxDescription = 300;
 // Cuts at a UTF-8 boundary, marking the cut.
 std::string clip(std::string_view s, std::size_t max) {
   if (s.size() <= max) return std::string(s);
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n)) + "…";
+  return std::string(utf8_prefix(s, max)) + "…";
 }
 
 // One line: whitespace runs become one space.

@@ -298,6 +298,11 @@ class Filler {
     if (type != "string") return std::nullopt;
     std::string format = schema_format(schema);
     if (schema.contains("pattern")) {
+      // A pattern that accepts almost anything (a subject line, an idempotency key) must not
+      // pull stray words into an optional parameter: optional ones take only ids and quoted text.
+      if (!is_required(name)) {
+        return first_fitting(a, schema, {EntityKind::kId, EntityKind::kQuoted});
+      }
       return first_fitting(
           a, schema,
           {EntityKind::kId, EntityKind::kNumber, EntityKind::kQuoted, EntityKind::kEmail,

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -37,6 +38,50 @@ const char* to_string(AuditOutcome outcome) {
 
 namespace {
 
+// `s` as a JSON string, escaped exactly as Boost.JSON's serializer does (so that the canonical
+// text, and with it every digest, stays what it was): \" \\ \b \f \n \r \t, other control
+// characters as \u00xx, everything else as it is.
+void put_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;  // start of the run of characters that need no escape
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (u) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
 void canonical(const bj::value& v, std::string& out) {
   if (const auto* o = v.if_object()) {
     std::vector<const bj::key_value_pair*> members;
@@ -47,7 +92,7 @@ void canonical(const bj::value& v, std::string& out) {
     out += '{';
     for (std::size_t i = 0; i < members.size(); ++i) {
       if (i) out += ',';
-      out += bj::serialize(bj::value(bj::string(members[i]->key())));
+      put_string(out, members[i]->key());
       out += ':';
       canonical(members[i]->value(), out);
     }
@@ -59,9 +104,19 @@ void canonical(const bj::value& v, std::string& out) {
       canonical((*a)[i], out);
     }
     out += ']';
+  } else if (const auto* str = v.if_string()) {
+    put_string(out, *str);
   } else {
     out += bj::serialize(v);
   }
+}
+
+// ,"key":"value"
+void put_member(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  put_string(out, value);
 }
 
 }  // namespace
@@ -75,29 +130,41 @@ std::string canonical_json(const bj::value& value) {
 std::string to_json_line(const AuditRecord& r) {
   auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(r.time.time_since_epoch()).count();
-  std::string ts = format_utc(r.time, "%Y-%m-%dT%H:%M:%S");
   char frac[16];
   std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us % 1'000'000));
-  bj::object o;
-  o["time"] = ts + frac;
-  o["trace_id"] = r.trace_id;
-  o["sub"] = r.sub;
-  o["username"] = r.username;
-  o["client_id"] = r.client_id;
-  o["peer"] = r.peer;
-  o["session"] = r.session;
-  o["method"] = r.method;
-  if (!r.tool.empty()) o["tool"] = r.tool;
+  // Written directly (no JSON tree): the audit line is on every tool call's path.
+  std::string o;
+  o.reserve(384 + r.sub.size() + r.username.size() + r.client_id.size());
+  o += "{\"time\":\"";
+  o += format_utc(r.time, "%Y-%m-%dT%H:%M:%S");
+  o += frac;
+  o += '"';
+  put_member(o, "trace_id", r.trace_id);
+  put_member(o, "sub", r.sub);
+  put_member(o, "username", r.username);
+  put_member(o, "client_id", r.client_id);
+  put_member(o, "peer", r.peer);
+  put_member(o, "session", r.session);
+  put_member(o, "method", r.method);
+  if (!r.tool.empty()) put_member(o, "tool", r.tool);
   if (r.method == "tools/call") {
-    bj::array names;
-    for (const auto& n : r.argument_names) names.emplace_back(n);
-    o["argument_names"] = std::move(names);
-    o["arguments_sha256"] = r.arguments_sha256;
+    o += ",\"argument_names\":[";
+    for (std::size_t i = 0; i < r.argument_names.size(); ++i) {
+      if (i) o += ',';
+      put_string(o, r.argument_names[i]);
+    }
+    o += ']';
+    put_member(o, "arguments_sha256", r.arguments_sha256);
   }
-  o["outcome"] = to_string(r.outcome);
-  if (!r.detail.empty()) o["detail"] = r.detail;
-  o["duration_ms"] = static_cast<double>(r.duration.count()) / 1000.0;
-  return bj::serialize(o);
+  put_member(o, "outcome", to_string(r.outcome));
+  if (!r.detail.empty()) put_member(o, "detail", r.detail);
+  o += ",\"duration_ms\":";
+  char ms[32];
+  auto [end, ec] =
+      std::to_chars(ms, ms + sizeof ms, static_cast<double>(r.duration.count()) / 1000.0);
+  o.append(ms, ec == std::errc() ? end : ms);
+  o += '}';
+  return o;
 }
 
 struct AuditLog::Impl {

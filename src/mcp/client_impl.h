@@ -113,10 +113,14 @@ struct Call {
 
 // What one request's exchange ended with.
 struct Outcome {
-  enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kFailed } kind = kFailed;
+  // kUnauthorized: HTTP 401, or 403 with error="insufficient_scope" (auth_status says which).
+  enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kRateLimited, kFailed } kind = kFailed;
   json::value result;  // kDone
+  int auth_status = 0;    // kUnauthorized
+  std::string challenge;  // kUnauthorized: the WWW-Authenticate header
   Error error{ErrorCode::kInternal, "no outcome"};
   ReplyInfo info;
+  std::optional<std::chrono::seconds> retry_after;  // kRateLimited: the server's Retry-After
 };
 
 // What auto negotiation learned about servers, by URL, for the life of the process.
@@ -188,8 +192,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                                            SendOptions send = {});
   boost::asio::awaitable<void> watchdog(std::shared_ptr<Call> call);
   boost::asio::awaitable<Result<void>> renew_session(std::uint64_t seen_generation);
-  boost::asio::awaitable<Result<void>> refresh_token(std::uint64_t seen_generation);
-  boost::asio::awaitable<Result<void>> fetch_fresh_token();
+  boost::asio::awaitable<Result<void>> refresh_token(std::uint64_t seen_generation, int status,
+                                                     std::string challenge);
+  boost::asio::awaitable<Result<void>> fetch_fresh_token(int status, std::string challenge);
   json::object capabilities(bool modern_era) const;
   void add_envelope(json::object& params, std::string_view version) const;
   http::Headers modern_headers(std::string_view method, const json::object& params) const;

@@ -194,6 +194,8 @@ awaitable<Outcome> Client::Impl::exchange_legacy(const std::string& body, http::
     out.kind = Outcome::kUnauthorized;
     std::string challenge(r->headers.get("WWW-Authenticate").value_or(""));
     out.error = unauthorized(method, challenge, opt.token_provider != nullptr);
+    out.auth_status = 401;
+    out.challenge = std::move(challenge);
     co_return out;
   }
   if (r->status != 202 && r->status != 200) {

@@ -1,13 +1,16 @@
 // One client request end to end: its id, headers and token, its timeout (moved by progress, up
 // to a hard maximum) and cancellation, and the retries: HTTP 404 with a session re-initializes
 // once for every caller that saw it and retries once; HTTP 401 asks the token provider for a
-// fresh token once for every caller that saw it and retries once; a 2026-07-28 header mismatch
+// fresh token once for every caller that saw it and retries once (an HTTP 403 with
+// error="insufficient_scope" lets it step up, a few times); a 2026-07-28 header mismatch
 // on tools/call lists the tools again and retries once. Also what arrives from the server on a
 // request's stream (responses, progress, logs, list changes).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -17,10 +20,15 @@
 #include "client_impl.h"
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
+#include "idp/mcp/challenge.h"
 
 namespace idp::mcp {
 
 namespace net = boost::asio;
+
+// Token renewals one request may ask for: a 401 once, then scope step-ups (HTTP 403
+// insufficient_scope; the token provider stops a futile loop earlier).
+constexpr int kMaxAuthRetries = 4;
 using net::awaitable;
 using namespace net::experimental::awaitable_operators;
 
@@ -71,7 +79,7 @@ awaitable<http::Headers> Client::Impl::headers(Envelope envelope, Sent* sent) {
       use = token;
     }
     if (!t) log::warn("{}: no token: {}", url, t.error().message());
-    if (use) {
+    if (use && !use->empty()) {
       h.set("Authorization", "Bearer " + use->reveal());
       had_token = true;
     }
@@ -260,6 +268,22 @@ awaitable<void> Client::Impl::watchdog(std::shared_ptr<Call> call) {
 
 namespace {
 
+awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  timer.expires_after(d);
+  co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+// " (tool_calls, 5/min)": the limit a 429's JSON-RPC error names, if it names one.
+std::string limit_of(const ReplyInfo& info) {
+  if (!info.rpc || !info.rpc->data || !info.rpc->data->is_object()) return {};
+  const auto& data = info.rpc->data->get_object();
+  const auto* limit = ::idp::json::find_string(data, "limit");
+  const auto* rate = ::idp::json::find_string(data, "rate");
+  if (!limit) return {};
+  return " (" + std::string(*limit) + (rate ? ", " + std::string(*rate) : std::string()) + ")";
+}
+
 awaitable<void> notify_cancelled(std::shared_ptr<Client::Impl> self, std::string body) {
   std::string what = "notifications/cancelled";
   std::optional<std::chrono::milliseconds> timeout = std::chrono::seconds(5);
@@ -290,8 +314,16 @@ awaitable<Result<void>> Client::Impl::renew_session(std::uint64_t seen_generatio
   co_return renewed;
 }
 
-awaitable<Result<void>> Client::Impl::fetch_fresh_token() {
-  auto fresh = co_await opt.token_provider->token(true);
+awaitable<Result<void>> Client::Impl::fetch_fresh_token(int status, std::string challenge) {
+  auto* handler = dynamic_cast<ChallengeHandler*>(opt.token_provider.get());
+  Result<Secret> fresh = make_error(ErrorCode::kPermissionDenied,
+                                    "HTTP " + std::to_string(status) +
+                                        ": the token provider cannot ask for more scopes");
+  if (handler) {
+    fresh = co_await handler->on_challenge(status, std::move(challenge));
+  } else if (status == 401) {
+    fresh = co_await opt.token_provider->token(true);
+  }
   if (!fresh) co_return std::unexpected(fresh.error());
   std::lock_guard lock(mu);
   token = std::move(*fresh);
@@ -299,13 +331,16 @@ awaitable<Result<void>> Client::Impl::fetch_fresh_token() {
   co_return Result<void>{};
 }
 
-awaitable<Result<void>> Client::Impl::refresh_token(std::uint64_t seen_generation) {
+awaitable<Result<void>> Client::Impl::refresh_token(std::uint64_t seen_generation, int status,
+                                                    std::string challenge) {
   auto self = shared_from_this();
   SingleFlight::Stale stale = [self, seen_generation] {
     std::lock_guard lock(self->mu);
     return self->token_generation != seen_generation;
   };
-  SingleFlight::Renew renew = [self] { return self->fetch_fresh_token(); };
+  SingleFlight::Renew renew = [self, status, challenge] {
+    return self->fetch_fresh_token(status, challenge);
+  };
   Result<void> refreshed = co_await token_refresh.run(std::move(stale), std::move(renew));
   co_return refreshed;
 }
@@ -351,8 +386,10 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
   const std::string body = jsonrpc::request(call->id, method, params);
 
   bool retried_session = false;
-  bool retried_auth = false;
+  int auth_retries = 0;  // a 401 once, then scope step-ups (the token provider limits those)
+  bool retried_401 = false;
   bool retried_headers = false;
+  bool retried_rate = false;
   for (;;) {
     Sent sent;
     http::Headers attempt_headers = co_await headers(send.envelope, &sent);
@@ -422,10 +459,55 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
         continue;
       }
       case Outcome::kUnauthorized: {
-        if (!opt.token_provider || retried_auth) co_return std::unexpected(out.error);
-        retried_auth = true;
-        auto refreshed = co_await refresh_token(sent.token_generation);
-        if (!refreshed) co_return std::unexpected(refreshed.error().with_context(where(method)));
+        const bool can_step_up = dynamic_cast<ChallengeHandler*>(opt.token_provider.get()) != nullptr;
+        if (!opt.token_provider || auth_retries >= kMaxAuthRetries ||
+            (out.auth_status == 401 && retried_401) || (out.auth_status == 403 && !can_step_up)) {
+          co_return std::unexpected(out.error);
+        }
+        ++auth_retries;
+        retried_401 = retried_401 || out.auth_status == 401;
+        auto refreshed = co_await refresh_token(sent.token_generation, out.auth_status,
+                                                std::move(out.challenge));
+        if (!refreshed) {
+          if (out.auth_status == 403) {
+            co_return make_error(out.error.code(),
+                                 out.error.message() + " (" + refreshed.error().message() + ")");
+          }
+          co_return std::unexpected(refreshed.error().with_context(where(method)));
+        }
+        continue;
+      }
+      case Outcome::kRateLimited: {
+        // Retry-After is honoured once, when the wait still fits the call's deadline.
+        if (retried_rate || !out.retry_after) co_return std::unexpected(out.error);
+        const auto wait = *out.retry_after;
+        if (std::chrono::steady_clock::now() + wait >= call->deadline()) {
+          co_return make_error(ErrorCode::kResourceExhausted,
+                               where(method) + ": rate limited by the server" + limit_of(out.info) +
+                                   "; it asks to retry after " + std::to_string(wait.count()) +
+                                   " s, past this call's deadline (timeout " +
+                                   std::to_string(call->timeout.count()) + " ms)");
+        }
+        retried_rate = true;
+        log::info("{}: rate limited{}; retrying after {} s", where(method), limit_of(out.info),
+                  wait.count());
+        awaitable<void> nap = sleep_for(wait);
+        if (call->watchdog) {
+          awaitable<void> dog = watchdog(call);
+          auto either = std::move(nap) || std::move(dog);
+          auto woke = co_await std::move(either);
+          if (woke.index() == 1) {
+            if (call->cancelled)
+              co_return make_error(ErrorCode::kCancelled, where(method) + ": cancelled");
+            co_return make_error(ErrorCode::kTimeout, where(method) + ": no answer within " +
+                                                          std::to_string(call->timeout.count()) +
+                                                          " ms");
+          }
+        } else {
+          co_await std::move(nap);
+        }
+        call->result.reset();
+        call->rpc_error.reset();
         continue;
       }
       case Outcome::kFailed: {

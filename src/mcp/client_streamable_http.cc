@@ -14,6 +14,7 @@
 #include "client_impl.h"
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
+#include "idp/http/retry_after.h"
 #include "idp/http/sse_parser.h"
 
 namespace idp::mcp {
@@ -67,7 +68,8 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
 
   int status = 0;
   std::string content_type;
-  std::string challenge;  // WWW-Authenticate of a 401
+  std::string challenge;    // WWW-Authenticate of a 401 or 403
+  std::string retry_after;  // Retry-After of a 429
   std::string text;       // a JSON body
   const std::size_t cap = opt.http.max_response_bytes;
   bool too_big = false;
@@ -77,7 +79,10 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     status = head.status;
     content_type = std::string(head.headers.get("Content-Type").value_or(""));
     sse = content_type.starts_with("text/event-stream");
-    if (status == 401) challenge = std::string(head.headers.get("WWW-Authenticate").value_or(""));
+    if (status == 401 || status == 403) {
+      challenge = std::string(head.headers.get("WWW-Authenticate").value_or(""));
+    }
+    if (status == 429) retry_after = std::string(head.headers.get("Retry-After").value_or(""));
     if (method == "initialize" && status == 200) {
       if (auto sid = head.headers.get("Mcp-Session-Id")) out.info.session_id = std::string(*sid);
     }
@@ -110,6 +115,18 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   if (status == 401) {
     out.kind = Outcome::kUnauthorized;
     out.error = unauthorized(method, challenge, sent.had_token);
+    out.auth_status = 401;
+    out.challenge = std::move(challenge);
+    co_return out;
+  }
+  if (status == 403 && challenge.find("insufficient_scope") != std::string::npos) {
+    // A scope step-up may help (the token provider decides).
+    out.kind = Outcome::kUnauthorized;
+    out.error = Error(ErrorCode::kPermissionDenied,
+                      where(method) + ": HTTP 403: the token lacks a scope the server requires; "
+                                      "WWW-Authenticate: " + excerpt(challenge));
+    out.auth_status = 403;
+    out.challenge = std::move(challenge);
     co_return out;
   }
   if (status == 202) {
@@ -119,6 +136,15 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   if (too_big) {
     out.error = Error(ErrorCode::kResourceExhausted,
                       where(method) + ": the response exceeds " + std::to_string(cap) + " bytes");
+    co_return out;
+  }
+  if (status == 429) {
+    std::string detail = excerpt(text);
+    out.info.rpc = rpc_error_of(text, detail);
+    out.kind = Outcome::kRateLimited;
+    out.retry_after = http::parse_retry_after(retry_after);
+    out.error = Error(ErrorCode::kResourceExhausted,
+                      where(method) + ": HTTP 429" + (detail.empty() ? "" : ": " + detail));
     co_return out;
   }
   if (status != 200) {

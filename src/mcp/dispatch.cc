@@ -33,9 +33,16 @@ std::string ok(const json::value& id, const json::value& result) {
   return jsonrpc::response(id, result);
 }
 
-std::string fail(const json::value& id, int code, std::string message,
+// A JSON-RPC error answer, recorded for the transport's observer.
+std::string fail(RequestState& rs, const json::value& id, int code, std::string message,
                  std::optional<json::value> data = std::nullopt) {
+  rs.outcome = RequestOutcome::kError;
+  rs.rpc_error = code;
   return jsonrpc::error_response(id, RpcError{code, std::move(message), std::move(data)});
+}
+std::string fail(const Call& c, int code, std::string message,
+                 std::optional<json::value> data = std::nullopt) {
+  return fail(*c.request, c.m.id, code, std::move(message), std::move(data));
 }
 
 // ---- pagination (server side) -----------------------------------------------------------------
@@ -105,7 +112,7 @@ template <class Entry, class ToJson>
 Reply page_reply(const Call& c, std::vector<std::shared_ptr<const Entry>> entries,
                  std::string_view key, ToJson to_json) {
   auto page = paginate(c.m.params, std::move(entries), c.core->options.page_size, key, to_json);
-  if (!page) return fail(c.m.id, jsonrpc::kInvalidParams, "invalid cursor");
+  if (!page) return fail(c, jsonrpc::kInvalidParams, "invalid cursor");
   return c.core->reply(*c.request, std::move(*page), true);
 }
 
@@ -173,7 +180,7 @@ class HandlerRound {
     if (!rs_.modern) return std::nullopt;
     target_ = RoundTarget{m.method, target, &m.params, &rs_.identity};
     if (auto problem = core_.round().begin(rs_, *target_, m.params)) {
-      return fail(m.id, jsonrpc::kInvalidParams, m.method + ": " + *problem);
+      return fail(rs_, m.id, jsonrpc::kInvalidParams, m.method + ": " + *problem);
     }
     return std::nullopt;
   }
@@ -232,14 +239,13 @@ std::string tool_result(const ServerCore& core, const RequestState& rs, CallTool
 
 awaitable<Reply> tools_call(Call c) {
   const ServerCore& core = *c.core;
-  const json::value& id = c.m.id;
   const json::object& params = c.m.params;
   RequestState& rs = *c.request;
   auto* name = ::idp::json::find_string(params, "name");
-  if (!name) co_return fail(id, jsonrpc::kInvalidParams, "tools/call needs params.name (a string)");
+  if (!name) co_return fail(c, jsonrpc::kInvalidParams, "tools/call needs params.name (a string)");
   std::shared_ptr<const ToolEntry> entry = core.find_tool(*name);
   if (!entry) {
-    co_return fail(id, jsonrpc::kInvalidParams, "Unknown tool: " + std::string(*name),
+    co_return fail(c, jsonrpc::kInvalidParams, "Unknown tool: " + std::string(*name),
                    json::value(json::object{{"tool", json::string(*name)}}));
   }
   static const json::value kNoArgs = json::object{};
@@ -247,17 +253,19 @@ awaitable<Reply> tools_call(Call c) {
   if (auto it = params.find("arguments"); it != params.end() && !it->value().is_null()) {
     args_value = &it->value();
     if (!args_value->is_object()) {
-      co_return fail(id, jsonrpc::kInvalidParams, "tools/call: params.arguments must be an object");
+      co_return fail(c, jsonrpc::kInvalidParams, "tools/call: params.arguments must be an object");
     }
   }
   const json::object& args = args_value->get_object();
   HandlerRound round(core, rs);
   if (auto refused = round.begin(c.m, entry->tool.name)) co_return refused;
   if (entry->input) {
-    if (auto problem = entry->input->validate(*args_value)) {
+    if (auto problem = entry->input->check(*args_value)) {
+      rs.outcome = RequestOutcome::kInvalid;
+      rs.detail = problem->format ? "format" : "schema";
       co_return tool_result(core, rs,
                             CallToolResult::error("Invalid arguments for tool '" +
-                                                  entry->tool.name + "': " + *problem));
+                                                  entry->tool.name + "': " + problem->message));
     }
   }
   ToolContext ctx(c.request);
@@ -273,13 +281,14 @@ awaitable<Reply> tools_call(Call c) {
       result = CallToolResult::error("Tool '" + entry->tool.name +
                                      "' declares an outputSchema but returned no "
                                      "structuredContent");
-    } else if (auto problem = entry->output->validate(json::value(*result.structured_content))) {
+    } else if (auto problem = entry->output->validate(*result.structured_content)) {
       result = CallToolResult::error("Tool '" + entry->tool.name +
                                      "' returned structuredContent that does not match its "
                                      "outputSchema: " +
                                      *problem);
     }
   }
+  if (result.is_error) rs.outcome = RequestOutcome::kToolError;
   co_return tool_result(core, rs, std::move(result));
 }
 
@@ -295,11 +304,10 @@ awaitable<Reply> templates_list(Call c) {
 
 awaitable<Reply> resources_read(Call c) {
   const ServerCore& core = *c.core;
-  const json::value& id = c.m.id;
   const json::object& params = c.m.params;
   RequestState& rs = *c.request;
   auto* uri = ::idp::json::find_string(params, "uri");
-  if (!uri) co_return fail(id, jsonrpc::kInvalidParams, "resources/read needs params.uri");
+  if (!uri) co_return fail(c, jsonrpc::kInvalidParams, "resources/read needs params.uri");
   const std::string u(*uri);
   std::shared_ptr<const ResourceEntry> direct;
   std::shared_ptr<const TemplateEntry> tmpl;
@@ -321,7 +329,7 @@ awaitable<Reply> resources_read(Call c) {
   // 2026-07-28 replaced -32002 with -32602 (Invalid Params).
   const int not_found = rs.modern ? jsonrpc::kInvalidParams : jsonrpc::kResourceNotFound;
   if (!direct && !tmpl) {
-    co_return fail(id, not_found, "Resource not found: " + u,
+    co_return fail(c, not_found, "Resource not found: " + u,
                    json::value(json::object{{"uri", u}}));
   }
   HandlerRound round(core, rs);
@@ -338,12 +346,12 @@ awaitable<Reply> resources_read(Call c) {
   if (auto replaced = round.end()) co_return std::move(*replaced);
   if (failure) {
     std::string shown = report_exception(rs, "the reader of " + u, *failure);
-    co_return fail(id, jsonrpc::kInternalError, "reading " + u + " failed: " + shown);
+    co_return fail(c, jsonrpc::kInternalError, "reading " + u + " failed: " + shown);
   }
   if (!contents) {
     int code =
         contents.error().code() == ErrorCode::kNotFound ? not_found : jsonrpc::kInternalError;
-    co_return fail(id, code, contents.error().message(), json::value(json::object{{"uri", u}}));
+    co_return fail(c, code, contents.error().message(), json::value(json::object{{"uri", u}}));
   }
   co_return core.reply(rs, json::object{{"contents", json::value_from(*contents)}}, true);
 }
@@ -351,7 +359,7 @@ awaitable<Reply> resources_read(Call c) {
 awaitable<Reply> subscribe(Call c) {
   const std::string& method = c.m.method;
   auto* uri = ::idp::json::find_string(c.m.params, "uri");
-  if (!uri) co_return fail(c.m.id, jsonrpc::kInvalidParams, method + " needs params.uri");
+  if (!uri) co_return fail(c, jsonrpc::kInvalidParams, method + " needs params.uri");
   ProtocolSession& s = *c.session;
   std::lock_guard lock(s.mu);
   if (method == "resources/unsubscribe") {
@@ -362,7 +370,7 @@ awaitable<Reply> subscribe(Call c) {
   }
   if (!s.subscriptions.contains(std::string_view(*uri)) &&
       s.subscriptions.size() >= s.max_subscriptions) {
-    co_return fail(c.m.id, jsonrpc::kInvalidParams,
+    co_return fail(c, jsonrpc::kInvalidParams,
                    "resources/subscribe: this session already has " +
                        std::to_string(s.subscriptions.size()) +
                        " subscriptions, the server's limit; unsubscribe from a resource first");
@@ -378,23 +386,22 @@ awaitable<Reply> prompts_list(Call c) {
 
 awaitable<Reply> prompts_get(Call c) {
   const ServerCore& core = *c.core;
-  const json::value& id = c.m.id;
   const json::object& params = c.m.params;
   RequestState& rs = *c.request;
   auto* name = ::idp::json::find_string(params, "name");
-  if (!name) co_return fail(id, jsonrpc::kInvalidParams, "prompts/get needs params.name");
+  if (!name) co_return fail(c, jsonrpc::kInvalidParams, "prompts/get needs params.name");
   std::shared_ptr<const PromptEntry> entry;
   {
     std::shared_lock lock(core.mu);
     auto it = core.prompts.find(std::string_view(*name));
     if (it != core.prompts.end()) entry = it->second;
   }
-  if (!entry) co_return fail(id, jsonrpc::kInvalidParams, "Unknown prompt: " + std::string(*name));
+  if (!entry) co_return fail(c, jsonrpc::kInvalidParams, "Unknown prompt: " + std::string(*name));
   std::map<std::string, std::string> args;
   if (auto* a = ::idp::json::find_object(params, "arguments")) {
     for (const auto& [k, v] : *a) {
       if (!v.is_string()) {
-        co_return fail(id, jsonrpc::kInvalidParams,
+        co_return fail(c, jsonrpc::kInvalidParams,
                        "prompt argument '" + std::string(k) + "' must be a string");
       }
       args[std::string(k)] = std::string(v.get_string());
@@ -402,7 +409,7 @@ awaitable<Reply> prompts_get(Call c) {
   }
   for (const auto& arg : entry->prompt.arguments) {
     if (arg.required && !args.contains(arg.name)) {
-      co_return fail(id, jsonrpc::kInvalidParams,
+      co_return fail(c, jsonrpc::kInvalidParams,
                      "prompt '" + entry->prompt.name + "' needs argument '" + arg.name + "'");
     }
   }
@@ -415,19 +422,18 @@ awaitable<Reply> prompts_get(Call c) {
   if (auto replaced = round.end()) co_return std::move(*replaced);
   if (failure) {
     std::string shown = report_exception(rs, "prompt '" + entry->prompt.name + "'", *failure);
-    co_return fail(id, jsonrpc::kInternalError,
+    co_return fail(c, jsonrpc::kInternalError,
                    "prompt '" + entry->prompt.name + "' failed: " + shown);
   }
-  if (!result) co_return fail(id, jsonrpc::kInvalidParams, result.error().message());
+  if (!result) co_return fail(c, jsonrpc::kInvalidParams, result.error().message());
   co_return core.reply(rs, json::value_from(*result).as_object());
 }
 
 awaitable<Reply> complete(Call c) {
-  const json::value& id = c.m.id;
   auto* ref = ::idp::json::find_object(c.m.params, "ref");
   auto* argument = ::idp::json::find_object(c.m.params, "argument");
   if (!ref || !argument) {
-    co_return fail(id, jsonrpc::kInvalidParams,
+    co_return fail(c, jsonrpc::kInvalidParams,
                    "completion/complete needs params.ref and params.argument");
   }
   auto* type = ::idp::json::find_string(*ref, "type");
@@ -437,7 +443,7 @@ awaitable<Reply> complete(Call c) {
   auto* aname = ::idp::json::find_string(*argument, "name");
   auto* avalue = ::idp::json::find_string(*argument, "value");
   if (!type || !rname || !aname) {
-    co_return fail(id, jsonrpc::kInvalidParams, "completion/complete: malformed ref or argument");
+    co_return fail(c, jsonrpc::kInvalidParams, "completion/complete: malformed ref or argument");
   }
   Completer completer;
   {
@@ -461,7 +467,7 @@ awaitable<Reply> set_level(Call c) {
   auto* level = ::idp::json::find_string(c.m.params, "level");
   auto parsed = level ? parse_log_level(*level) : std::nullopt;
   if (!parsed) {
-    co_return fail(c.m.id, jsonrpc::kInvalidParams,
+    co_return fail(c, jsonrpc::kInvalidParams,
                    "logging/setLevel: level must be one of debug, info, notice, warning, error, "
                    "critical, alert, emergency");
   }
@@ -471,7 +477,7 @@ awaitable<Reply> set_level(Call c) {
 
 awaitable<Reply> not_found(Call c) {
   if (c.request->modern) c.request->http_status = 404;
-  co_return fail(c.m.id, jsonrpc::kMethodNotFound, "Method not found: " + c.m.method);
+  co_return fail(c, jsonrpc::kMethodNotFound, "Method not found: " + c.m.method);
 }
 
 // ---- the table ------------------------------------------------------------------------------

@@ -128,6 +128,8 @@ std::optional<std::string> Round::end(RequestState& rs, const RoundTarget& t) co
       names += std::string(k);
     }
     rs.http_status = 400;
+    rs.outcome = RequestOutcome::kError;
+    rs.rpc_error = jsonrpc::kMissingRequiredClientCapability;
     json::object data{{"requiredCapabilities", rs.missing_capabilities}};
     return jsonrpc::error_response(
         rs.id, {jsonrpc::kMissingRequiredClientCapability,

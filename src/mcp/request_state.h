@@ -24,6 +24,7 @@
 
 #include "idp/core/cancel.h"
 #include "idp/mcp/jsonrpc.h"
+#include "idp/mcp/request_hooks.h"
 #include "idp/mcp/tool_context.h"
 #include "idp/mcp/types.h"
 #include "notifier.h"
@@ -73,6 +74,9 @@ class PendingRegistry {
   void remove(const std::string& id);
   // The waiting reply for `id` if it belongs to `session_id`.
   std::shared_ptr<PendingReply> find(const std::string& id, const std::string& session_id);
+  // Hands a response (or error) the client posted to the request waiting for it in
+  // `session_id`, and wakes it; false when none waits for that id there.
+  bool deliver(const jsonrpc::Message& m, const std::string& session_id);
 
  private:
   struct Entry {
@@ -127,6 +131,12 @@ struct ToolContext::State {
   std::optional<json::value> progress_token;
   Identity identity;
   std::string trace_id;  // of the HTTP request, for logs
+  std::string peer;      // the remote address
+
+  // How the dispatcher ended the request, for the transport's observer (request_hooks.h).
+  RequestOutcome outcome = RequestOutcome::kOk;
+  int rpc_error = 0;        // the answer's JSON-RPC error code
+  const char* detail = "";  // "schema", "format", "timeout": a fixed word
 
   // Cancellation: notifications/cancelled, the session's end, a closed 2026-07-28 stream or the
   // handler deadline. Callbacks are unsubscribed when their Subscription goes, so a handler

@@ -8,27 +8,43 @@
 #include <valijson/validator.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "idp/core/json_util.h"
+#include "idp/mcp/formats.h"
 
 namespace idp::mcp {
 
 namespace {
 
+namespace bj = boost::json;
+
 // A fast acceptance check for the shape most tool schemas have: an object whose properties have
-// a primitive "type" (and perhaps bounds or an enum), "required", "additionalProperties". It
-// never rejects: when it cannot say "valid" the full validator decides (and explains), so it
-// only has to be at least as strict as the full one.
+// a primitive "type" (and perhaps bounds, lengths, a pattern or an enum), "required",
+// "additionalProperties". It never rejects: when it cannot say "valid" the full validator
+// decides (and explains), so it only has to be at least as strict as the full one. Its patterns
+// are compiled once, here (valijson's own are cached per thread, see regex_cache()).
 struct FastProperty {
   enum Type : unsigned { kString = 1, kNumber = 2, kInteger = 4, kBoolean = 8, kNull = 16 };
   unsigned types = 0;
   std::optional<double> minimum, maximum;
+  std::optional<std::uint64_t> min_length, max_length;  // in code points, as valijson counts
+  std::shared_ptr<const std::regex> pattern;           // regex_search, as valijson does
   std::optional<boost::json::array> enumeration;
 };
+
+// Code points of UTF-8 text: the bytes that do not continue a sequence.
+std::uint64_t code_points(std::string_view s) {
+  std::uint64_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
 
 struct FastSchema {
   std::vector<std::pair<std::string, FastProperty>> properties;
@@ -37,7 +53,11 @@ struct FastSchema {
 
   bool accepts(const boost::json::value& instance) const {
     const auto* obj = instance.if_object();
-    if (!obj) return false;
+    return obj && accepts(*obj);
+  }
+
+  bool accepts(const boost::json::object& object) const {
+    const auto* obj = &object;
     for (const auto& name : required) {
       if (!obj->contains(name)) return false;
     }
@@ -75,6 +95,14 @@ struct FastSchema {
       ok = p.types & FastProperty::kNull;
     }
     if (!ok) return false;
+    if (const auto* s = v.if_string()) {
+      if (p.min_length || p.max_length) {
+        const std::uint64_t n = code_points(*s);
+        if (p.min_length && n < *p.min_length) return false;
+        if (p.max_length && n > *p.max_length) return false;
+      }
+      if (p.pattern && !std::regex_search(s->begin(), s->end(), *p.pattern)) return false;
+    }
     if (v.is_number()) {
       if (p.minimum && number < *p.minimum) return false;
       if (p.maximum && number > *p.maximum) return false;
@@ -120,6 +148,18 @@ std::optional<FastProperty> fast_property(const boost::json::value& schema) {
       }
     } else if ((key == "minimum" || key == "maximum") && value.is_number()) {
       (key == "minimum" ? p.minimum : p.maximum) = value.to_number<double>();
+    } else if ((key == "minLength" || key == "maxLength") && (value.is_uint64() ||
+                                                               (value.is_int64() && value.get_int64() >= 0))) {
+      (key == "minLength" ? p.min_length : p.max_length) = value.to_number<std::uint64_t>();
+    } else if (key == "pattern" && value.is_string()) {
+      try {
+        p.pattern = std::make_shared<const std::regex>(std::string(value.get_string()));
+      } catch (const std::regex_error&) {
+        return std::nullopt;
+      }
+    } else if (key == "format" && value.is_string() && value.get_string() != "time") {
+      // Enforced formats are FormatChecker's (run after this check); others annotate only.
+      // "time" stays valijson's.
     } else if (key == "enum" && value.is_array()) {
       p.enumeration = value.get_array();
     } else {
@@ -199,12 +239,54 @@ std::string check_refs(const boost::json::value& root, const boost::json::value&
   return {};
 }
 
+// Removes the formats FormatChecker enforces from valijson's copy of the schema, where the
+// checker enforces them on their own: the schema itself and, from there, "properties", "items",
+// "additionalProperties" and "allOf" (places where every subschema must hold). valijson would
+// check date and date-time again (without leap years, with a std::regex built per call). Under
+// anyOf, oneOf, not, if/then/else and $defs they stay: there the checker's verdict is not the
+// subschema's.
+void strip_enforced_formats(bj::value& schema, int depth) {
+  auto* o = schema.if_object();
+  if (!o || depth > 64) return;
+  if (auto it = o->find("format");
+      it != o->end() && it->value().is_string() && is_enforced_format(it->value().get_string())) {
+    o->erase(it);
+  }
+  if (auto it = o->find("properties"); it != o->end() && it->value().is_object()) {
+    for (auto& kv : it->value().get_object()) strip_enforced_formats(kv.value(), depth + 1);
+  }
+  for (const char* key : {"items", "additionalProperties"}) {
+    if (auto it = o->find(key); it != o->end()) strip_enforced_formats(it->value(), depth + 1);
+  }
+  if (auto it = o->find("allOf"); it != o->end() && it->value().is_array()) {
+    for (auto& sub : it->value().get_array()) strip_enforced_formats(sub, depth + 1);
+  }
+}
+
+// valijson's compiled "pattern"s, per thread and shared by all schemas (the key is the pattern):
+// a valijson::Validator keeps its cache only for its own life. Bounded, since a client validates
+// result schemas that servers choose.
+std::unordered_map<std::string, std::regex>& regex_cache() {
+  thread_local std::unordered_map<std::string, std::regex> cache;
+  if (cache.size() > 512) cache.clear();
+  return cache;
+}
+
+bool valijson_accepts(const valijson::Schema& schema,
+                      const valijson::adapters::BoostJsonAdapter& target,
+                      valijson::ValidationResults* results) {
+  valijson::ValidationVisitor<valijson::adapters::BoostJsonAdapter> visitor(
+      target, std::vector<std::string>(1, "<root>"), true, results, regex_cache());
+  return visitor.validateSchema(schema);
+}
+
 }  // namespace
 
 struct SchemaValidator::Compiled {
   boost::json::value document;  // keeps the adapter's source alive for $ref resolution
   valijson::Schema schema;
   std::optional<FastSchema> fast;
+  FormatChecker formats;
 };
 
 Result<SchemaValidator> SchemaValidator::compile(const boost::json::object& schema) {
@@ -213,6 +295,8 @@ Result<SchemaValidator> SchemaValidator::compile(const boost::json::object& sche
   if (auto bad = check_refs(compiled->document, compiled->document); !bad.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "invalid JSON Schema: " + bad);
   }
+  strip_enforced_formats(compiled->document, 0);
+  compiled->formats = FormatChecker::compile(schema);
   try {
     valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
     valijson::adapters::BoostJsonAdapter adapter(compiled->document);
@@ -274,15 +358,30 @@ const boost::json::value* at_path(const boost::json::value& root,
 }  // namespace
 
 std::optional<std::string> SchemaValidator::validate(const boost::json::value& instance) const {
-  if (compiled_->fast && compiled_->fast->accepts(instance)) return std::nullopt;
-  valijson::adapters::BoostJsonAdapter target(instance);
-  {
-    valijson::Validator fast;
-    if (fast.validate(compiled_->schema, target, nullptr)) return std::nullopt;
+  auto v = check(instance);
+  if (!v) return std::nullopt;
+  return std::move(v->message);
+}
+
+std::optional<std::string> SchemaValidator::validate(const boost::json::object& instance) const {
+  const Compiled& c = *compiled_;
+  if (c.fast && c.formats.empty() && c.fast->accepts(instance)) return std::nullopt;
+  return validate(boost::json::value(instance));  // the full path needs a value
+}
+
+std::optional<SchemaViolation> SchemaValidator::check(const boost::json::value& instance) const {
+  const Compiled& c = *compiled_;
+  if (c.fast && c.fast->accepts(instance)) {
+    if (auto bad = c.formats.check(instance)) return SchemaViolation{std::move(*bad), true};
+    return std::nullopt;
   }
-  valijson::Validator validator;
+  valijson::adapters::BoostJsonAdapter target(instance);
+  if (valijson_accepts(c.schema, target, nullptr)) {
+    if (auto bad = c.formats.check(instance)) return SchemaViolation{std::move(*bad), true};
+    return std::nullopt;
+  }
   valijson::ValidationResults results;
-  validator.validate(compiled_->schema, target, &results);
+  valijson_accepts(c.schema, target, &results);
   std::vector<valijson::ValidationResults::Error> errors;
   valijson::ValidationResults::Error e;
   while (results.popError(e)) errors.push_back(e);
@@ -306,13 +405,13 @@ std::optional<std::string> SchemaValidator::validate(const boost::json::value& i
     if (std::find(parts.begin(), parts.end(), line) == parts.end()) parts.push_back(line);
     if (parts.size() >= 5) break;
   }
-  if (parts.empty()) return std::string("arguments do not match the input schema");
+  if (parts.empty()) return SchemaViolation{"arguments do not match the input schema", false};
   std::string out;
   for (const auto& p : parts) {
     if (!out.empty()) out += "; ";
     out += p;
   }
-  return out;
+  return SchemaViolation{std::move(out), false};
 }
 
 }  // namespace idp::mcp

@@ -41,6 +41,21 @@ std::shared_ptr<PendingReply> PendingRegistry::find(const std::string& id,
   return it->second.reply;
 }
 
+bool PendingRegistry::deliver(const jsonrpc::Message& m, const std::string& session_id) {
+  std::shared_ptr<PendingReply> reply;
+  if (m.id.is_string()) reply = find(std::string(m.id.get_string()), session_id);
+  if (!reply) return false;
+  {
+    std::lock_guard lock(reply->mu);
+    reply->done = true;
+    reply->ok = m.kind == jsonrpc::Message::Kind::kResponse;
+    reply->result = m.result;
+    reply->error = m.error;
+  }
+  reply->waker->notify();
+  return true;
+}
+
 void ToolContext::State::cancel() {
   std::shared_ptr<CancelSignal> signal;
   {
@@ -171,6 +186,8 @@ void ServerCore::Running::finish(std::optional<std::string> response) {
   if (finished_) return;
   finished_ = true;
   if (deadline_) deadline_->cancel();
+  --*running_;
+  if (running_tools_) --*running_tools_;
   done_(std::move(response));
 }
 
@@ -181,7 +198,12 @@ void ServerCore::Running::watch() {
     if (ec || !self || self->finished_) return;
     log::warn("{} (trace {}) passed the handler deadline of {} ms; cancelled", self->method_,
               self->trace_id_, self->limit_.count());
-    if (auto rs = self->request_.lock()) rs->cancel();
+    if (auto rs = self->request_.lock()) {
+      rs->cancel();
+      rs->outcome = RequestOutcome::kError;
+      rs->rpc_error = jsonrpc::kRequestTimeout;
+      rs->detail = "timeout";
+    }
     self->finish(jsonrpc::error_response(
         self->id_, {jsonrpc::kRequestTimeout,
                     "Request timed out: " + self->method_ +
@@ -203,6 +225,12 @@ std::shared_ptr<ServerCore::Running> ServerCore::start_request(
   run->id_ = request->id;
   run->method_ = message.method;
   run->trace_id_ = request->trace_id;
+  run->running_ = &running;
+  ++running;
+  if (message.method == "tools/call") {
+    run->running_tools_ = &running_tool_calls;
+    ++running_tool_calls;
+  }
   auto handler = handle_request(std::move(session), std::move(request), std::move(message));
   net::co_spawn(
       ex, std::move(handler), [run](std::exception_ptr e, std::optional<std::string> response) {
@@ -215,6 +243,10 @@ std::shared_ptr<ServerCore::Running> ServerCore::start_request(
           } catch (...) {
           }
           log::error("{} failed (trace {}): {}", run->method_, run->trace_id_, what);
+          if (auto rs = run->request_.lock()) {
+            rs->outcome = RequestOutcome::kError;
+            rs->rpc_error = jsonrpc::kInternalError;
+          }
           response = jsonrpc::error_response(
               run->id_,
               {jsonrpc::kInternalError, internal_error_text(run->trace_id_), std::nullopt});
@@ -365,6 +397,9 @@ void Server::notify_resource_updated(std::string_view uri) {
 }
 
 const ServerOptions& Server::options() const { return impl_->core.options; }
+
+std::size_t Server::in_flight() const { return impl_->core.running.load(); }
+std::size_t Server::tool_calls_in_flight() const { return impl_->core.running_tool_calls.load(); }
 
 std::vector<Tool> Server::tools() const {
   std::vector<std::shared_ptr<const ToolEntry>> entries;

@@ -80,6 +80,11 @@ struct ServerCore {
   std::map<std::string, std::shared_ptr<const PromptEntry>, std::less<>> prompts;
   std::map<std::pair<std::string, std::string>, Completer> completers;
 
+  // Requests whose handler started and whose answer is not decided yet (Server::in_flight), and
+  // the tools/call among them.
+  std::atomic<std::size_t> running{0};
+  std::atomic<std::size_t> running_tool_calls{0};
+
   // Transports register here to hear about list changes and resource updates.
   using Listener = std::function<void(std::string_view method, const json::object& params,
                                       std::string_view only_subscribed_uri)>;
@@ -150,6 +155,8 @@ class ServerCore::Running {
   json::value id_;
   std::string method_;
   std::string trace_id_;
+  std::atomic<std::size_t>* running_ = nullptr;       // the core's counts
+  std::atomic<std::size_t>* running_tools_ = nullptr;  // null unless a tools/call
   bool finished_ = false;  // touched on the request's executor only
   std::unique_ptr<boost::asio::steady_timer> deadline_;
   std::weak_ptr<Running> self_;

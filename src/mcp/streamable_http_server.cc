@@ -18,6 +18,7 @@
 #include "idp/core/log.h"
 #include "idp/http/sse.h"
 #include "idp/http/url_policy.h"
+#include "observed_request.h"
 #include "server_core.h"
 #include "streamable_http_checks.h"
 #include "streamable_http_listen.h"
@@ -66,6 +67,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   awaitable<std::expected<Identity, http::Response>> authenticate(const http::Request& req) {
     if (!opt.authenticate) co_return Identity{};
     auto who = co_await opt.authenticate(req);
+    if (!who && opt.observe)
+      report_denied(opt.observe, req, who.error(), std::chrono::steady_clock::now());
     co_return who;
   }
 
@@ -117,10 +120,14 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   awaitable<void> handle_post(const http::Request& req, http::Responder& res) {
     if (auto r = check_host_origin(req, opt, loopback_bind))
       co_return co_await res.send(std::move(*r));
+    const auto start = std::chrono::steady_clock::now();
     Identity identity;
     if (opt.authenticate) {  // not through authenticate(): no coroutine frame on the hot path
       auto who = co_await opt.authenticate(req);
-      if (!who) co_return co_await res.send(std::move(who.error()));
+      if (!who) {
+        if (opt.observe) report_denied(opt.observe, req, who.error(), start);
+        co_return co_await res.send(std::move(who.error()));
+      }
       identity = std::move(*who);
     }
     auto ct = req.header("Content-Type");
@@ -156,9 +163,17 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       co_return co_await res.send(std::move(r));
     }
     jsonrpc::Message& m = *message;
+    std::shared_ptr<ObservedRequest> seen =
+        m.is_request() ? observe_request(opt, req, m, start) : nullptr;
+    if (auto r = apply_limit(opt, req, m, identity, seen.get()))
+      co_return co_await res.send(std::move(*r));
     if (is_modern(req, m))
-      co_return co_await handle_modern(req, res, std::move(m), std::move(identity));
-    if (auto r = check_legacy_version(req)) co_return co_await res.send(std::move(*r));
+      co_return co_await handle_modern(req, res, std::move(m), std::move(identity),
+                                       std::move(seen));
+    if (auto r = check_legacy_version(req)) {
+      report_refusal(opt.observe, seen.get(), &identity, *r);
+      co_return co_await res.send(std::move(*r));
+    }
     const bool is_init = m.is_request() && m.method == "initialize";
 
     std::shared_ptr<Session> session;
@@ -171,18 +186,23 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
                                      "Invalid Request: initialize must not carry an "
                                      "Mcp-Session-Id; omit it to start a new session",
                                      m.id);
+        report_refusal(opt.observe, seen.get(), &identity, r);
         co_return co_await res.send(std::move(r));
       }
       session = sessions.create(session_owner(identity));
       if (!session) {
         http::Response r = rpc_error(503, jsonrpc::kConnectionClosed,
                                      "Service Unavailable: too many sessions", m.id);
+        report_refusal(opt.observe, seen.get(), &identity, r);
         co_return co_await res.send(std::move(r));
       }
       log::debug("session {}... started", session->id.substr(0, 8));
     } else {
       auto found = find_session(req, session_owner(identity));
-      if (!found) co_return co_await res.send(std::move(found.error()));
+      if (!found) {
+        report_refusal(opt.observe, seen.get(), &identity, found.error());
+        co_return co_await res.send(std::move(found.error()));
+      }
       session = std::move(*found);
     }
     start_sweeper(co_await net::this_coro::executor);
@@ -193,38 +213,24 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       co_return co_await res.send(std::move(accepted));
     }
     if (m.is_response()) {
-      deliver_reply(*session, m);
+      if (!pending->deliver(m, session->id)) {
+        log::debug("ignored a response to an unknown request id {}", json::serialize(m.id));
+      }
       http::Response accepted = http::Response::empty(202);
       co_return co_await res.send(std::move(accepted));
     }
-    auto rs = new_request(session.get(), m, std::move(identity), req.trace_id());
+    auto rs = new_request(session.get(), m, std::move(identity), req);
     rs->session = session;
     rs->session_id = session->id;
     if (rs->can_push()) rs->pending = pending;
-    co_await run_request(res, std::move(session), std::move(rs), std::move(m), is_init);
-  }
-
-  void deliver_reply(const Session& session, const jsonrpc::Message& m) {
-    std::shared_ptr<PendingReply> reply;
-    if (m.id.is_string()) reply = pending->find(std::string(m.id.get_string()), session.id);
-    if (!reply) {
-      log::debug("ignored a response to an unknown request id {}", json::serialize(m.id));
-      return;
-    }
-    {
-      std::lock_guard lock(reply->mu);
-      reply->done = true;
-      reply->ok = m.kind == jsonrpc::Message::Kind::kResponse;
-      reply->result = m.result;
-      reply->error = m.error;
-    }
-    reply->waker->notify();
+    co_await run_request(res, std::move(session), std::move(rs), std::move(m), is_init,
+                         std::move(seen));
   }
 
   // A request's state, common to both eras. The message's _meta moves into it (nothing past
   // this point reads params._meta).
   std::shared_ptr<HttpRequest> new_request(Session* session, jsonrpc::Message& m, Identity identity,
-                                           const std::string& trace_id) {
+                                           const http::Request& req) {
     std::string stream_id = "p";
     if (session) {
       std::lock_guard lock(session->mu);
@@ -241,7 +247,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
                                             take_meta());
     rs->id = m.id;
     rs->identity = std::move(identity);
-    rs->trace_id = trace_id;
+    rs->trace_id = req.trace_id();
+    rs->peer = std::string(req.remote_address());
     if (auto it = rs->meta.find("progressToken"); it != rs->meta.end()) {
       rs->progress_token = it->value();
     }
@@ -251,7 +258,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // ---- POST, 2026-07-28 ----
 
   awaitable<void> handle_modern(const http::Request& req, http::Responder& res, jsonrpc::Message m,
-                                Identity identity) {
+                                Identity identity, std::shared_ptr<ObservedRequest> seen) {
     // This revision defines no client notifications over HTTP: accepted, nothing to do.
     if (!m.is_request()) {
       http::Response accepted = http::Response::empty(202);
@@ -260,9 +267,15 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     log::trace("{} (MCP 2026-07-28, stateless)", m.method);
     if (auto r = validate_modern(req, m, core)) {
       log::debug("{} refused with HTTP {} (2026-07-28 request rules)", m.method, r->status);
+      report_refusal(opt.observe, seen.get(), &identity, *r);
       co_return co_await res.send(std::move(*r));
     }
-    if (m.method == "subscriptions/listen") co_return co_await listen(res, std::move(m));
+    if (m.method == "subscriptions/listen") {
+      if (seen) seen->streamed = true;
+      co_await listen(res, std::move(m));
+      if (seen) seen->report(opt.observe, &identity, RequestOutcome::kOk, 0, 200);
+      co_return;
+    }
     if (!core.modern_method_available(m.method)) {
       std::string why =
           m.method == "initialize" || m.method == "ping" || m.method == "logging/setLevel" ||
@@ -271,9 +284,10 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
               : "";
       http::Response not_found =
           rpc_error(404, jsonrpc::kMethodNotFound, "Method not found: " + m.method + why, m.id);
+      report_refusal(opt.observe, seen.get(), &identity, not_found);
       co_return co_await res.send(std::move(not_found));
     }
-    auto rs = new_request(nullptr, m, std::move(identity), req.trace_id());
+    auto rs = new_request(nullptr, m, std::move(identity), req);
     rs->modern = true;
     rs->protocol_version =
         std::string(*::idp::json::find_string(rs->meta, meta_keys::kProtocolVersion));
@@ -283,7 +297,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       rs->min_log_level = static_cast<int>(*parse_log_level(*level));
     }
     std::shared_ptr<Session> no_session;
-    co_await run_request(res, std::move(no_session), std::move(rs), std::move(m), false);
+    co_await run_request(res, std::move(no_session), std::move(rs), std::move(m), false,
+                         std::move(seen));
   }
 
   // ---- subscriptions/listen (2026-07-28) ----
@@ -325,7 +340,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // ---- running a request ----
 
   awaitable<void> run_request(http::Responder& res, std::shared_ptr<Session> session,
-                              std::shared_ptr<HttpRequest> rs, jsonrpc::Message m, bool is_init) {
+                              std::shared_ptr<HttpRequest> rs, jsonrpc::Message m, bool is_init,
+                              std::shared_ptr<ObservedRequest> seen) {
     auto ex = co_await net::this_coro::executor;
     const bool stateful = session && !session->id.empty();
     const auto mode = opt.response_mode;
@@ -336,15 +352,18 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       std::lock_guard lock(session->mu);
       session->in_flight[key] = rs;
     }
-    auto running = core.start_request(
-        ex, session, rs, std::move(m),
-        [session, stream, key = std::move(key)](std::optional<std::string> response) {
-          stream->complete(std::move(response));
-          if (!key.empty()) {
-            std::lock_guard lock(session->mu);
-            session->in_flight.erase(key);
-          }
-        });
+    auto running =
+        core.start_request(ex, session, rs, std::move(m),
+                           [self = seen ? shared_from_this() : nullptr, session, rs, seen, stream,
+                            key = std::move(key)](std::optional<std::string> response) {
+                             if (seen)
+                               report_finished(self->opt.observe, *seen, *rs, response.has_value());
+                             stream->complete(std::move(response));
+                             if (!key.empty()) {
+                               std::lock_guard lock(session->mu);
+                               session->in_flight.erase(key);
+                             }
+                           });
 
     // Let a quick handler finish first: then the answer goes out as plain JSON and nothing
     // else (no waker, no replay buffer, no deadline timer) is needed.
@@ -385,6 +404,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
         if (!stream->is_complete()) {
           if (rs->modern) rs->cancel();
           r = rpc_error(503, jsonrpc::kConnectionClosed, "Service Unavailable: server is stopping");
+          if (seen) seen->answered = 503;
         }
         co_return co_await res.send(std::move(r));
       }
@@ -398,6 +418,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       stream->attach(waker);
     }
     if (stateful) session->remember_stream(stream, opt.retained_streams);
+    if (seen) seen->streamed = true;
     std::string_view session_header = is_init && stateful ? std::string_view(session->id) : "";
     co_await start_sse(res, session_header, *stream, stateful);
     const Session* watched = session.get();

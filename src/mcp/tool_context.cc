@@ -198,6 +198,8 @@ void ToolContext::close_stream() {
 }
 
 const Identity& ToolContext::identity() const { return state_->identity; }
+std::string_view ToolContext::trace_id() const { return state_->trace_id; }
+std::string_view ToolContext::peer() const { return state_->peer; }
 
 const json::object& ToolContext::client_capabilities() const {
   static const json::object kEmpty;

@@ -70,15 +70,26 @@ void DbWorker::loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is done
-      while (!queue_.empty() && batch.size() < max_batch_) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
       ++stats_.batches;
-      stats_.operations += batch.size();
+      take_locked(batch);
     }
     run_batch(batch);
   }
+}
+
+bool DbWorker::take_locked(std::deque<Job>& batch) {
+  std::size_t before = batch.size();
+  while (!queue_.empty() && batch.size() < max_batch_) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  stats_.operations += batch.size() - before;
+  return batch.size() > before;
+}
+
+bool DbWorker::take_more(std::deque<Job>& batch) {
+  std::lock_guard lock(mu_);
+  return take_locked(batch);
 }
 
 void DbWorker::run_batch(std::deque<Job>& batch) {
@@ -96,7 +107,11 @@ void DbWorker::run_batch(std::deque<Job>& batch) {
     return;
   }
   bool transaction_lost = false;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  // Operations that arrive while the batch's statements run join it before its commit (up to
+  // max_batch): the end of a turn, queued just after its last events, then shares their fsync
+  // instead of waiting for a commit of its own.
+  for (std::size_t i = 0; i < batch.size() || (!transaction_lost && take_more(batch)); ++i) {
+    if (outcome.size() < batch.size()) outcome.resize(batch.size());
     if (transaction_lost) {
       outcome[i] = Error(ErrorCode::kUnavailable, "the store failed earlier in this transaction");
       continue;

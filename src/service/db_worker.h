@@ -3,7 +3,8 @@
 // executor and are resumed on their own executor once fn's change is durable.
 //
 // Group commit: the thread takes every operation queued while it was busy (up to max_batch) and
-// runs them in one transaction, each inside its own savepoint, then commits once. One fsync then
+// runs them in one transaction, each inside its own savepoint, then, once no more have arrived
+// meanwhile (or max_batch is reached), commits once. One fsync then
 // covers many operations (the events of many concurrent turns), which is what lets the store run
 // with synchronous=FULL and still keep up. An operation that fails (fn throws) is rolled back to
 // its savepoint and gets its error; the others of the batch are unaffected. If the commit itself
@@ -71,6 +72,8 @@ class DbWorker {
   };
   void enqueue(Job job);
   void loop();
+  bool take_locked(std::deque<Job>& batch);  // moves queued jobs into batch; false: none
+  bool take_more(std::deque<Job>& batch);
   void run_batch(std::deque<Job>& batch);
 
   std::unique_ptr<Db> db_;

@@ -177,6 +177,16 @@ Result<std::uint16_t> Service::start() {
                                          auto t = turns_holder->lock();
                                          return t ? static_cast<double>(t->running()) : 0.0;
                                        });
+  std::weak_ptr<SqliteStore> weak_store = s.store;
+  s.metrics->store_counters(
+      [weak_store] {
+        auto st = weak_store.lock();
+        return st ? static_cast<double>(st->operations()) : 0.0;
+      },
+      [weak_store] {
+        auto st = weak_store.lock();
+        return st ? static_cast<double>(st->batches()) : 0.0;
+      });
   auto metrics = s.metrics;
   auto on_event = [metrics](const bj::object& e) { metrics->event(e); };
   TurnManagerOptions to;

@@ -75,6 +75,15 @@ void ServiceMetrics::turn(std::chrono::steady_clock::duration took, const std::s
   turns_->observe({status}, std::chrono::duration<double>(took).count());
 }
 
+void ServiceMetrics::store_counters(std::function<double()> operations,
+                                    std::function<double()> transactions) {
+  registry_.gauge("idp_store_operations", "Store operations (reads and writes) run since start",
+                  std::move(operations));
+  registry_.gauge("idp_store_transactions",
+                  "Store transactions (one fsync each) that ran those operations, grouped",
+                  std::move(transactions));
+}
+
 std::string ServiceMetrics::render() const { return registry_.render(); }
 
 }  // namespace idp::service

@@ -139,13 +139,14 @@ EventRecord insert_event(Db& db, const std::string& session_id, const std::strin
   event["seq"] = seq;
   event["turn_id"] = turn_id;
   event["ts"] = ts;
+  auto json = std::make_shared<const std::string>(bj::serialize(event));
   db.prepare("INSERT INTO events (session_id, seq, turn_id, body) VALUES (?, ?, ?, ?)")
       .bind(1, session_id)
       .bind(2, seq)
       .bind(3, turn_id)
-      .bind(4, bj::serialize(event))
+      .bind(4, *json)
       .run();
-  return EventRecord{seq, turn_id, std::move(event)};
+  return EventRecord{seq, turn_id, std::move(event), std::move(json)};
 }
 
 void insert_message(Db& db, const std::string& session_id, std::int64_t position,
@@ -335,6 +336,7 @@ awaitable<Result<TurnBegun>> SqliteStore::begin_turn(TurnStart t) {
       auto v = ::idp::json::parse(h.text(0));
       if (v) out.history.push_back(std::move(*v));
     }
+    if (t.on_written) t.on_written(out);
     return out;
   });
 }
@@ -368,12 +370,16 @@ awaitable<Result<std::vector<EventRecord>>> SqliteStore::append_events(
       });
 }
 
-awaitable<Result<EventRecord>> SqliteStore::finish_turn(TurnEnd t) {
-  return impl_->worker->run<EventRecord>([t = std::move(t)](Db& db) mutable {
+awaitable<Result<TurnEnded>> SqliteStore::finish_turn(TurnEnd t) {
+  return impl_->worker->run<TurnEnded>([t = std::move(t)](Db& db) mutable {
     std::int64_t seq = next_seq_for(db, t.session_id, t.turn_id);
     const auto now = std::chrono::system_clock::now();
-    EventRecord terminal = insert_event(db, t.session_id, t.turn_id, seq,
-                                        std::move(t.terminal_event), format_utc(now));
+    const std::string ts = format_utc(now);
+    TurnEnded out;
+    out.events.reserve(t.events.size());
+    for (auto& e : t.events)
+      out.events.push_back(insert_event(db, t.session_id, t.turn_id, seq++, std::move(e), ts));
+    out.terminal = insert_event(db, t.session_id, t.turn_id, seq, std::move(t.terminal_event), ts);
     db.prepare("UPDATE messages SET text = ?, status = ?, structured = ? WHERE id = ?")
         .bind(1, t.text)
         .bind(2, t.status)
@@ -401,7 +407,7 @@ awaitable<Result<EventRecord>> SqliteStore::finish_turn(TurnEnd t) {
         .bind(4, t.preview)
         .bind(5, t.session_id)
         .run();
-    return terminal;
+    return out;
   });
 }
 

@@ -56,7 +56,7 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Result<std::vector<EventRecord>>> append_events(
       std::string session_id, std::string turn_id, std::string assistant_message_id,
       std::vector<boost::json::object> events, std::string text_append) override;
-  boost::asio::awaitable<Result<EventRecord>> finish_turn(TurnEnd end) override;
+  boost::asio::awaitable<Result<TurnEnded>> finish_turn(TurnEnd end) override;
   boost::asio::awaitable<Result<TurnEvents>> turn_events(std::string owner, std::string session_id,
                                                          std::string turn_id,
                                                          std::int64_t after) override;

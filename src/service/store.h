@@ -25,6 +25,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +65,9 @@ struct EventRecord {
   std::int64_t seq = 0;
   std::string turn_id;
   boost::json::object event;  // as streamed: with "seq" and "ts"
+  // `event` serialized, when the store has that text at hand (what it wrote), so that it is
+  // serialized once; null otherwise.
+  std::shared_ptr<const std::string> json;
 };
 
 // A session with its messages and, per turn, its events (in seq order).
@@ -71,6 +76,8 @@ struct SessionDetail {
   std::vector<MessageRecord> messages;
   std::vector<EventRecord> events;
 };
+
+struct TurnBegun;
 
 struct TurnStart {
   std::string session_id;
@@ -82,6 +89,10 @@ struct TurnStart {
   std::optional<std::vector<std::string>> agent_ids;  // absent: keep the session's
   std::string title;                                  // used when the session has none yet
   std::string preview;                                // the session's new last_message
+  // Optional: called (on the store's thread, quickly) once the start is written, before it is
+  // durable, so that work that acknowledges nothing (the agent's first model call) overlaps the
+  // commit. If begin_turn then fails, that work must be undone. A store may not call it.
+  std::function<void(const TurnBegun&)> on_written;
 };
 
 struct TurnBegun {
@@ -98,9 +109,17 @@ struct TurnEnd {
   std::string status;  // complete | error | cancelled | interrupted
   std::string text;    // the final answer (or what went wrong)
   std::optional<boost::json::object> structured;
-  boost::json::object terminal_event;  // final or error; appended with the next seq
+  // Events of the turn not yet stored (they arrived while the previous ones were written),
+  // appended before the terminal event.
+  std::vector<boost::json::object> events;
+  boost::json::object terminal_event;  // final or error; appended after them
   boost::json::array new_messages;     // appended to the history
   std::string preview;                 // the session's new last_message
+};
+
+struct TurnEnded {
+  std::vector<EventRecord> events;  // TurnEnd::events as stored
+  EventRecord terminal;
 };
 
 struct TurnEvents {
@@ -170,10 +189,10 @@ class Store {
   virtual boost::asio::awaitable<Result<std::vector<EventRecord>>> append_events(
       std::string session_id, std::string turn_id, std::string assistant_message_id,
       std::vector<boost::json::object> events, std::string text_append) = 0;
-  // Ends a turn in one step: appends the terminal event, sets the assistant message's text,
-  // status and structured data, appends the history, and marks the session idle. Returns the
-  // terminal event as stored.
-  virtual boost::asio::awaitable<Result<EventRecord>> finish_turn(TurnEnd end) = 0;
+  // Ends a turn in one step: appends its last events and the terminal event, sets the
+  // assistant message's text, status and structured data, appends the history, and marks the
+  // session idle. Returns the events as stored.
+  virtual boost::asio::awaitable<Result<TurnEnded>> finish_turn(TurnEnd end) = 0;
   // The events of one turn of the owner's session (`turn_id` empty: the newest turn) with
   // seq > after. kNotFound for an unknown session or turn id.
   virtual boost::asio::awaitable<Result<TurnEvents>> turn_events(std::string owner,

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
 #include <deque>
 #include <unordered_map>
 
@@ -39,6 +40,18 @@ std::string string_field(const bj::object& e, std::string_view key) {
   return it != e.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
 }
 
+// The answer's own words (not a sub-agent's) in `events`: the message's text so far.
+template <class Events>
+std::string answer_text(const Events& events) {
+  std::string text;
+  for (const auto& e : events) {
+    if (type_of(e) == "text_delta" && !e.contains("agent_id") && !e.contains("parent_call_id")) {
+      text += string_field(e, "text");
+    }
+  }
+  return text;
+}
+
 bj::object error_event(std::string_view code, std::string_view message) {
   return bj::object{{"type", "error"}, {"code", code}, {"message", message}};
 }
@@ -59,8 +72,8 @@ bool is_terminal_event(const bj::object& e) {
 }
 
 FeedItem to_feed_item(const EventRecord& r) {
-  return FeedItem{r.seq, std::make_shared<const std::string>(bj::serialize(r.event)),
-                  is_terminal_event(r.event)};
+  auto json = r.json ? r.json : std::make_shared<const std::string>(bj::serialize(r.event));
+  return FeedItem{r.seq, std::move(json), is_terminal_event(r.event)};
 }
 
 struct TurnManager::Turn {
@@ -76,8 +89,9 @@ struct TurnManager::Turn {
   bool writing = false;
   std::optional<bj::object> terminal;  // held until the runner returns
   std::optional<agents::TurnResult> result;
-  bool closed = false;  // finishing: the runner's events are ignored from now on
-  std::string text_so_far;
+  bool closed = false;         // finishing: the runner's events are ignored from now on
+  std::string text_so_far;     // of the stored events
+  std::string text_in_flight;  // of the events being stored
   std::unique_ptr<net::steady_timer> grace;
 
   // Under mu: what readers see.
@@ -168,16 +182,11 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
       std::vector<bj::object> batch(std::make_move_iterator(t->pending.begin()),
                                     std::make_move_iterator(t->pending.end()));
       t->pending.clear();
-      std::string text;
-      for (const auto& e : batch) {
-        // The answer's own words (not a sub-agent's) make the message's text so far.
-        if (type_of(e) == "text_delta" && !e.contains("agent_id") &&
-            !e.contains("parent_call_id")) {
-          text += string_field(e, "text");
-        }
-      }
+      std::string text = answer_text(batch);
+      t->text_in_flight = text;
       auto stored = co_await store->append_events(t->session_id, t->turn_id,
                                                   t->assistant_message_id, std::move(batch), text);
+      t->text_in_flight.clear();
       if (!stored) {
         if (t->closed) break;  // ended meanwhile (cancel grace, shutdown): expected
         log_store_failure(*t, "its events", stored.error());
@@ -197,15 +206,17 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
       t->publish(items, false);
     }
     t->writing = false;
-    if (t->result && !t->closed) co_await finish(t);
   }
 
-  // On the strand: the runner returned (or the manager gave up waiting for it).
+  // On the strand: the runner returned (or the manager gave up waiting for it). The end is
+  // handed to the store at once, also while earlier events are being written: the store runs
+  // its calls in order (and may commit them together), and their results come back to the
+  // strand in that order, so the earlier events are published before the terminal one.
   void on_result(const std::shared_ptr<Turn>& t, agents::TurnResult r) {
     if (t->closed || t->result) return;
     t->result = std::move(r);
     if (t->grace) t->grace->cancel();
-    if (!t->writing) net::co_spawn(t->strand, finish(t), net::detached);
+    net::co_spawn(t->strand, finish(t), net::detached);
   }
 
   // Ends the turn without the runner, with `terminal` as its last event.
@@ -238,7 +249,7 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
       end.text = r.final_text.empty() ? string_field(*t->terminal, "text") : r.final_text;
       end.structured = r.structured;
     } else {
-      end.text = t->text_so_far;
+      end.text = t->text_so_far + t->text_in_flight + answer_text(t->pending);
     }
     std::string shown = end.text.empty() ? string_field(*t->terminal, "message") : end.text;
     end.preview = shorten(shown, kPreviewChars);
@@ -250,6 +261,10 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
       end.new_messages.push_back(llm::to_json(llm::Message::assistant_text(
           "(no answer: " + (shown.empty() ? end.status : shown) + ")")));
     }
+    // Events not yet handed to the store are stored with the end, in the same store call.
+    end.events.assign(std::make_move_iterator(t->pending.begin()),
+                      std::make_move_iterator(t->pending.end()));
+    t->pending.clear();
     end.terminal_event = *t->terminal;
     auto stored = co_await store->finish_turn(std::move(end));
     remove(t);  // before the terminal event is seen: the session takes a new turn at once
@@ -257,11 +272,36 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
       log_store_failure(*t, "its end", stored.error());
       t->publish({}, true);
     } else {
-      if (options.on_event) options.on_event(stored->event);
-      t->publish({to_feed_item(*stored)}, true);
+      std::vector<FeedItem> items;
+      items.reserve(stored->events.size() + 1);
+      for (const auto& r : stored->events) {
+        if (options.on_event) options.on_event(r.event);
+        items.push_back(to_feed_item(r));
+      }
+      if (options.on_event) options.on_event(stored->terminal.event);
+      items.push_back(to_feed_item(stored->terminal));
+      t->publish(items, true);
     }
     if (options.on_turn)
       options.on_turn(std::chrono::steady_clock::now() - t->started, status_of(*t->terminal));
+  }
+
+  // Starts the runner of a begun turn.
+  void launch(const std::shared_ptr<Turn>& t, const TurnBegun& begun) {
+    agents::TurnRequest req;
+    req.question = t->question;
+    req.agent_ids = begun.agent_ids;
+    req.turn_id = t->turn_id;
+    if (!begun.history.empty()) {
+      auto history = llm::messages_from_json(bj::value(begun.history));
+      if (history) {
+        req.history = std::move(*history);
+      } else {
+        log::warn("session {}: its stored history cannot be read ({}); this turn starts without it",
+                  t->session_id, history.error().message());
+      }
+    }
+    net::co_spawn(executor, run(t, std::move(req)), net::detached);
   }
 
   awaitable<void> run(std::shared_ptr<Turn> t, agents::TurnRequest request) {
@@ -322,28 +362,25 @@ awaitable<Result<StartedTurn>> TurnManager::start(NewTurn request) {
                .agent_ids = request.agent_ids,
                .title = shorten(request.text, kTitleChars),
                .preview = shorten(request.text, kPreviewChars)};
+  // The agent starts as soon as the start is written, while it is being committed: its model
+  // call acknowledges nothing, its events are stored after the start (the store keeps the
+  // order), and this call answers only once the start is durable.
+  auto launched = std::make_shared<std::atomic<bool>>(false);
+  ts.on_written = [s, t, launched](const TurnBegun& b) {
+    if (b.busy) return;
+    launched->store(true);
+    net::post(s->executor, [s, t, b] { s->launch(t, b); });
+  };
   auto begun = co_await s->store->begin_turn(std::move(ts));
   if (!begun || begun->busy) {
+    if (launched->load()) t->cancel->cancel();  // the start was not committed after all
     s->remove(t);
     t->publish({}, true);  // a reader that found the reservation sees an empty, ended feed
     if (!begun) co_return std::unexpected(begun.error());
     co_return StartedTurn{.busy = true};
   }
-  agents::TurnRequest req;
-  req.question = request.text;
-  req.agent_ids = begun->agent_ids;
-  req.turn_id = t->turn_id;
-  if (!begun->history.empty()) {
-    auto history = llm::messages_from_json(bj::value(begun->history));
-    if (history) {
-      req.history = std::move(*history);
-    } else {
-      log::warn("session {}: its stored history cannot be read ({}); this turn starts without it",
-                t->session_id, history.error().message());
-    }
-  }
   StartedTurn out{.turn_id = t->turn_id, .feed = t->subscribe(0, s->options.max_reader_backlog)};
-  net::co_spawn(s->executor, s->run(t, std::move(req)), net::detached);
+  if (!launched->load()) s->launch(t, *begun);
   co_return out;
 }
 

@@ -5,12 +5,18 @@
 // away; only cancel() or the service's shutdown stops it.
 //
 // Ordering and consistency:
+// - The agent starts as soon as the user's message is written, while the store commits it (its
+//   model call acknowledges nothing); start() answers only once the message is durable, and if
+//   that fails the agent is cancelled and nothing of the turn is shown.
 // - Events are stored in the order the runner emitted them, in batches (whatever arrived while
 //   the previous batch was being written), and published to readers only once stored.
 // - The terminal event (final or error) is held until the runner returns, then stored together
-//   with the answer, the model history and the session's idle mark in one store call; the turn
-//   leaves the manager before that event is published, so a reader that has seen it can start
-//   the next turn at once.
+//   with the events not yet written, the answer, the model history and the session's idle mark
+//   in one store call, made at once (not after the batch being written: the store keeps the
+//   order and may commit both together); the turn leaves the manager before that event is
+//   published, so a reader that has seen it can start the next turn at once. If the batch
+//   being written then fails, its events are not shown; the turn still ends with its terminal
+//   event.
 // - follow() reaches a running turn in memory (every event stored so far, then live ones, no gap
 //   and no duplicate); a turn that is not in memory has ended and is complete in the store.
 //

@@ -77,7 +77,8 @@ const PROMPTS = {
   table: { text: 'List the invoices', tool: 'list_invoices', rows: 23 },
   plot: { text: 'Plot the monthly sales as a bar chart', tool: 'monthly_sales' },
   slow: { text: 'Run the slow report', tool: 'slow_report' },
-  html: { text: `Echo the text "${HTML_PAYLOAD}"`, tool: 'echo_text', payload: HTML_PAYLOAD },
+  // In backticks: the payload holds double quotes, which would end a "quoted" text early.
+  html: { text: `Echo the text \`${HTML_PAYLOAD}\``, tool: 'echo_text', payload: HTML_PAYLOAD },
 };
 
 // playwright-core from <peers>/browser (installed by scripts/install-deps.sh, not in the tree).
@@ -332,9 +333,10 @@ export async function startStack() {
     await chmod(secret, 0o600);
 
     // The service: the users' pool of the local identity provider, the secret above, its store
-    // in the temporary dir; it prints `listening on http://127.0.0.1:PORT` once it listens.
+    // in the temporary dir, the offline planner whatever IDP_MODEL says (the prompts are written
+    // for it); it prints `listening on http://127.0.0.1:PORT` once it listens.
     const serve = new Proc('serve', agents, [
-      'serve', '--listen', '127.0.0.1:0', '--secret', `file://${secret}`,
+      'serve', '--listen', '127.0.0.1:0', '--model', 'offline', '--secret', `file://${secret}`,
       '--cognito-endpoint', idpUrl, '--user-pool-id', pool, '--user-client-id', client,
       '--data', path.join(dir, 'serve'),
     ], { logDir });

@@ -89,13 +89,13 @@ class BadTokenMatrix : public ::testing::Test {
     const std::string jwks_url = fmt::format("http://127.0.0.1:{}/jwks.json", *jp);
     if (example_server()) {
       db_ = fmt::format("{}/bad-token-matrix-{}.db", ::testing::TempDir(), ::getpid());
-      std::string failure;
-      child_ = test::ChildProcess::start(
+      auto child = ChildProcess::start(
           {test::bin_dir() + "/idp-mcp-server", "--listen", "127.0.0.1:0", "--jwt-issuer", kIssuer,
            "--jwt-jwks-url", jwks_url, "--cognito-client-id", "client-a", "--required-scope",
            "mcp/tools", "--db", db_, "--log-level", "warn"},
-          "http://127\\.0\\.0\\.1:[0-9]+/mcp", &failure);
-      ASSERT_TRUE(child_) << failure;
+          "http://127\\.0\\.0\\.1:[0-9]+/mcp");
+      ASSERT_TRUE(child) << child.error().message();
+      child_ = std::move(*child);
       const std::string& url = child_->match();
       port_ = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
       return;
@@ -188,7 +188,7 @@ class BadTokenMatrix : public ::testing::Test {
   std::unique_ptr<mcp::Server> mcp_;
   std::unique_ptr<BearerAuth> auth_;
   std::unique_ptr<mcp::StreamableHttpServer> transport_;
-  std::unique_ptr<test::ChildProcess> child_;
+  std::unique_ptr<ChildProcess> child_;
   std::string db_;
   std::uint16_t port_ = 0;
 

@@ -37,4 +37,17 @@ for args in "tools" "tools http://127.0.0.1:1/mcp --no-such-option" ""; do
   ((rc == 2)) || fail "'idp-agents $args' exited $rc (usage errors exit 2): $err"
 done
 pass "a missing argument, an unknown option and no command at all exit 2"
+
+rc=0
+err=$("$AGENTS" tools http://127.0.0.1:1/mcp --oauth-client-secret-env IDP_CLI_TEST_SECRET 2>&1) || rc=$?
+((rc == 2)) && [[ $err == "error: --oauth-client-secret-env needs --oauth-client-id" ]] ||
+  fail "an OAuth secret without a client id (exit $rc): $err"
+rc=0
+err=$(IDP_CLI_TEST_TOKEN=t "$AGENTS" call http://127.0.0.1:1/mcp add --oauth-client-id c --token-env IDP_CLI_TEST_TOKEN 2>&1) || rc=$?
+((rc == 2)) && [[ $err == "error: the --oauth-* options exclude --token-env and the Cognito options" ]] ||
+  fail "--oauth-client-id with --token-env (exit $rc): $err"
+rc=0
+err=$("$AGENTS" tools http://127.0.0.1:1/mcp --oauth-client-id c --oauth-client-secret-env IDP_CLI_TEST_UNSET 2>&1) || rc=$?
+((rc == 2)) && [[ $err == 'error: $IDP_CLI_TEST_UNSET is empty' ]] || fail "an empty OAuth secret variable (exit $rc): $err"
+pass "MCP authorization options: a secret without a client id, mixed with --token-env, or empty exit 2"
 echo "$PASSED passed, 0 failed"

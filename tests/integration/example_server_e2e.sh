@@ -164,6 +164,25 @@ jq -e -s '[.[] | select(.outcome == "rate_limited")][0] | .username == "alice" a
   (.detail | startswith("tool_calls"))' "$TMP/audit-limit.log" >/dev/null || fail "rate_limited line: $(cat "$TMP/audit-limit.log")"
 pass "--rate-limit 5/min: the sixth call gets 429 with Retry-After, bob is unaffected, one rate_limited line, /metrics counts"
 
+# Our client honours Retry-After once when the wait fits the call's deadline, else says why.
+start_server retry --stateless --rate-limit 5/min --db "$TMP/example.db" --audit-log "$TMP/audit-retry.log"
+for i in 1 2 3 4 5; do
+  code=$(post "$ALICE")
+  [[ $code == 200 ]] || fail "call $i within the limit: HTTP $code $(cat "$TMP/body")"
+done
+out=$("$BIN/idp-agents" call "$URL" calculator --args-json '{"expression":"6*7"}' --json --timeout 30 \
+  --header "Authorization: Bearer $ALICE" 2>"$TMP/retry.err") || fail "a call within its deadline after Retry-After: $out $(cat "$TMP/retry.err")"
+jq -e '.structuredContent.result == 42' <<<"$out" >/dev/null || fail "the retried call's result: $out"
+rc=0
+out=$("$BIN/idp-agents" call "$URL" calculator --args-json '{"expression":"6*7"}' --json --timeout 2 \
+  --header "Authorization: Bearer $ALICE" 2>&1) || rc=$?
+((rc != 0)) && [[ $out == *"tool_calls, 5/min"*"past this call's deadline"* ]] ||
+  fail "a Retry-After past the deadline: expected an error naming the limit and the wait, got (exit $rc) $out"
+stop_server
+jq -e -s '[.[] | .outcome] == ["ok","ok","ok","ok","ok","rate_limited","ok","rate_limited"]' "$TMP/audit-retry.log" >/dev/null ||
+  fail "audit of the retries: $(jq -c -s '[.[] | .outcome]' "$TMP/audit-retry.log")"
+pass "our client waits out Retry-After once within its deadline, and names the limit and the wait when it cannot"
+
 # HTTPS with a local CA made by the server; our client trusts it only when told to.
 start_server tls --local-ca "$TMP/ca" --db "$TMP/example.db"
 [[ $URL == https://* && -f $TMP/ca/ca.pem ]] || fail "--local-ca did not serve HTTPS: $URL"

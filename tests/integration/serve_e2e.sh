@@ -2,8 +2,8 @@
 # `idp-agents serve` as a user runs it: the local identity provider with a users' pool, an MCP
 # server named in a secret file, the service on 127.0.0.1. Its flags refuse what is unsafe or
 # unknown; it prints its URL; the UI is served with its policy; a user signs in through it, sees
-# the agent and keeps a session across a restart; SIGTERM stops it cleanly; its trace log holds
-# no password or token; its store is private.
+# the agent and keeps a session across a restart; a member of the group Reviewer is refused;
+# SIGTERM stops it cleanly; its trace log holds no password or token; its store is private.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/cognito.sh"
 
@@ -80,8 +80,30 @@ AGENTS=$(api GET /api/agents)
 [[ $(jq -r '.agents[0].tools | length' <<<"$AGENTS") -gt 0 ]] || fail "no tools: $AGENTS"
 pass "a user signs in through the service and sees the secret's agent ready with its tools"
 
+# A Reviewer of the local provider (CreateGroup, AdminAddUserToGroup: cognito:groups) is refused.
+cog "$COG" AdminCreateUser "{\"UserPoolId\":\"$POOL\",\"Username\":\"rita\",\"MessageAction\":\"SUPPRESS\"}" >/dev/null
+cog "$COG" AdminSetUserPassword "{\"UserPoolId\":\"$POOL\",\"Username\":\"rita\",\"Password\":\"$PASSWORD\",\"Permanent\":true}" >/dev/null
+cog "$COG" CreateGroup "{\"UserPoolId\":\"$POOL\",\"GroupName\":\"Reviewer\"}" >/dev/null
+cog "$COG" AdminAddUserToGroup "{\"UserPoolId\":\"$POOL\",\"Username\":\"rita\",\"GroupName\":\"Reviewer\"}" >/dev/null
+RITA=$(curl -sS -X POST "$URL/api/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"username\":\"rita\",\"password\":\"$PASSWORD\"}" | jq -r .access_token)
+[[ $RITA == ey* ]] || fail "the Reviewer could not sign in"
+status=$(curl -s -o "$TMP/rita.json" -w '%{http_code}' "$URL/api/agents" -H "Authorization: Bearer $RITA")
+[[ $status == 403 && $(jq -r .error.code "$TMP/rita.json") == permission_denied ]] ||
+  fail "a Reviewer's /api/agents: $status $(cat "$TMP/rita.json")"
+[[ $(curl -sS "$URL/api/me" -H "Authorization: Bearer $RITA" | jq -c .groups) == '["Reviewer"]' ]] ||
+  fail "a Reviewer's /api/me: $(curl -sS "$URL/api/me" -H "Authorization: Bearer $RITA")"
+pass "a user the local provider put in the group Reviewer is refused (403), /api/me names the group"
+
 SID=$(api POST /api/chat/sessions '{"agent_ids":["conformance"]}' | jq -r .session_id)
 [[ $SID == ses_* ]] || fail "no session id"
+STREAM=$(curl -sS -N -X POST "$URL/api/chat/sessions/$SID/messages" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"text":"Which tools do you have?"}')
+FIRST=$(grep -m 1 '^data: ' <<<"$STREAM" | sed 's/^data: //')
+LAST=$(grep '^data: ' <<<"$STREAM" | tail -n 1 | sed 's/^data: //')
+[[ $(jq -r '.type + " " + .model' <<<"$FIRST") == "turn_start offline" && $(jq -r .type <<<"$LAST") == final &&
+   $(jq -r .text <<<"$LAST") == *"I can use these tools"* ]] || fail "a chat question: $STREAM"
+pass "a chat question is answered by the agent loop (the offline planner) as a stream of events"
 [[ $(stat -c %a "$TMP/serve/idp-agents.db") == 600 && $(stat -c %a "$TMP/serve") == 700 ]] ||
   fail "store modes: $(stat -c '%a %n' "$TMP/serve" "$TMP/serve/idp-agents.db")"
 kill -TERM "$SERVE"

@@ -1,7 +1,8 @@
-// ServerGuard in a real server (in process, stateless Streamable HTTP on 127.0.0.1): rate limits
-// answered with 429 + Retry-After before dispatch, schema and format failures audited as
-// `invalid`, authentication refusals audited as `denied`, the metrics that match, graceful
-// drain of a running call, and HTTPS with a local CA for our MCP client.
+// ServerGuard in a real server (in process, stateless Streamable HTTP on 127.0.0.1), through the
+// transport's request hooks: rate limits answered with 429 + Retry-After before dispatch in both
+// protocol eras, schema and format failures audited as `invalid`, authentication refusals
+// audited as `denied`, the metrics that match (real statuses for every method), graceful drain
+// of a running call with /healthz's count, and HTTPS with a local CA for our MCP client.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -91,7 +92,8 @@ class ServerGuardTest : public ::testing::Test {
     http_->on_stop([this] { stop_began_ = true; });
     StreamableHttpOptions so;
     so.stateless = true;
-    so.authenticate = guard_->authenticator(std::move(inner));
+    so.authenticate = std::move(inner);
+    guard_->install(so);
     transport_ = std::make_unique<StreamableHttpServer>(*server_, so);
     transport_->attach(*http_);
     guard_->serve(*http_);
@@ -109,6 +111,52 @@ class ServerGuardTest : public ::testing::Test {
         fmt::format(
             R"({{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"{}","arguments":{}}}}})",
             tool, args));
+  }
+  // The same call as a 2026-07-28 client sends it (no session; everything in the request).
+  test::RawResponse modern_call(const std::string& tool, const std::string& args) {
+    bj::object meta{
+        {"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+        {"io.modelcontextprotocol/clientInfo", bj::object{{"name", "raw"}, {"version", "1"}}},
+        {"io.modelcontextprotocol/clientCapabilities", bj::object{}}};
+    bj::object params{{"name", tool}, {"arguments", bj::parse(args)}, {"_meta", std::move(meta)}};
+    bj::object body{
+        {"jsonrpc", "2.0"}, {"id", 9}, {"method", "tools/call"}, {"params", std::move(params)}};
+    return test::request(port_, "POST", "/mcp",
+                         {{"Content-Type", "application/json"},
+                          {"Accept", "application/json, text/event-stream"},
+                          {"MCP-Protocol-Version", "2026-07-28"},
+                          {"Mcp-Method", "tools/call"},
+                          {"Mcp-Name", tool}},
+                         bj::serialize(body));
+  }
+  // Two calls of `register` through our MCP client (one connection): what each returned.
+  std::vector<std::string> client_calls(std::chrono::milliseconds timeout) {
+    boost::asio::io_context ioc;
+    std::vector<std::string> out;
+    boost::asio::co_spawn(
+        ioc,
+        [&]() -> awaitable<void> {
+          ClientOptions o;
+          o.listen = false;
+          o.timeout = timeout;
+          Client c(ioc.get_executor(), fmt::format("http://127.0.0.1:{}/mcp", port_), o);
+          auto ok = co_await c.connect();
+          if (!ok) {
+            out.push_back("connect: " + ok.error().message());
+            co_return;
+          }
+          for (int i = 0; i < 2; ++i) {
+            bj::object args{{"email", "retry@example.com"}};  // named: GCC 12 coroutine temporaries
+            auto r = co_await c.call_tool("register", std::move(args));
+            out.push_back(r ? std::string(r->content.at(0).at("text").as_string())
+                            : fmt::format("error {}: {}", static_cast<int>(r.error().code()),
+                                          r.error().message()));
+          }
+          co_await c.close();
+        },
+        boost::asio::detached);
+    ioc.run();
+    return out;
   }
   static bj::object result(const test::RawResponse& r) {
     return bj::parse(r.body).as_object().at("result").as_object();
@@ -195,6 +243,94 @@ TEST_F(ServerGuardTest, OverTheLimitIs429WithRetryAfterAndAJsonRpcError) {
             std::string::npos);
 }
 
+TEST_F(ServerGuardTest, TheLimitAppliesToTheStatelessEraWithTheSameAnswer) {
+  start(*parse_rate("1/min"));
+  auto ok = modern_call("register", R"({"email":"a@example.com"})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(bj::parse(ok.body).at("result").at("resultType"), "complete") << ok.body;
+  auto r = modern_call("register", R"({"email":"a@example.com"})");
+  ASSERT_EQ(r.status, 429) << r.body;
+  EXPECT_GE(std::stoi(r.header("retry-after")), 1);
+  auto body = bj::parse(r.body).as_object();
+  EXPECT_EQ(body.at("id"), 9);
+  EXPECT_EQ(body.at("error").at("code"), kRateLimitedError);
+  EXPECT_EQ(body.at("error").at("data").at("limit"), "tool_calls");
+  // The handshake era shares the principal's bucket.
+  EXPECT_EQ(call("register", R"({"email":"a@example.com"})").status, 429);
+  auto lines = audit_lines(dir_ / "audit.log");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].at("outcome"), "ok");
+  EXPECT_EQ(lines[1].at("outcome"), "rate_limited");
+  EXPECT_EQ(lines[1].at("detail"), "tool_calls 1/min");
+  EXPECT_EQ(lines[1].at("tool"), "register");
+  EXPECT_EQ(lines[2].at("outcome"), "rate_limited");
+}
+
+TEST_F(ServerGuardTest, EveryMethodIsCountedWithItsRealStatus) {
+  start(std::nullopt);
+  auto list = test::request(port_, "POST", "/mcp",
+                            {{"Content-Type", "application/json"},
+                             {"Accept", "application/json, text/event-stream"},
+                             {"MCP-Protocol-Version", "2025-11-25"}},
+                            R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto unknown = test::request(port_, "POST", "/mcp",
+                               {{"Content-Type", "application/json"},
+                                {"Accept", "application/json, text/event-stream"},
+                                {"MCP-Protocol-Version", "2025-11-25"}},
+                               R"({"jsonrpc":"2.0","id":2,"method":"no/such/method"})");
+  ASSERT_EQ(unknown.status, 200) << unknown.body;
+  auto no_tool = call("nope", "{}");
+  ASSERT_EQ(no_tool.status, 200) << no_tool.body;
+  std::string m = metrics_->render();
+  EXPECT_NE(m.find("idp_mcp_requests_total{method=\"tools/list\",status=\"ok\"} 1\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("idp_mcp_requests_total{method=\"other\",status=\"error\"} 1\n"),
+            std::string::npos)
+      << m;
+  // An unknown tool is the caller's mistake: invalid, with the tool labelled "unknown".
+  EXPECT_NE(m.find("idp_mcp_requests_total{method=\"tools/call\",status=\"invalid\"} 1\n"),
+            std::string::npos)
+      << m;
+  auto lines = audit_lines(dir_ / "audit.log");
+  ASSERT_EQ(lines.size(), 1u);  // tool calls, refusals and rate limits only
+  EXPECT_EQ(lines[0].at("tool"), "unknown");
+  EXPECT_EQ(lines[0].at("outcome"), "invalid");
+}
+
+// Our client waits out a Retry-After that fits the call's deadline, once.
+TEST_F(ServerGuardTest, OurClientHonoursRetryAfterWithinItsDeadline) {
+  start(*parse_rate("1/s"));
+  auto results = client_calls(std::chrono::seconds(30));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0], "registered retry@example.com");
+  EXPECT_EQ(results[1], "registered retry@example.com");  // after a 429 and the wait it asked for
+  std::vector<std::string> outcomes;
+  for (const auto& l : audit_lines(dir_ / "audit.log")) {
+    outcomes.emplace_back(l.at("outcome").as_string());
+  }
+  EXPECT_EQ(outcomes, (std::vector<std::string>{"ok", "rate_limited", "ok"}));
+}
+
+// A wait past the deadline is not waited: the error names the limit and the wait.
+TEST_F(ServerGuardTest, OurClientReportsARetryAfterPastItsDeadline) {
+  start(*parse_rate("1/min"));
+  auto results = client_calls(std::chrono::seconds(5));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0], "registered retry@example.com");
+  EXPECT_EQ(results[1].rfind(
+                fmt::format("error {}: ", static_cast<int>(ErrorCode::kResourceExhausted)), 0),
+            0u)
+      << results[1];
+  EXPECT_NE(
+      results[1].find("rate limited by the server (tool_calls, 1/min); it asks to retry after "),
+      std::string::npos)
+      << results[1];
+  EXPECT_NE(results[1].find("past this call's deadline (timeout 5000 ms)"), std::string::npos)
+      << results[1];
+}
+
 TEST_F(ServerGuardTest, RefusedAuthenticationIsAuditedAsDenied) {
   Authenticator refuse =
       [](const http::Request&) -> awaitable<std::expected<Identity, http::Response>> {
@@ -236,6 +372,9 @@ TEST_F(ServerGuardTest, StopLetsARunningCallFinishWithinTheGrace) {
   // The server is stopping while the call still runs; releasing it now lets it answer.
   while (!stop_began_) std::this_thread::yield();
   EXPECT_EQ(guard_->in_flight(), 1u);
+  // /healthz says so, with the number of calls it waits for.
+  while (guard_->health().status != 503) std::this_thread::yield();
+  EXPECT_EQ(guard_->health().body, R"({"status":"stopping","in_flight":1})");
   release_ = true;
   auto r = pending.get();
   stopper.join();

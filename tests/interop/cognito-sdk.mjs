@@ -1,8 +1,9 @@
 // Interop peer: the AWS JavaScript SDK v3 (@aws-sdk/client-cognito-identity-provider) pointed at
 // a Cognito-compatible endpoint (our `idp-agents local-cognito`). It creates a pool, an app
 // client and a user, signs in (InitiateAuth USER_PASSWORD_AUTH), refreshes (REFRESH_TOKEN_AUTH),
-// answers the NEW_PASSWORD_REQUIRED challenge of a user with a temporary password, and checks
-// that the errors are shaped as the SDK expects (it parses `__type` into the error's name).
+// answers the NEW_PASSWORD_REQUIRED challenge of a user with a temporary password, puts the user
+// in a group (CreateGroup, AdminAddUserToGroup: the tokens' `cognito:groups`), and checks that
+// the errors are shaped as the SDK expects (it parses `__type` into the error's name).
 //
 //   node tests/interop/cognito-sdk.mjs ENDPOINT
 //
@@ -101,6 +102,26 @@ check(typeof refreshed.AccessToken === 'string' && refreshed.RefreshToken === un
   'REFRESH_TOKEN_AUTH gives a new access token for the same sub and no new refresh token');
 const me = await client.send(new cip.GetUserCommand({ AccessToken: refreshed.AccessToken }));
 check(me.Username === 'sdk-user', 'GetUser with the refreshed token', me.Username);
+
+// Groups: a member's tokens carry `cognito:groups` (how the service recognises a Reviewer).
+check(access['cognito:groups'] === undefined, 'a user in no group has no cognito:groups claim');
+const group = (await client.send(new cip.CreateGroupCommand({
+  UserPoolId: pool.Id, GroupName: 'Reviewer', Description: 'reviews documents', Precedence: 1,
+}))).Group;
+check(group.GroupName === 'Reviewer' && group.UserPoolId === pool.Id && group.Precedence === 1 &&
+  group.CreationDate instanceof Date, 'CreateGroup returns the group', JSON.stringify(group));
+await expectError(client.send(new cip.CreateGroupCommand({ UserPoolId: pool.Id, GroupName: 'Reviewer' })),
+  'GroupExistsException', 'a second CreateGroup of one name is GroupExistsException');
+await client.send(new cip.AdminAddUserToGroupCommand({ UserPoolId: pool.Id, Username: 'sdk-user', GroupName: 'Reviewer' }));
+await expectError(client.send(new cip.AdminAddUserToGroupCommand({ UserPoolId: pool.Id, Username: 'sdk-user', GroupName: 'Nobody' })),
+  'ResourceNotFoundException', 'AdminAddUserToGroup with an unknown group is ResourceNotFoundException');
+const member = (await client.send(new cip.InitiateAuthCommand({
+  AuthFlow: 'USER_PASSWORD_AUTH', ClientId: app.ClientId,
+  AuthParameters: { USERNAME: 'sdk-user', PASSWORD: password },
+}))).AuthenticationResult;
+check(JSON.stringify(claims(member.AccessToken)['cognito:groups']) === '["Reviewer"]' &&
+  JSON.stringify(claims(member.IdToken)['cognito:groups']) === '["Reviewer"]',
+  'after AdminAddUserToGroup both tokens carry cognito:groups ["Reviewer"]', JSON.stringify(claims(member.AccessToken)));
 
 await expectError(client.send(new cip.InitiateAuthCommand({
   AuthFlow: 'USER_PASSWORD_AUTH', ClientId: app.ClientId,

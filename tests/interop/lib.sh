@@ -159,7 +159,7 @@ while True:
   _rp_pid=$!
   _idp_pids+=("$_rp_pid")
   for _ in $(seq 300); do
-    _rp_port=$(head -n 1 "$_rp_out" 2>/dev/null)
+    _rp_port=$(head -n 1 "$_rp_out" 2>/dev/null || true) # the file may not exist yet (set -e)
     [[ -n $_rp_port ]] && break
     kill -0 "$_rp_pid" 2>/dev/null || break
     sleep 0.1

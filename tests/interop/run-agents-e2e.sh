@@ -11,51 +11,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_peers
 AGENTS=$IDP_BIN/idp-agents
-SE=$IDP_NODE_MODULES/@modelcontextprotocol/server-everything/dist/index.js
 REFRESH=2
 
-wait_for() {  # wait_for FILE REGEX [SECONDS]: first match (SECONDS, default 30, guard a hang)
-  local m
-  for _ in $(seq $(( ${3:-30} * 10 ))); do
-    m=$(grep -oE "$2" "$1" 2>/dev/null | head -n 1) && [[ -n $m ]] && { echo "$m"; return 0; }
-    sleep 0.1
-  done
-  tail -n 20 "$1" >&2
-  fail "no '$2' in $1 within ${3:-30} s"
-}
-
-"$AGENTS" local-cognito --port 0 --data "$IDP_TMP/cognito" >"$IDP_TMP/cognito.out" 2>&1 &
-_idp_pids+=($!)
-COG=$(wait_for "$IDP_TMP/cognito.out" 'http://127\.0\.0\.1:[0-9]+')
-source "$IDP_INTEROP_DIR/../lib/cognito.sh"
-cognito_pool "$COG" agents svc 'Passw0rd!Agents' || fail "pool setup"
-POOL=$COG_POOL CLIENT=$COG_CLIENT
-export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=$COG/
-
-start_server MCP_PORT MCP_PID --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT"
-# The down server's port is in the secret before the server runs: held (refusing connections)
-# until the server starts on it.
-reserve_port DOWN_PORT DOWN_HOLDER
-PORT=0 MCP_FORCE_LOOPBACK_DEBUG=1 "$IDP_NODE" -r "$IDP_INTEROP_DIR/force-loopback.cjs" "$SE" sse \
-  >"$IDP_TMP/se.out" 2>"$IDP_TMP/se.err" &
-SE_PID=$!
-_idp_pids+=($SE_PID)
-SE_PORT=$(force_loopback_port "$IDP_TMP/se.err" "$SE_PID") ||
-  fail "server-everything reported no listener on 127.0.0.1: $(tail -n 20 "$IDP_TMP/se.err")"
-
-cred="\"cognito_user_pool_id\":\"$POOL\",\"cognito_client_id\":\"$CLIENT\",\"cognito_username\":\"svc\""
-SECRET=$IDP_TMP/secret.json
-cat >"$SECRET" <<JSON
-[
-  {"mcp_url":"http://127.0.0.1:$MCP_PORT/mcp",$cred,"cognito_password":"Passw0rd!Agents","tools_allow":["add","whoami"]},
-  {"mcp_url":"http://127.0.0.1:$MCP_PORT/mcp","agent_name":"Calculator Tools","agent_description":"Adds numbers.",$cred,
-   "cognito_password":"Passw0rd!Agents","tools_allow":["add"],"tool_prefix":"calc_","sample_queries":["What is 2 + 40?"]},
-  {"mcp_url":"http://127.0.0.1:$MCP_PORT/mcp",$cred},
-  {"mcp_url":"http://127.0.0.1:$DOWN_PORT/mcp",$cred,"cognito_password":"Passw0rd!Agents","timeout_seconds":5},
-  {"mcp_url":"http://127.0.0.1:$SE_PORT/sse","transport":"sse","agent_name":"Everything","tools_allow":["echo","get-sum"]}
-]
-JSON
-chmod 600 "$SECRET"
+source "$IDP_INTEROP_DIR/agents-five-entries.sh"
 
 # --- agents list ---------------------------------------------------------------------------------
 "$AGENTS" agents list --secret "file://$SECRET" --json >"$IDP_TMP/list.json" 2>"$IDP_TMP/list.err" ||
@@ -96,7 +54,7 @@ release_port "$DOWN_HOLDER"
 "$IDP_SERVER" --host 127.0.0.1 --port "$DOWN_PORT" --jwt-issuer "$COG/$POOL" --jwt-client-id "$CLIENT" >"$IDP_TMP/late.out" 2>&1 &
 _idp_pids+=($!)
 wait_for "$IDP_TMP/late.out" 'listening on' >/dev/null
-ready_line() { jq -c --arg id "$1" 'select(.event == "agent" and .agent.agent_id == $id and .agent.status == "ready")' "$W" 2>/dev/null | head -n 1; }
+ready_line() { jq -c --arg id "$1" 'select(.event == "agent" and .agent.agent_id == $id and .agent.status == "ready")' "$W" 2>/dev/null | sed -n 1p; }
 wait_ready() {  # wait_ready AGENT_ID: its "ready" event in the watch output (a 30 s guard)
   for _ in $(seq 300); do [[ -n $(ready_line "$1") ]] && return 0; sleep 0.1; done
   return 1

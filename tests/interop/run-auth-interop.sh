@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Authentication interop, both directions (issue 4's acceptance):
 #  1. The AWS JavaScript SDK drives our local identity provider (`idp-agents local-cognito`):
-#     pool, client, user, challenge, sign-in, refresh, Cognito-shaped errors (cognito-sdk.mjs).
+#     pool, client, user, challenge, sign-in, refresh, groups, Cognito-shaped errors (cognito-sdk.mjs).
 #  2. A TypeScript MCP server that validates tokens with npm `jose` (jose-server.mjs) accepts the
 #     access token our provider issued to our client (`idp-agents call` with Cognito options),
 #     and refuses calls without one.

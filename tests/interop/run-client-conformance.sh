@@ -5,6 +5,9 @@
 #   conformance.sh client --command "$IDP_BIN/mcp-conformance-client" --scenario S
 #   S = initialize, tools_call, elicitation-sep1034-client-defaults, sse-retry
 #
+# or, with IDP_CONFORMANCE_SCENARIOS set (space-separated), those scenarios
+# (run-client-conformance-auth.sh: every auth/* scenario).
+#
 # The runner starts a mock server per scenario (on 127.0.0.1: conformance.sh preloads
 # force-loopback.cjs) and launches the client with the server URL as its last argument. Each
 # scenario must exit 0 with "Passed: P/T, 0 failed" (P > 0). Every scenario runs even when an
@@ -20,7 +23,7 @@ CLIENT=${IDP_CONFORMANCE_CLIENT:-$IDP_BIN/mcp-conformance-client}
 
 SCENARIO_LIMIT=${IDP_CONFORMANCE_SCENARIO_LIMIT:-60} # the runner kills a client after 30 s; 4 x 60 s < 300 s
 
-scenarios=(initialize tools_call elicitation-sep1034-client-defaults sse-retry)
+read -r -a scenarios <<<"${IDP_CONFORMANCE_SCENARIOS:-initialize tools_call elicitation-sep1034-client-defaults sse-retry}"
 sum_passed=0
 sum_total=0
 sum_failed=0
@@ -29,7 +32,7 @@ bad=0
 summary=()
 
 for s in "${scenarios[@]}"; do
-  outdir=$IDP_TMP/conformance-$s
+  outdir=$IDP_TMP/conformance-${s//\//-}
   out=$outdir.log
   mkdir -p "$outdir"
   rc=0
@@ -62,7 +65,7 @@ for s in "${scenarios[@]}"; do
     summary+=("FAIL  $s: $line, exit $rc$( ((rc == 124)) && echo " (killed after ${SCENARIO_LIMIT}s)") (${secs}s)")
     log "$s: last 40 lines of the runner output:"
     tail -n 40 <<<"$plain" | sed 's/^/  /'
-    for f in "$outdir"/*/stderr.txt; do
+    for f in "$outdir"/*/stderr.txt "$outdir"/*/*/stderr.txt; do
       [[ -s $f ]] || continue
       log "$s: client stderr:"
       tail -n 20 "$f" | sed 's/^/  /'

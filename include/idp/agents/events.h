@@ -12,7 +12,9 @@
 //   usage           {input_tokens, output_tokens}
 //   final           {text}                       last event of a turn that answered
 //   error           {code, message}              last event of a turn that failed
-// No event ever holds a password, token or API key.
+// The events of a sub-agent (its text_delta, tool_start, tool_end) also carry `parent_call_id`,
+// the call_id of the subagent_start they belong to. No event ever holds a password, token or
+// API key.
 #pragma once
 
 #include <boost/json/array.hpp>

@@ -4,22 +4,24 @@
 // embed it in an idp::http::Server.
 //
 // Operations: CreateUserPool, CreateUserPoolClient (optional secret), AdminCreateUser,
-// AdminSetUserPassword, AdminGetUser, InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH),
-// RespondToAuthChallenge (NEW_PASSWORD_REQUIRED) and GetUser. Errors are HTTP 400 with
+// AdminSetUserPassword, AdminGetUser, CreateGroup, AdminAddUserToGroup, InitiateAuth
+// (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), RespondToAuthChallenge (NEW_PASSWORD_REQUIRED) and
+// GetUser. Errors are HTTP 400 with
 // `{"__type":"NotAuthorizedException","message":"Incorrect username or password."}`, as Cognito
 // sends them. Tokens are RS256 JWTs shaped like Cognito's (the access token has `client_id` and
-// `token_use`, no `aud`; the ID token has `aud`), valid one hour; refresh tokens are opaque. Every
-// pool has its own RSA-2048 key, served at `GET /<poolId>/.well-known/jwks.json` next to an OIDC
-// discovery document whose `issuer` equals the tokens' `iss` (`<issuer base>/<poolId>`).
+// `token_use`, no `aud`; the ID token has `aud`; both carry `cognito:groups` for a member of a
+// group), valid one hour; refresh tokens are opaque. Every pool has its own RSA-2048 key, served
+// at `GET /<poolId>/.well-known/jwks.json` next to an OIDC discovery document whose `issuer`
+// equals the tokens' `iss` (`<issuer base>/<poolId>`).
 //
-// State (pools, clients with their secrets, users with PBKDF2-HMAC-SHA256 password hashes, the
-// pool keys as PEM, hashes of refresh tokens) lives in `<data_dir>/local-cognito.json`; passwords
-// and refresh tokens are never stored in clear. A background thread rewrites the file after
-// changes, atomically (temporary file, fsync, rename; mode 0600), coalescing changes that arrive
-// while it writes: a request never waits for the disk or holds the state's lock during I/O.
-// flush() and destruction wait until every change is written. Access tokens handed back to it
-// (GetUser) are checked with verify_jwt, as any resource server checks them. Thread-safe: every
-// member may be called from any thread.
+// State (pools with their groups, clients with their secrets, users with PBKDF2-HMAC-SHA256
+// password hashes and their groups, the pool keys as PEM, hashes of refresh tokens) lives in
+// `<data_dir>/local-cognito.json`; passwords and refresh tokens are never stored in clear. A
+// background thread rewrites the file after changes, atomically (temporary file, fsync, rename;
+// mode 0600), coalescing changes that arrive while it writes: a request never waits for the disk
+// or holds the state's lock during I/O. flush() and destruction wait until every change is
+// written. Access tokens handed back to it (GetUser) are checked with verify_jwt, as any
+// resource server checks them. Thread-safe: every member may be called from any thread.
 #pragma once
 
 #include <chrono>

@@ -23,4 +23,8 @@ std::optional<std::string> closest_match(std::string_view word,
 // digits and !#$%&'*+-.^_`|~.
 bool is_http_token(std::string_view s);
 
+// The longest prefix of `text` of at most `max_bytes` bytes that does not split a UTF-8
+// sequence.
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
+
 }  // namespace idp

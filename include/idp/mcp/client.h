@@ -14,7 +14,9 @@
 // to a hard maximum) and cancellation (legacy: notifications/cancelled). It is robust where the
 // reference SDKs are not: a lost SSE stream is resumed with Last-Event-ID after the server's
 // `retry:` delay (legacy); a forgotten session (HTTP 404) is re-initialized once and the request
-// retried once; an HTTP 401 asks the token provider for a fresh token once and retries once.
+// retried once; an HTTP 401 asks the token provider for a fresh token once and retries once,
+// and an HTTP 403 with error="insufficient_scope" lets a provider that is also a
+// ChallengeHandler (idp/mcp/challenge.h) step up.
 // Both renewals are shared: when many calls see the 404 (or the 401) at once, one initialize
 // (one token refresh) serves them all, and calls that start meanwhile wait for the new session
 // instead of sending a session id that is known to be gone.
@@ -55,7 +57,9 @@
 namespace idp::mcp {
 
 // Supplies the bearer token sent as "Authorization: Bearer ...". Implementations cache tokens;
-// `refresh` is true after the server rejected the last one (HTTP 401).
+// `refresh` is true after the server rejected the last one (HTTP 401), unless the provider is
+// also a ChallengeHandler (idp/mcp/challenge.h), which then hears the challenge instead. An empty
+// token sends no Authorization header.
 class TokenProvider {
  public:
   virtual ~TokenProvider() = default;

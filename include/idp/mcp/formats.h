@@ -4,8 +4,8 @@
 // "format" keywords of a schema once (through properties, items, additionalProperties, allOf,
 // anyOf, oneOf and local "$ref"s to "$defs"/"definitions") and checks an instance against them;
 // a failure names the field and the rule: "email: not a valid e-mail address (format email)".
-// Unknown formats are annotations and accept anything. ServerGuard runs it next to the schema
-// validator. Immutable after compile(); check() is thread-safe.
+// Unknown formats are annotations and accept anything. SchemaValidator (schema.h) runs it for
+// every schema it compiles. Immutable after compile(); check() is thread-safe.
 #pragma once
 
 #include <boost/json/object.hpp>

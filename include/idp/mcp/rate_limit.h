@@ -2,8 +2,8 @@
 // buckets per principal for tool calls, for every other method, and optionally per tool. A
 // bucket holds up to `burst` tokens and refills at `count` per `period`; a request takes one
 // token or is refused with the time after which one will be there (sent as HTTP 429 with
-// Retry-After by ServerGuard). The principal is the token's `sub`, else its `client_id`, else the
-// peer address (principal_of). A bucket that has refilled completely is the same as a new one,
+// Retry-After by the transport, through ServerGuard's limiter hook). The principal is the
+// token's `sub`, else its `client_id`, else the peer address (principal_of). A bucket that has refilled completely is the same as a new one,
 // so it is dropped: memory follows the callers active in the last period, and a hard cap evicts
 // the least recently used bucket beyond it. Limits are set in code or read from a JSON file.
 // Thread-safe: check() may run on every server thread at once (buckets live in locked shards).

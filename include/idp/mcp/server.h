@@ -99,6 +99,11 @@ class Server {
 
   const ServerOptions& options() const;
   std::vector<Tool> tools() const;
+  // Requests being handled now, by every transport of this server: counted from the handler's
+  // start until its answer is decided (a handler still running after its deadline no longer
+  // counts). What a graceful stop waits for.
+  std::size_t in_flight() const;
+  std::size_t tool_calls_in_flight() const;  // the tools/call among them
 
  private:
   friend struct ServerAccess;  // how transports reach the dispatcher (src/mcp/server_core.h)

@@ -1,23 +1,20 @@
 // idp::mcp::ServerGuard gives an MCP server the operational features a customer's server needs,
-// each off until given: rate limits per principal (and per tool), input validation beyond types
-// (JSON Schema "format", see formats.h), an audit line per tool call, refusal and rate-limited
-// request (audit.h), Prometheus metrics on /metrics (idp/core/metrics.h) and /healthz. A few lines
-// turn it on:
+// each off until given: rate limits per principal (and per tool), an audit line per tool call,
+// refusal and rate-limited request (audit.h), Prometheus metrics on /metrics
+// (idp/core/metrics.h) and /healthz. A few lines turn it on:
 //
 //   mcp::ServerGuard guard(server, {.rate_limiter = limiter, .audit = audit, .metrics = metrics});
-//   guard.add_tool(tool, handler);                              // instead of server.add_tool
-//   transport_options.authenticate = guard.authenticator(bearer.authenticator());
-//   guard.serve(http);                                          // GET /metrics, GET /healthz
+//   guard.add_tool(tool, handler);         // server.add_tool, and the tool's argument names
+//   transport_options.authenticate = bearer.authenticator();
+//   guard.install(transport_options);      // the limit and observe hooks (request_hooks.h)
+//   guard.serve(http);                     // GET /metrics, GET /healthz
 //
-// The authenticator wraps the real one (which may be empty: anonymous callers, principal = the
-// peer address): refused requests are audited as `denied`; then the rate limits apply (HTTP 429,
-// Retry-After, and a JSON-RPC error naming the limit and when to retry, audited as
-// `rate_limited`); then tools/call arguments are validated against the tool's schema and formats
-// (a failure is audited as `invalid` and answered by the server as a tool error naming the field
-// and the rule). Tools added through the guard are timed and audited as `ok` or `tool_error`.
-//
-// This works with today's transport through its Authenticator hook; docs/mcp-server-guide.md
-// lists the per-request observer and pre-dispatch hooks that will replace the body peek.
+// It works through the transport's request hooks: the limiter answers a request over a limit
+// with HTTP 429, Retry-After and a JSON-RPC error naming the limit and when to retry (audited as
+// `rate_limited`); the observer audits every tools/call (`ok`, `tool_error`, `invalid`), every
+// request that authentication refused (`denied`) and every rate-limited one, and counts every
+// request by method and status. Input validation beyond types (JSON Schema "format", see
+// formats.h) is the schema validator's, for every tool of the server.
 // Thread-safe: every member may be called from any server thread; add tools before serving.
 #pragma once
 
@@ -43,13 +40,9 @@ struct ServerGuardOptions {
   std::shared_ptr<RateLimiter> rate_limiter;  // null: no limits
   std::shared_ptr<AuditLog> audit;            // null: no audit lines
   std::shared_ptr<MetricsRegistry> metrics;   // null: no metrics (the guard registers its own)
-  bool enforce_formats = true;                // email, uri, date-time, date, uuid, ipv4
   std::string metrics_path = "/metrics";
   std::string health_path = "/healthz";
 };
-
-// JSON-RPC error code of a rate-limited request (the implementation-defined server range).
-inline constexpr int kRateLimitedError = -32029;
 
 class ServerGuard {
  public:
@@ -58,20 +51,25 @@ class ServerGuard {
   ServerGuard(const ServerGuard&) = delete;
   ServerGuard& operator=(const ServerGuard&) = delete;
 
-  // Server::add_tool with a handler that enforces formats, times the call, counts it and writes
-  // its audit line. Fails as Server::add_tool does.
+  // Server::add_tool; the guard remembers the tool's declared argument names (the audit line
+  // writes only those) and labels its metrics with the tool's name. Fails as Server::add_tool
+  // does.
   Result<void> add_tool(Tool tool, ToolHandler handler);
 
-  // The pre-dispatch hook for StreamableHttpOptions::authenticate (see above). Keeps the guard's
-  // state alive.
-  Authenticator authenticator(Authenticator inner = {});
+  // Sets options.limit (when there is a rate limiter) and options.observe to the guard's hooks,
+  // keeping an observer already there (it is called first). Keeps the guard's state alive.
+  void install(StreamableHttpOptions& options);
 
-  // GET <metrics_path> (Prometheus text) and GET <health_path> ({"status":"ok"}, 503
-  // {"status":"stopping"} once the server stops) on `http`, before http.start(). The gauge of
-  // active sessions reads `sessions` when given (e.g. the transport's session_count).
+  // GET <metrics_path> (Prometheus text) and GET <health_path> on `http`, before http.start().
+  // The gauge of active sessions reads `sessions` when given (e.g. the transport's
+  // session_count).
   void serve(http::Server& http, std::function<std::size_t()> sessions = {});
 
-  std::size_t in_flight() const;  // tool calls running now
+  // What GET <health_path> answers: 200 {"status":"ok"}; once the HTTP server stops, 503
+  // {"status":"stopping","in_flight":N} with the requests still running.
+  http::Response health() const;
+
+  std::size_t in_flight() const;  // requests running now (Server::in_flight)
 
  private:
   struct Impl;

@@ -15,7 +15,8 @@
 //   notification stream; closing a response stream cancels its request.
 //
 // Host and Origin are validated against DNS rebinding in both eras. Handlers run under the
-// Server's handler deadline (ServerOptions::handler_timeout).
+// Server's handler deadline (ServerOptions::handler_timeout). The limit and observe hooks see
+// every JSON-RPC request (request_hooks.h).
 // Thread-safety: attach() before the HTTP server starts; session_count() from any thread.
 #pragma once
 
@@ -31,6 +32,7 @@
 
 #include "idp/http/message.h"
 #include "idp/http/server.h"
+#include "idp/mcp/request_hooks.h"
 #include "idp/mcp/server.h"
 
 namespace idp::mcp {
@@ -71,6 +73,13 @@ struct StreamableHttpOptions {
   // id): a POST, GET or DELETE from another identity with that session id gets 404, exactly as
   // for an unknown session.
   Authenticator authenticate;
+  // Optional (request_hooks.h): asked before each JSON-RPC request is dispatched, after
+  // authentication and parsing; a refusal is answered with HTTP 429, Retry-After and the
+  // JSON-RPC error -32029, in both protocol eras.
+  RequestLimiter limit;
+  // Optional (request_hooks.h): told once how each JSON-RPC request, and each request that
+  // authentication refused, ended; before its answer is sent.
+  RequestObserver observe;
 };
 
 class StreamableHttpServer {

@@ -90,6 +90,10 @@ class ToolContext {
   void close_stream();
 
   const Identity& identity() const;
+  // The HTTP request's trace id (as in the server's log and the audit line) and the caller's
+  // remote address; empty where no transport set them.
+  std::string_view trace_id() const;
+  std::string_view peer() const;
   const json::object& client_capabilities() const;
   const json::object& client_info() const;
   std::string_view protocol_version() const;

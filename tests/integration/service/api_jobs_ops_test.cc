@@ -151,6 +151,17 @@ TEST_F(ServiceTest, MetricsCountRequestsTurnsToolsTokensAndAgents) {
        }) {
     EXPECT_NE(m.body.find(line + "\n"), std::string::npos) << line << "\nin:\n" << m.body;
   }
+  // The store's group commit: every store call counted, committed in no more transactions.
+  auto value = [&](const std::string& name) {
+    auto at = m.body.find("\n" + name + " ");
+    EXPECT_NE(at, std::string::npos) << name << " in:\n" << m.body;
+    return at == std::string::npos ? -1.0 : std::stod(m.body.substr(at + name.size() + 2));
+  };
+  double operations = value("idp_store_operations");
+  double transactions = value("idp_store_transactions");
+  EXPECT_GE(operations, 6);  // at least a session, two turns' starts and ends, and a read
+  EXPECT_GE(transactions, 1);
+  EXPECT_LE(transactions, operations);
 }
 
 }  // namespace

@@ -4,17 +4,13 @@
 // session, the user's message and every event streamed before the kill are there, and the turn
 // is marked interrupted with a stored error event. The killed process is service-test-server
 // (this Service with the scripted turns), started and stopped by its pid.
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 
-#include <regex>
 #include <thread>
 
+#include "idp/core/child_process.h"
 #include "idp/core/json_util.h"
 #include "service_env.h"
 #include "sqlite_db.h"
@@ -26,76 +22,19 @@ namespace bj = boost::json;
 
 std::string message(const std::string& text) { return bj::serialize(bj::object{{"text", text}}); }
 
-// service-test-server in a child process, its stdout read through a pipe.
-class ServerProcess {
- public:
-  ServerProcess(const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    std::vector<char*> argv;
-    std::vector<std::string> all{SERVICE_TEST_SERVER};
-    all.insert(all.end(), args.begin(), args.end());
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      ::dup2(fds[1], 1);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_ = fds[0];
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(out_);
-  }
-  // Reads stdout until `re` matches (30 s at most); returns its first group.
-  std::string wait_for(const std::regex& re) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    std::smatch m;
-    while (!std::regex_search(text_, m, re)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) throw std::runtime_error("service-test-server said only: " + text_);
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[512];
-      auto n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) throw std::runtime_error("service-test-server exited; it said: " + text_);
-      text_.append(buf, static_cast<std::size_t>(n));
-    }
-    return m[1];
-  }
-  // Sends `signo` and returns the exit status (or 128 + the signal that ended it).
-  int signal_and_wait(int signo) {
-    ::kill(pid_, signo);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string text_;
-};
-
 class LifecycleTest : public ServiceTest {
  protected:
-  std::unique_ptr<ServerProcess> spawn() {
-    auto p = std::make_unique<ServerProcess>(
-        std::vector<std::string>{"--store", store_path_, "--user-pool-id", pool_,
-                                 "--user-client-id", client_, "--cognito-endpoint", idp_url_});
-    port_ = static_cast<std::uint16_t>(
-        std::stoi(p->wait_for(std::regex("listening on http://127\\.0\\.0\\.1:(\\d+)"))));
+  // service-test-server in a child process, once it says where it listens.
+  std::unique_ptr<ChildProcess> spawn() {
+    auto p =
+        ChildProcess::start({SERVICE_TEST_SERVER, "--store", store_path_, "--user-pool-id", pool_,
+                             "--user-client-id", client_, "--cognito-endpoint", idp_url_},
+                            "listening on http://127\\.0\\.0\\.1:[0-9]+");
+    if (!p) throw std::runtime_error(p.error().message());
+    const std::string& said = (*p)->match();
+    port_ = static_cast<std::uint16_t>(std::stoi(said.substr(said.rfind(':') + 1)));
     wait_ready();
-    return p;
+    return std::move(*p);
   }
   std::unique_ptr<idp::test::RawConnection> open_turn(const std::string& sid,
                                                       const std::string& text,

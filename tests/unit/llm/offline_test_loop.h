@@ -47,7 +47,8 @@ inline std::vector<ToolSpec> example_tools() {
            R"({"type":"object","properties":{
                  "client_id":{"type":"string","pattern":"^C-[0-9]{4}$"},
                  "email":{"type":"string","format":"email"},
-                 "subject":{"type":"string"},"idempotency_key":{"type":"string"}},
+                 "subject":{"type":"string","pattern":"^[^\\r\\n]*$"},
+                 "idempotency_key":{"type":"string","pattern":"^[A-Za-z0-9._:-]{1,128}$"}},
                "anyOf":[{"required":["client_id"]},{"required":["email"]}]})"),
       spec("list_outbox", "List messages in the e-mail outbox.",
            R"({"type":"object","properties":{

@@ -45,6 +45,36 @@ TEST(CanonicalJsonTest, MemberOrderDoesNotChangeTheText) {
   EXPECT_EQ(canonical_json(a), R"({"a":{"x":"s","y":[1,{"c":3,"d":2}]},"b":1})");
 }
 
+// Strings are escaped as Boost.JSON's serializer escapes them, so a digest of the canonical text
+// does not depend on which of the two wrote it.
+TEST(CanonicalJsonTest, StringsAreEscapedAsTheJsonSerializerDoesIt) {
+  std::string every;
+  for (int c = 1; c < 128; ++c) every += static_cast<char>(c);
+  every += "\xc3\xa9\xe2\x82\xac";  // UTF-8 passes through
+  const bj::value v = bj::object{{every, every}, {"list", bj::array{every, 1, 2.5, true, nullptr}}};
+  // Sorted, the key starting with \x01 comes first.
+  EXPECT_EQ(canonical_json(v), bj::serialize(bj::value(bj::object{
+                                   {every, every},
+                                   {"list", bj::array{every, 1, 2.5, true, nullptr}}})));
+}
+
+TEST(AuditLineTest, IsOneJsonObjectWithEscapedValuesAndMilliseconds) {
+  AuditRecord r;
+  r.trace_id = "t1";
+  r.username = "ada \"the\" \n countess";
+  r.method = "tools/call";
+  r.tool = "calculator";
+  r.argument_names = {"expression", "(1 undeclared)"};
+  r.duration = std::chrono::microseconds(97);
+  const std::string line = to_json_line(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  auto o = bj::parse(line).as_object();
+  EXPECT_EQ(o.at("username"), "ada \"the\" \n countess");
+  EXPECT_EQ(bj::serialize(o.at("argument_names")), R"j(["expression","(1 undeclared)"])j");
+  EXPECT_NE(line.find(R"("duration_ms":0.097})"), std::string::npos) << line;
+  EXPECT_EQ(o.at("time").as_string().size(), 27u);  // 2026-12-04T19:05:20.827164Z
+}
+
 TEST_F(AuditLogTest, OneLinePerRecordWithTheFieldsAndNoValues) {
   auto log = AuditLog::open_file((dir_ / "audit.log").string());
   ASSERT_TRUE(log) << log.error().message();

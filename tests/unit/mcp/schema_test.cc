@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "idp/core/json_util.h"
 #include "idp/mcp/schema.h"
 #include "idp/mcp/types.h"
@@ -137,6 +141,98 @@ TEST(Schema, QuickPathAgreesWithTheFullValidator) {
   auto problem = v->validate(val(R"({"n":"3"})"));
   ASSERT_TRUE(problem);
   EXPECT_NE(problem->find("n: wrong type (got string)"), std::string::npos) << *problem;
+}
+
+// Patterns and lengths (in code points) on the quick path, and the full validator's message.
+TEST(Schema, PatternsAndLengthsAreCheckedWithTheMessageNamingTheField) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{
+      "id":{"type":"string","pattern":"^C-[0-9]{4}$"},
+      "name":{"type":"string","minLength":2,"maxLength":3}},"required":["id"],
+      "additionalProperties":false})"));
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->validate(val(R"({"id":"C-1001","name":"\u00e4\u00f6\u00fc"})")));  // 3 code points
+  EXPECT_TRUE(v->validate(val(R"({"id":"C-1001","name":"\u00e4\u00f6\u00fcx"})")));
+  EXPECT_TRUE(v->validate(val(R"({"id":"C-1001","name":"a"})")));
+  auto problem = v->validate(val(R"({"id":"C-1001' OR 1=1 --"})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("id: "), std::string::npos) << *problem;
+  EXPECT_NE(problem->find("pattern"), std::string::npos) << *problem;
+}
+
+// Formats are the validator's own: every tool gets them, whether a guard is in front or not.
+TEST(Schema, EnforcedFormatsNameTheFieldAndTheRule) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{
+      "email":{"type":"string","format":"email"},
+      "when":{"type":"array","items":{"type":"string","format":"date"}},
+      "at":{"type":"string","format":"time"}}})"));
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->check(val(R"({"email":"ada@example.com","when":["2024-02-29"]})")));
+  auto email = v->check(val(R"({"email":"ada(at)example.com"})"));
+  ASSERT_TRUE(email);
+  EXPECT_TRUE(email->format);
+  EXPECT_EQ(email->message, "email: not a valid e-mail address (format email)");
+  auto leap = v->check(val(R"({"when":["2024-02-29","2023-02-29"]})"));
+  ASSERT_TRUE(leap);
+  EXPECT_TRUE(leap->format);
+  EXPECT_NE(leap->message.find("when[1]: "), std::string::npos) << leap->message;
+  EXPECT_NE(leap->message.find("(format date)"), std::string::npos) << leap->message;
+  // "time" is not one of ours: the schema validator checks it (a schema rule).
+  auto time = v->check(val(R"({"at":"25:00:00Z"})"));
+  ASSERT_TRUE(time);
+  EXPECT_FALSE(time->format);
+  auto type = v->check(val(R"({"email":7})"));
+  ASSERT_TRUE(type);
+  EXPECT_FALSE(type->format);
+}
+
+// Under anyOf a format is part of its branch: a value that fits no branch is refused.
+TEST(Schema, FormatsInsideAnyOfStayPartOfTheirBranch) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{"d":{"anyOf":[
+      {"type":"string","format":"date"},{"type":"integer"}]}}})"));
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->validate(val(R"({"d":"2024-01-31"})")));
+  EXPECT_FALSE(v->validate(val(R"({"d":7})")));
+  EXPECT_TRUE(v->validate(val(R"({"d":"not a date"})")));
+}
+
+// One compiled schema, validated from several threads at once (patterns through the full
+// validator, whose compiled regexes are kept per thread).
+TEST(Schema, ValidatesFromManyThreadsAtOnce) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{
+      "id":{"type":"string","pattern":"^C-[0-9]{4}$"},"tags":{"type":"array","items":{
+      "type":"string","pattern":"^[a-z]+$"}}},"not":{"required":["forbidden"]}})"));
+  ASSERT_TRUE(v);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (v->validate(val(R"({"id":"C-1234","tags":["a","bc"]})"))) ++wrong;
+        if (!v->validate(val(R"({"id":"C-12345","tags":["a"]})"))) ++wrong;
+        if (!v->validate(val(R"({"id":"C-1234","tags":["A"]})"))) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace idp::mcp
+
+namespace idp::mcp {
+namespace {
+
+// A structured result is validated as an object, with the same verdicts as the value form.
+TEST(Schema, ObjectsAreValidatedWithoutAValueWrapper) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{
+      "id":{"type":"string","pattern":"^C-[0-9]{4}$"}},"required":["id"]})"));
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->validate(obj(R"({"id":"C-1001"})")));
+  auto problem = v->validate(obj(R"({"id":"nope"})"));
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("id: "), std::string::npos) << *problem;
+  EXPECT_TRUE(v->validate(obj(R"({})")));
 }
 
 }  // namespace

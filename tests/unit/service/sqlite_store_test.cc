@@ -105,7 +105,7 @@ class SqliteStoreTest : public ::testing::Test {
         .preview = answer};
     auto r = run(store_->finish_turn(e));
     EXPECT_TRUE(r) << r.error().message();
-    return r ? *r : EventRecord{};
+    return r ? r->terminal : EventRecord{};
   }
 
   std::filesystem::path dir_;
@@ -249,6 +249,42 @@ TEST_F(SqliteStoreTest, OneRunningTurnPerSession) {
       run(store_->append_events("a", "t1", "t1-a", {bj::object{{"type", "text_delta"}}}, ""));
   ASSERT_FALSE(late);
   EXPECT_NE(late.error().message().find("not running"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, ATurnsStartIsAnnouncedOnceWrittenBeforeItIsCommitted) {
+  create("a");
+  auto count_messages = [this] {
+    Db other(path_);  // another connection sees only what is committed
+    auto& s = other.prepare("SELECT COUNT(*) FROM messages WHERE session_id = 'a'");
+    return s.step() ? s.int64(0) : -1;
+  };
+  int calls = 0;
+  std::int64_t committed_then = -1;
+  std::size_t agents_then = 0;
+  TurnStart t{.session_id = "a",
+              .owner = "alice",
+              .turn_id = "t1",
+              .user_message_id = "t1-u",
+              .assistant_message_id = "t1-a",
+              .text = "hello",
+              .title = "hello",
+              .preview = "hello",
+              .on_written = [&](const TurnBegun& b) {
+                ++calls;
+                agents_then = b.agent_ids.size();
+                committed_then = count_messages();
+              }};
+  auto r = run(store_->begin_turn(t));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(agents_then, 1u);      // what the caller needs to start the agent
+  EXPECT_EQ(committed_then, 0);    // announced before the commit
+  EXPECT_EQ(count_messages(), 2);  // durable once begin_turn answers
+  t.turn_id = "t2";
+  auto busy = run(store_->begin_turn(t));
+  ASSERT_TRUE(busy);
+  EXPECT_TRUE(busy->busy);
+  EXPECT_EQ(calls, 1);  // a refused start is not announced
 }
 
 TEST_F(SqliteStoreTest, AnotherOwnersSessionIsNotFound) {
