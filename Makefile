@@ -5,6 +5,8 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
+# Warnings in our code are errors in these builds (CI's); WERROR=OFF to look at them all at once.
+WERROR ?= ON
 
 # What `make demo` builds: the programs scripts/demo.sh runs and the web UI the service serves.
 # Its set-up installs the Debian packages and, from npm, only the UI's libraries (deps-demo).
@@ -15,14 +17,25 @@ BENCH_TARGETS ?= mcp-conformance-server idp-agents idp-mcp-server bench-client-l
   bench-discovery bench-agent-turn bench-fake-model agent-test-server bench-service-chat
 BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling agent_turn \
   service_chat
+# `make fuzz` (docs/fuzzing.md): each target in fuzz/targets runs FUZZ_SECONDS under libFuzzer
+# with ASan+UBSan, built by clang in $(FUZZ_BUILD).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= jsonrpc sse_parser http_server http_client event_stream openai_stream jwt \
+  secret_schema sigv4 url_policy calculator
+FUZZ_CXX ?= clang++-16
+FUZZ_CXXFLAGS ?= -O1 -gline-tables-only
 
-.PHONY: help deps deps-build deps-demo build test test-unit test-asan bench bench-smoke demo format clean
+.PHONY: help deps deps-build deps-demo build test test-unit test-asan fuzz bench bench-smoke demo format \
+  clean
 
 help:
 	@echo "make deps       install Debian packages and npm test peers (scripts/install-deps.sh)"
 	@echo "make build      configure and build; binaries land in $(BUILD)/bin/"
-	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, browser, bench-smoke)"
-	@echo "make test-asan  ASan+UBSan build, unit and integration labels"
+	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, browser, bench-smoke, fuzz-smoke)"
+	@echo "make test-asan  ASan+UBSan build, unit, integration and fuzz-smoke labels"
+	@echo "make fuzz       libFuzzer (clang, ASan+UBSan) on every fuzz target, FUZZ_SECONDS=$(FUZZ_SECONDS) each"
+	@echo "                (FUZZ_TARGETS=\"jwt sigv4\" for some; findings land in $(FUZZ_BUILD)/artifacts/)"
 	@echo "make bench      benchmarks (bench/): BENCH lines with rounds and spread; fails on INVALID or an error, never on timing"
 	@echo "make bench-smoke  every benchmark at a tiny size (ctest -L bench-smoke; also part of make test)"
 	@echo "make demo       builds only $(DEMO_TARGETS) and runs the demo: identity provider, example MCP server, secret,"
@@ -40,7 +53,7 @@ deps-demo:
 	scripts/install-deps.sh --npm-only ui
 
 $(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIDP_WERROR=$(WERROR) $(CMAKE_FLAGS)
 
 build: $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
@@ -52,13 +65,26 @@ test-unit: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS) -L unit
 
 $(ASAN_BUILD)/build.ninja:
-	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIDP_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIDP_SANITIZE=ON -DIDP_WERROR=$(WERROR) \
+	  $(CMAKE_FLAGS)
 
 test-asan: $(ASAN_BUILD)/build.ninja
 	scripts/install-deps.sh --no-npm
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS) -L 'unit|integration'
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS) -L 'unit|integration|fuzz-smoke'
+
+# libFuzzer needs clang: scripts/install-deps.sh --fuzz installs clang-16 and libFuzzer.
+$(FUZZ_BUILD)/build.ninja:
+	scripts/install-deps.sh --no-npm --fuzz
+	CXX=$(FUZZ_CXX) cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$(FUZZ_CXXFLAGS)" -DIDP_FUZZ=ON -DIDP_SANITIZE=ON \
+	  -DIDP_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz-,$(FUZZ_TARGETS))
+	FUZZ_BIN=$(abspath $(FUZZ_BUILD))/bin FUZZ_WORK=$(abspath $(FUZZ_BUILD)) \
+	  FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 # Every benchmark runs even when one fails; the BENCH lines are repeated at the end (and kept in
 # $(BUILD)/bench/*.log), and the target fails when one benchmark failed or was INVALID.
@@ -87,4 +113,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

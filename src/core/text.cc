@@ -42,6 +42,14 @@ std::optional<std::string> closest_match(std::string_view word,
   return best;
 }
 
+bool is_http_token(std::string_view s) {
+  auto tchar = [](char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  };
+  return !s.empty() && std::all_of(s.begin(), s.end(), tchar);
+}
+
 std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return text;
   std::size_t n = max_bytes;

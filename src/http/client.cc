@@ -488,6 +488,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         co_return a;
       }
       int status = p->get().result_int();
+      if (status < 100) {  // Beast reads any three digits: "000" (found by fuzz-http_client)
+        a.error = Error(ErrorCode::kProtocol,
+                        "malformed HTTP response: status " + std::to_string(status));
+        co_return a;
+      }
       if (status >= 100 && status < 200 && status != 101) continue;  // 100 Continue and such
       break;
     }

@@ -109,7 +109,9 @@ void SseParser::process_line(std::string_view line, std::vector<SseEvent>& out) 
     if (has_data_) data_.push_back('\n');
     data_.append(value);
     has_data_ = true;
-    if (pending_bytes() > max_event_bytes_) fail();
+    // Not pending_bytes(): line_ may still hold this very line (one that arrived in pieces),
+    // whose value was just counted in data_.
+    if (data_.size() + event_.size() > max_event_bytes_) fail();
   } else if (field == "id") {
     if (value.find('\0') == std::string_view::npos) last_event_id_.assign(value);
   } else if (field == "retry") {

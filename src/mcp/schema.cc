@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -197,6 +198,47 @@ std::optional<FastSchema> fast_schema(const boost::json::object& schema) {
   return f;
 }
 
+// valijson follows "$ref" by recursion: a reference that leads back to itself through nothing but
+// other references ({"$ref":"#"}, a -> b -> a) or one that is not local ({"$ref":"x"}, which it
+// resolves against this very document) overflows the stack (found by fuzz-jsonrpc). We fetch no
+// remote schema anyway. Returns what is wrong, or "" when every $ref is a local JSON pointer whose
+// chain of references ends.
+std::string check_refs(const boost::json::value& root, const boost::json::value& v) {
+  if (const auto* a = v.if_array()) {
+    for (const auto& e : *a) {
+      if (auto bad = check_refs(root, e); !bad.empty()) return bad;
+    }
+    return {};
+  }
+  const auto* o = v.if_object();
+  if (!o) return {};
+  if (const auto* ref = ::idp::json::find_string(*o, "$ref")) {
+    std::vector<std::string_view> seen;
+    std::string_view cur = *ref;
+    for (;;) {
+      if (!cur.starts_with('#')) {
+        return "$ref '" + std::string(cur.substr(0, 80)) +
+               "' is not a local reference ('#' or '#/json/pointer'; remote schemas are not fetched)";
+      }
+      if (std::find(seen.begin(), seen.end(), cur) != seen.end()) {
+        return "$ref '" + std::string(cur.substr(0, 80)) + "' refers back to itself";
+      }
+      seen.push_back(cur);
+      boost::system::error_code ec;
+      const boost::json::value* target = root.find_pointer(cur.substr(1), ec);
+      const auto* next = target && target->is_object()
+                             ? ::idp::json::find_string(target->get_object(), "$ref")
+                             : nullptr;
+      if (!next) break;
+      cur = *next;
+    }
+  }
+  for (const auto& [key, value] : *o) {
+    if (auto bad = check_refs(root, value); !bad.empty()) return bad;
+  }
+  return {};
+}
+
 // Removes the formats FormatChecker enforces from valijson's copy of the schema, where the
 // checker enforces them on their own: the schema itself and, from there, "properties", "items",
 // "additionalProperties" and "allOf" (places where every subschema must hold). valijson would
@@ -250,6 +292,9 @@ struct SchemaValidator::Compiled {
 Result<SchemaValidator> SchemaValidator::compile(const boost::json::object& schema) {
   auto compiled = std::make_shared<Compiled>();
   compiled->document = schema;
+  if (auto bad = check_refs(compiled->document, compiled->document); !bad.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "invalid JSON Schema: " + bad);
+  }
   strip_enforced_formats(compiled->document, 0);
   compiled->formats = FormatChecker::compile(schema);
   try {

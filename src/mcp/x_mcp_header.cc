@@ -7,17 +7,12 @@
 
 #include "idp/core/json_util.h"
 #include "idp/core/random.h"
+#include "idp/core/text.h"
 #include "idp/http/message.h"
 
 namespace idp::mcp::xheader {
 
 namespace {
-
-// RFC 9110 tchar.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 // Keywords whose values are data, not subschemas: an annotation inside them is not one.
 bool is_data_keyword(std::string_view k) {
@@ -72,7 +67,7 @@ class Scan {
       return;
     }
     auto* name = value.if_string();
-    if (!name || name->empty() || !std::all_of(name->begin(), name->end(), is_tchar)) {
+    if (!name || !is_http_token(*name)) {
       problem = "x-mcp-header of " + where + " must be a non-empty HTTP header token";
       return;
     }

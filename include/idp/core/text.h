@@ -1,5 +1,5 @@
-// Text helpers for messages that help a user recover from a typo ("did you mean 'tools'?").
-// Pure functions; thread-safe.
+// Text helpers for messages that help a user recover from a typo ("did you mean 'tools'?"), and
+// the RFC 9110 token test that header names must pass. Pure functions; thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +18,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string_view> candidates,
                                          std::size_t max_edits = 2);
+
+// True when `s` is an RFC 9110 token (a valid header field name): not empty, and only letters,
+// digits and !#$%&'*+-.^_`|~.
+bool is_http_token(std::string_view s);
 
 // The longest prefix of `text` of at most `max_bytes` bytes that does not split a UTF-8
 // sequence.

@@ -35,8 +35,6 @@ std::vector<agents::TurnRequest> ScriptedTurns::requests() const {
 
 namespace {
 
-bj::object ev(std::string_view type) { return bj::object{{"type", type}}; }
-
 agents::TurnResult answered(const agents::TurnRequest& req, std::string text) {
   agents::TurnResult r;
   r.ok = true;

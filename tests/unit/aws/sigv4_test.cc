@@ -265,6 +265,20 @@ TEST(SigV4, RejectsIncompleteInput) {
   EXPECT_FALSE(signer.sign(r, example_credentials(), "", "service", example_time()));
 }
 
+// Found by fuzz-sigv4: a header name with ',' (or ';', ':', a line break) was signed as given,
+// so SignedHeaders listed "content,type" and the Authorization value no longer parsed.
+TEST(SigV4, RefusesHeaderNamesThatAreNotTokens) {
+  Signer signer;
+  for (const char* name : {"Content,Type", "a;b", "x:y", "bad name", "line\nbreak", ""}) {
+    SigningRequest r;
+    r.headers = {{"Host", "h"}, {name, "v"}};
+    auto s = signer.sign(r, example_credentials(), "us-east-1", "service", example_time());
+    ASSERT_FALSE(s) << name;
+    EXPECT_EQ(s.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(s.error().message().find("header 2 "), std::string::npos) << s.error().message();
+  }
+}
+
 TEST(SigV4, AuthorizationRoundTrip) {
   SigningRequest r;
   r.headers = {{"Host", "example.amazonaws.com"}, {"X-Amz-Target", "x"}};

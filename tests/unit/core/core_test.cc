@@ -112,6 +112,19 @@ TEST(JsonParse, ReportsWhereTheTextBreaks) {
   EXPECT_FALSE(json::parse(deep));  // depth limit 64
 }
 
+// Found by fuzz-jsonrpc: Boost.JSON reads 1e999 as infinity and writes it back as "Infinity",
+// which no JSON reader takes; such a number is refused at the door.
+TEST(JsonParse, RefusesNumbersBeyondTheDoubleRange) {
+  for (const char* text : {R"({"x":1e999})", R"([1, [-11e308]])", "1e400"}) {
+    auto v = json::parse(text);
+    ASSERT_FALSE(v) << text;
+    EXPECT_NE(v.error().message().find("out of range"), std::string::npos) << v.error().message();
+  }
+  auto big = json::parse(R"({"x":1.7e308,"y":-1e-400})");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(json::parse(json::serialize(*big))->at("x").as_double(), 1.7e308);
+}
+
 TEST(JsonHelpers, TypedLookups) {
   auto v = json::parse(R"({"s":"x","n":2.5,"b":true,"o":{},"a":[1]})");
   ASSERT_TRUE(v);

@@ -25,6 +25,19 @@ std::vector<SseEvent> parse(const std::string& text) {
   return parse(p, {text});
 }
 
+// Found by fuzz-sse_parser: a data line that arrived in pieces was counted twice against the
+// limit (as the pending line and as data), so an event well within the limit was refused.
+TEST(SseParser, LimitCountsADataLineInPiecesOnce) {
+  const std::string line = "data: " + std::string(40, 'a') + "\n\n";  // 40 bytes of data
+  SseParser whole(64);
+  EXPECT_EQ(parse(whole, {line}).size(), 1u);
+  SseParser pieces(64);
+  auto ev = parse(pieces, {line.substr(0, 10), line.substr(10, 20), line.substr(30)});
+  EXPECT_FALSE(pieces.failed());
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].data, std::string(40, 'a'));
+}
+
 TEST(SseParser, SimpleEventDefaultsToMessage) {
   auto ev = parse("data: hello\n\n");
   ASSERT_EQ(ev.size(), 1u);

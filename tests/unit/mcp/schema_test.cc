@@ -23,6 +23,21 @@ TEST(Schema, AcceptsConformingArguments) {
   EXPECT_FALSE(v->validate(val(R"({"a":1,"b":2.5})")));
 }
 
+// Found by fuzz-jsonrpc: these made the schema parser recurse until the stack overflowed.
+TEST(Schema, RefusesReferenceCyclesAndRemoteReferences) {
+  for (const char* text : {R"({"$ref":"#"})", R"({"$ref":"objects"})",
+                           R"({"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}}})"}) {
+    auto v = SchemaValidator::compile(obj(text));
+    ASSERT_FALSE(v) << text;
+    EXPECT_NE(v.error().message().find("$ref"), std::string::npos) << v.error().message();
+  }
+  // A recursive schema through "properties" is fine: a tree of any depth.
+  auto tree = SchemaValidator::compile(obj(R"({"type":"object","properties":{"child":{"$ref":"#"}}})"));
+  ASSERT_TRUE(tree);
+  EXPECT_FALSE(tree->validate(val(R"({"child":{"child":{}}})")));
+  EXPECT_TRUE(tree->validate(val(R"({"child":{"child":3}})")));
+}
+
 TEST(Schema, NamesTheFieldWithTheWrongType) {
   auto v = SchemaValidator::compile(obj(kAddSchema));
   auto problem = v->validate(val(R"({"a":"one","b":2})"));
