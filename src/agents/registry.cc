@@ -1,3 +1,8 @@
+// The agent registry in one file, past the usual ~600 lines: its State lives on one strand and
+// every step (discovery, retries, list_changed, reload of the secret, stop) reads and writes the
+// same agents map and snapshot; splitting the steps across files would expose that state in a
+// header. The JSON view of AgentInfo and the small async helpers at the top are the first to move
+// out when it grows.
 #include "idp/agents/registry.h"
 #include "idp/core/clock.h"
 
