@@ -33,6 +33,17 @@ void print_error(std::string_view message) {
   std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
+void add_model_options(CLI::App* sub, std::string& model, std::string* region) {
+  sub->add_option("--model", model,
+                  "the language model: bedrock:MODEL_ID, openai:MODEL or offline (default: "
+                  "$IDP_MODEL, else offline)");
+  if (region) {
+    sub->add_option("--region", *region,
+                    "AWS region for bedrock (default: AWS_REGION, AWS_DEFAULT_REGION, the "
+                    "profile's region)");
+  }
+}
+
 void add_auth_options(CLI::App* sub, AuthOptions& auth, const std::string& endpoint_flag,
                       bool with_token_env) {
   const char* group = "Cognito sign-in (the agent's USER_PASSWORD_AUTH)";

@@ -51,6 +51,10 @@ struct AuthOptions {
 void add_auth_options(CLI::App* sub, AuthOptions& auth, const std::string& endpoint_flag,
                       bool with_token_env);
 
+// Adds --model SPEC and, when `region` is given, --region (the language model's options, one
+// wording for every command that has them).
+void add_model_options(CLI::App* sub, std::string& model, std::string* region = nullptr);
+
 // The Cognito configuration named by the options (reads the password from the environment or
 // stdin); a usage error names the missing option.
 Result<auth::CognitoConfig> cognito_config(const AuthOptions& auth);

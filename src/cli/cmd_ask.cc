@@ -227,11 +227,7 @@ void register_ask_command(CLI::App& app, Commands& out) {
                   "orchestrator when there are several)")
       ->expected(1)
       ->take_all();
-  ask->add_option("--model", a->model,
-                  "bedrock:MODEL_ID, openai:MODEL or offline (default: $IDP_MODEL, else offline)");
-  ask->add_option("--region", a->region,
-                  "AWS region for bedrock (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's "
-                  "region)");
+  add_model_options(ask, a->model, &a->region);
   ask->add_flag("--events", a->events,
                 "print the turn's events as JSON lines on stdout (docs/events.md); the last line "
                 "is the final or error event");

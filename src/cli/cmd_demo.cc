@@ -261,9 +261,7 @@ void register_demo_command(CLI::App& app, Commands& out) {
       ->capture_default_str();
   demo->add_option("--listen", a->listen, "where the service listens (port 0: any free port)")
       ->capture_default_str();
-  demo->add_option("--model", a->model,
-                   "what answers: bedrock:MODEL_ID, openai:MODEL or offline (default: "
-                   "$IDP_MODEL, else offline)");
+  add_model_options(demo, a->model);
   demo->add_flag("--once", a->once,
                  "sign in through the API, ask one question, print the answer and exit");
   demo->add_option("--question", a->question,

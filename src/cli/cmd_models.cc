@@ -89,12 +89,7 @@ void register_models_command(CLI::App& app, Commands& out) {
       "check",
       "check credentials and model access with the smallest call (exit 0: ok, 1: the advice "
       "says what to fix)");
-  check->add_option("--model", a->model,
-                    "bedrock:MODEL_ID, openai:MODEL or offline (default: $IDP_MODEL, else "
-                    "offline)");
-  check->add_option("--region", a->region,
-                    "AWS region for bedrock (default: AWS_REGION, AWS_DEFAULT_REGION, the "
-                    "profile's region)");
+  add_model_options(check, a->model, &a->region);
   check->add_option("--timeout", a->timeout_s, "seconds to wait for the answer")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -156,12 +156,7 @@ void register_serve_command(CLI::App& app, Commands& out) {
   serve->add_option("--tls-cert", args->tls_cert,
                     "PEM certificate chain: serve HTTPS (needed off loopback)");
   serve->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
-  serve->add_option("--model", args->model,
-                    "the agents' language model: bedrock:MODEL_ID, openai:MODEL or offline "
-                    "(default: $IDP_MODEL, else offline)");
-  serve->add_option("--region", args->region,
-                    "AWS region for bedrock (default: AWS_REGION, AWS_DEFAULT_REGION, the "
-                    "profile's region)");
+  add_model_options(serve, args->model, &args->region);
   out.push_back({serve, [args] { return cmd_serve(*args); }});
 }
 
