@@ -65,13 +65,14 @@ net::awaitable<void> user(idp::bench::ChatClient& c, const Options& o, std::stri
   for (int m = 0; Clock::now() < end; ++m) {
     std::string question = "Turn " + std::to_string(m) + " of user " + std::to_string(u);
     auto t = co_await idp::bench::chat_turn(c, id, std::move(question), token);
-    if (!t) die("user " + std::to_string(u) + ", turn " + std::to_string(m) + ": " + t.error().message());
+    if (!t)
+      die("user " + std::to_string(u) + ", turn " + std::to_string(m) + ": " + t.error().message());
     tally.wall_ms.push_back(t->wall_ms);
     if (!t->final || t->tools != o.tools) {
       ++tally.bad;
       if (tally.first_bad.empty()) {
-        tally.first_bad = !t->final ? "no_final:" + t->error
-                                    : std::to_string(t->tools) + "_tool_calls";
+        tally.first_bad =
+            !t->final ? "no_final:" + t->error : std::to_string(t->tools) + "_tool_calls";
         std::replace(tally.first_bad.begin(), tally.first_bad.end(), ' ', '_');
       }
     }
@@ -87,16 +88,27 @@ Options parse(int argc, char** argv) {
     auto positive = [&](double min) {
       char* end = nullptr;
       const double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < min) die(a + ": not a number >= " + std::to_string(min) + ": " + v);
+      if (end == v.c_str() || *end != '\0' || d < min) {
+        std::string why = a;
+        why += ": want a number of at least " + idp::bench::fixed(min, 1) + ", got '" + v + "'";
+        die(why);
+      }
       return d;
     };
-    if (a == "--url") o.url = v;
-    else if (a == "--agent") o.agent = v;
-    else if (a == "--user-prefix") o.user_prefix = v;
-    else if (a == "--users") o.users = static_cast<int>(positive(1));
-    else if (a == "--seconds") o.seconds = positive(0.1);
-    else if (a == "--tools") o.tools = static_cast<int>(positive(0));
-    else die("unknown option " + a);
+    if (a == "--url")
+      o.url = v;
+    else if (a == "--agent")
+      o.agent = v;
+    else if (a == "--user-prefix")
+      o.user_prefix = v;
+    else if (a == "--users")
+      o.users = static_cast<int>(positive(1));
+    else if (a == "--seconds")
+      o.seconds = positive(0.1);
+    else if (a == "--tools")
+      o.tools = static_cast<int>(positive(0));
+    else
+      die("unknown option " + a);
   }
   if (o.url.empty()) die("--url is required");
   while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
@@ -122,7 +134,8 @@ int main(int argc, char** argv) {
     bj::object in{{"username", opt.user_prefix + std::to_string(u)}, {"password", password}};
     auto login = idp::bench::block_on(
         ioc, idp::bench::chat_post(c, "/api/auth/login", bj::serialize(in), ""));
-    if (!login) die("sign-in of " + opt.user_prefix + std::to_string(u) + ": " + login.error().message());
+    if (!login)
+      die("sign-in of " + opt.user_prefix + std::to_string(u) + ": " + login.error().message());
     const bj::string* token = idp::json::find_string(*login, "access_token");
     if (!token) die("POST /api/auth/login gave no access_token");
     tokens.emplace_back(*token);
