@@ -4,7 +4,7 @@
 # load balancer"). Everything on 127.0.0.1, stopped by pid:
 #   - the local identity provider; the replicas check its tokens on every request;
 #   - two callers run the whole time: `idp-agents call` of the calculator through nginx (with a
-#     token of the pool) and `idp-agents ask` through the agent registry (a secret whose entry
+#     token of the pool; the 2026-07-28 and the 2025-11-25 era in turn, neither with affinity) and `idp-agents ask` through the agent registry (a secret whose entry
 #     points at nginx and signs in with Cognito, the offline planner);
 #   - replica 1 stops (SIGTERM: running calls finish), calls go on through replica 2 alone, it
 #     starts again on its port and serves again; then the same for replica 2;
@@ -79,13 +79,15 @@ chmod 600 "$TMP/secret.json"
 
 # Caller loops: one result line per call ("ok I" or "FAIL I: why") until $TMP/stop exists.
 call_loop() {
-  local i=0 out rc want
+  local i=0 out rc want era
   while [[ ! -e $TMP/stop ]]; do
     i=$((i + 1))
     want=$((i + 1000))
+    era=modern
+    ((i % 2)) || era=legacy  # every other call in the 2025-11-25 era (initialize, no session)
     rc=0
     out=$(MCP_TOKEN=$TOKEN "$BIN/idp-agents" call "$URL" calculator --args-json "{\"expression\":\"$i + 1000\"}" \
-      --json --token-env MCP_TOKEN 2>&1) || rc=$?
+      --protocol-era "$era" --json --token-env MCP_TOKEN 2>&1) || rc=$?
     if ((rc == 0)) && [[ $(jq -r '.structuredContent.result' <<<"$out" 2>/dev/null) == "$want" ]]; then
       echo "ok $i"
     else
