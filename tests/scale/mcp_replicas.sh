@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Two `idp-mcp-server --stateless` replicas behind nginx (round robin, no affinity) serve an agent
-# while each replica in turn restarts (issue 15, item 3; docs/deployment.md "MCP servers behind a
-# load balancer"). Everything on 127.0.0.1, stopped by pid:
+# MCP servers behind a load balancer (issue 15, item 3; docs/deployment.md "MCP servers behind a
+# load balancer"): two idp-mcp-server replicas behind nginx serve an agent while each replica in
+# turn restarts. Everything on 127.0.0.1, stopped by pid:
 #   - the local identity provider; the replicas check its tokens on every request;
 #   - two callers run the whole time: `idp-agents call` of the calculator through nginx (with a
-#     token of the pool; the 2026-07-28 and the 2025-11-25 era in turn, neither with affinity) and `idp-agents ask` through the agent registry (a secret whose entry
+#     token of the pool) and `idp-agents ask` through the agent registry (a secret whose entry
 #     points at nginx and signs in with Cognito, the offline planner);
-#   - replica 1 stops (SIGTERM: running calls finish), calls go on through replica 2 alone, it
-#     starts again on its port and serves again; then the same for replica 2;
-#   - no call and no question failed, every answer was right, and both replicas served calls
-#     (their audit logs), before and after their restart.
+#   - a replica stops (SIGTERM: running calls finish), calls go on through the other, it starts
+#     again on its port and serves again; no call and no question failed, every answer was right.
+#
+#   mcp_replicas.sh stateless   `--stateless` replicas, round robin (no affinity); the calls
+#                               alternate between the 2026-07-28 and the 2025-11-25 era; both
+#                               replicas serve, and each restarts in turn
+#   mcp_replicas.sh sessions    replicas with sessions (the 2025-11-25 era: initialize, then
+#                               Mcp-Session-Id), affinity by client address (`hash $remote_addr
+#                               consistent`): every call of this host goes to one replica; it
+#                               restarts, the other takes over, then it serves again
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/cognito.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/nginx_proxy.sh"
+MODE=${1:-stateless}
+[[ $MODE == stateless || $MODE == sessions ]] || fail "usage: mcp_replicas.sh stateless|sessions, not '$MODE'"
 command -v nginx >/dev/null || fail "nginx not found (scripts/install-deps.sh installs nginx-light)"
 
 PASSWORD='S3rvice!Pass-scale-mcp'
@@ -33,7 +41,9 @@ declare -A REPLICA_PID REPLICA_PORT
 start_replica() {  # N [PORT]: replica N on PORT (default: any free port); waits until it listens
   local n=$1 port=${2:-0} url seen
   seen=$(count 'listening on' "$TMP/replica$n.out")
-  "$BIN/idp-mcp-server" --stateless --listen "127.0.0.1:$port" --drain-seconds 10 \
+  local stateless=()
+  [[ $MODE == sessions ]] || stateless=(--stateless)
+  "$BIN/idp-mcp-server" "${stateless[@]}" --listen "127.0.0.1:$port" --drain-seconds 10 \
     --db "$TMP/replica$n.db" --audit-log "$TMP/replica$n.audit" \
     --jwt-issuer "$COG/$COG_POOL" --cognito-client-id "$COG_CLIENT" >>"$TMP/replica$n.out" 2>&1 &
   REPLICA_PID[$n]=$!
@@ -67,7 +77,9 @@ audited() { count '"tools/call"' "$TMP/replica$1.audit"; }
 
 start_replica 1
 start_replica 2
-nginx_proxy_start "$TMP/nginx" "" "127.0.0.1:${REPLICA_PORT[1]}" "127.0.0.1:${REPLICA_PORT[2]}" ||
+BALANCE=
+[[ $MODE == stateless ]] || BALANCE='hash $remote_addr consistent;'
+nginx_proxy_start "$TMP/nginx" "$BALANCE" "127.0.0.1:${REPLICA_PORT[1]}" "127.0.0.1:${REPLICA_PORT[2]}" ||
   fail "nginx did not start"
 PIDS+=("$NGINX_PROXY_PID")
 URL=$NGINX_PROXY_URL/mcp
@@ -83,8 +95,9 @@ call_loop() {
   while [[ ! -e $TMP/stop ]]; do
     i=$((i + 1))
     want=$((i + 1000))
-    era=modern
-    ((i % 2)) || era=legacy  # every other call in the 2025-11-25 era (initialize, no session)
+    era=legacy  # sessions: initialize opens one, the call carries its Mcp-Session-Id
+    # stateless: every other call in the 2026-07-28 era, the others initialize (and get no session)
+    [[ $MODE == sessions ]] || ((i % 2 == 0)) || era=modern
     rc=0
     out=$(MCP_TOKEN=$TOKEN "$BIN/idp-agents" call "$URL" calculator --args-json "{\"expression\":\"$i + 1000\"}" \
       --protocol-era "$era" --json --token-env MCP_TOKEN 2>&1) || rc=$?
@@ -138,27 +151,46 @@ CALLER1=$!
 ask_loop &
 CALLER2=$!
 PIDS+=("$CALLER1" "$CALLER2")
-wait_results 3 "both replicas ran"
-wait_audited 1 "both replicas ran"
-wait_audited 2 "both replicas ran"
-pass "two stateless replicas behind nginx answer calls and questions (both replicas serve)"
-
-for n in 1 2; do
+if [[ $MODE == stateless ]]; then
+  wait_results 3 "both replicas ran"
+  wait_audited 1 "both replicas ran"
+  wait_audited 2 "both replicas ran"
+  pass "two stateless replicas behind nginx answer calls and questions (both replicas serve)"
+  for n in 1 2; do
+    other=$((3 - n))
+    stop_replica "$n"
+    wait_results 3 "replica $n was down"
+    start_replica "$n" "${REPLICA_PORT[$n]}"
+    wait_audited "$n" "it was back"
+    wait_results 3 "replica $n was back"
+    wait_audited "$other" "replica $n was back"
+    pass "replica $n stopped and started again while calls ran: no call failed, it serves again"
+  done
+else
+  wait_results 3 "both replicas ran"
+  if (($(audited 1) > 0 && $(audited 2) == 0)); then
+    n=1
+  elif (($(audited 2) > 0 && $(audited 1) == 0)); then
+    n=2
+  else
+    fail "the calls of one client address went to both replicas ($(audited 1) and $(audited 2) calls)"
+  fi
   other=$((3 - n))
+  pass "replicas with sessions behind nginx (affinity by client address): every call and question answered, all by replica $n"
   stop_replica "$n"
   wait_results 3 "replica $n was down"
+  wait_audited "$other" "replica $n was down"
   start_replica "$n" "${REPLICA_PORT[$n]}"
   wait_audited "$n" "it was back"
   wait_results 3 "replica $n was back"
-  wait_audited "$other" "replica $n was back"
-  pass "replica $n stopped and started again while calls ran: no call failed, it serves again"
-done
+  pass "replica $n stopped and started again while calls ran: replica $other took its clients, no call failed, it serves again"
+fi
 
 touch "$TMP/stop"
 wait "$CALLER1" "$CALLER2"
 grep -q '^FAIL' "$TMP/calls.log" "$TMP/asks.log" && fail "a call failed: $(grep -h -m1 '^FAIL' "$TMP/calls.log" "$TMP/asks.log")"
 calls=$(results "$TMP/calls.log")
 asks=$(results "$TMP/asks.log")
-pass "$calls calls and $asks questions, all answered right, through two restarts"
+pass "$calls calls and $asks questions, all answered right, through the restarts"
 nginx_proxy_stop
 echo "$PASSED passed, 0 failed"
