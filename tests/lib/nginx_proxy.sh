@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # NGINX_PROXY_PID and NGINX_PROXY_URL are for the scripts that source it
 # nginx as a reverse proxy in front of several replicas, for the scale tests and bench/scale_out
 # (source it; needs nginx and curl). It runs from a folder of its own (nginx -p DIR), listens on
 # 127.0.0.1 only, keeps its workers unprivileged when the caller is root (CI), and is stopped by
@@ -21,9 +22,9 @@
 # is never sent twice (nginx's default: no `non_idempotent`).
 
 nginx_proxy_start() {
-  local dir=$1 balance=$2 attempt port i user= servers=
+  local dir=$1 balance=$2 attempt port i user='' servers=''
   shift 2
-  local s keepalive=${NGINX_PROXY_KEEPALIVE:-64} keepalive_line= connection='""'
+  local s keepalive=${NGINX_PROXY_KEEPALIVE:-64} keepalive_line='' connection='""'
   [[ $keepalive =~ ^[0-9]+$ ]] || { echo "NGINX_PROXY_KEEPALIVE must be a number, got '$keepalive'" >&2; return 1; }
   if ((keepalive > 0)); then keepalive_line="keepalive $keepalive;"; else connection=close; fi
   for s in "$@"; do servers+="    server $s max_fails=1 fail_timeout=2s;"$'\n'; done
