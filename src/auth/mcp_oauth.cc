@@ -182,14 +182,19 @@ struct McpOAuthProvider::Impl {
     co_return Result<void>{};
   }
 
-  // The scopes to ask for: configured, else the challenge's (plus those held, on a step-up),
-  // else the resource's scopes_supported; offline_access when the server lists it.
+  // The scopes to ask for: on a step-up those held plus the challenge's; else configured, else
+  // the challenge's, else the resource's scopes_supported; offline_access when the server lists
+  // it.
   std::string choose_scope(const BearerChallenge& ch, bool step_up) const {
     std::vector<std::string> s;
-    if (!config.scope.empty()) {
+    if (step_up && !ch.scope.empty()) {
+      s = split_scopes(scope);
+      for (auto& w : split_scopes(ch.scope)) {
+        if (!contains(s, w)) s.push_back(w);
+      }
+    } else if (!config.scope.empty()) {
       s = split_scopes(config.scope);
     } else if (!ch.scope.empty()) {
-      if (step_up) s = split_scopes(scope);
       for (auto& w : split_scopes(ch.scope)) {
         if (!contains(s, w)) s.push_back(w);
       }

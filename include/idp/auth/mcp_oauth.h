@@ -18,7 +18,7 @@
 // none (omitted); offline_access is added for authorization_code only when the authorization
 // server lists it. The `resource` parameter (RFC 8707) names the protected resource. An HTTP
 // 403 with error="insufficient_scope" steps up: a new grant for the scopes held plus the ones
-// asked for, at most `max_step_ups` times in the provider's life for the same scope set.
+// asked for (also when `scope` is set: it is where the client starts), at most `max_step_ups` times in the provider's life for the same scope set.
 // Tokens live in memory only, per provider (one per server URL), refreshed before expiry.
 // One provider serves one mcp::Client, which asks on_challenge once for all its callers;
 // token() may be called from any thread (two callers that find the token expired at once may
@@ -58,7 +58,7 @@ struct McpOAuthConfig {
   std::string signing_alg = "RS256";  // of private_key: RS256 or ES256
   std::string client_metadata_url;    // https URL used as client_id (SEP-991)
   std::string client_name = "idp-agents";
-  std::string scope;  // space-separated; overrides the scope selection
+  std::string scope;  // space-separated; overrides the first scope selection (not step-ups)
   // authorization_code: the redirect URI registered for the client, and who opens the URL.
   std::string redirect_uri = "http://127.0.0.1:8976/callback";
   Authorizer authorize;
