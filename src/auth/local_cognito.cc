@@ -154,7 +154,7 @@ std::optional<http::Response> LocalCognito::handle_token(std::string_view path,
                                                          std::string_view body) {
   std::string_view pool_id = pool_before(path, kToken);
   if (pool_id.empty()) return std::nullopt;
-  if (!impl_->api.discovery(pool_id)) return unknown_pool(pool_id);
+  if (!impl_->api.has_pool(pool_id)) return unknown_pool(pool_id);
   local::TokenReply reply = impl_->api.token(pool_id, authorization, content_type, body);
   http::Response r = http::Response::json(reply.status, json::serialize(reply.body));
   r.headers.add("Cache-Control", "no-store");

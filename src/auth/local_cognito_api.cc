@@ -442,6 +442,11 @@ ApiResult<bj::object> Api::dispatch(std::string_view op, const bj::object& in) {
       ApiError{"UnknownOperationException", "Unknown operation " + std::string(op), 400});
 }
 
+bool Api::has_pool(std::string_view pool_id) const {
+  std::lock_guard lock(mu_);
+  return state_.pools.contains(std::string(pool_id));
+}
+
 std::optional<bj::object> Api::jwks(std::string_view pool_id) const {
   std::lock_guard lock(mu_);
   auto it = state_.pools.find(std::string(pool_id));

@@ -82,6 +82,7 @@ class Api {
   // for an unknown pool.
   std::optional<boost::json::object> jwks(std::string_view pool_id) const;
   std::optional<boost::json::object> discovery(std::string_view pool_id) const;
+  bool has_pool(std::string_view pool_id) const;
   // One request to the pool's token endpoint: `authorization` is the Authorization header if
   // any, `content_type` and `body` the request's.
   TokenReply token(std::string_view pool_id, std::optional<std::string_view> authorization,
