@@ -1,6 +1,9 @@
-// Test helpers for idp::auth::LocalCognito over HTTP (local_cognito_test.cc,
-// local_cognito_oauth_test.cc): one provider in one server on 127.0.0.1 and its answers.
+// Test helpers for idp::auth::LocalCognito (local_cognito_test.cc, local_cognito_oauth_test.cc,
+// bearer_auth_test.cc, bearer_tool_scopes_test.cc): one provider in one server on 127.0.0.1 and
+// its answers, and an admin call straight into a provider.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
@@ -58,6 +61,15 @@ inline bj::object json_part(const std::string& jwt, int index) {
   auto text = base64_decode(jwt.substr(start, end == std::string::npos ? end : end - start));
   if (!text) return {};
   return bj::parse(*text).as_object();
+}
+
+// One operation straight into `idp` (no HTTP), expected to succeed; its output.
+inline bj::object admin_call(LocalCognito& idp, std::string_view op, const bj::object& body) {
+  auto r = idp.handle("AWSCognitoIdentityProviderService." + std::string(op), bj::serialize(body));
+  boost::system::error_code ec;
+  auto v = bj::parse(r.body, ec);
+  EXPECT_EQ(r.status, 200) << op << ": " << r.body;
+  return !ec && v.is_object() ? v.as_object() : bj::object{};
 }
 
 // One LocalCognito in one server.

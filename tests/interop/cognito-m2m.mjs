@@ -12,40 +12,9 @@
 // Prints one line per check ("ok ..." or "FAIL ...") and, last, a JSON line
 // {"pool", "identifier", "full": {"id", "secret"}, "read": {"id", "secret"}} for the calling
 // script; exits 1 on a failed check. Packages come from $IDP_PEERS_DIR/peers-aws.
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { check, cip, cognitoClient, expectError, failed } from './cognito-sdk-lib.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const peersRoot = path.resolve(repo, process.env.IDP_PEERS_DIR || path.join('build', 'peers'));
-const require = createRequire(path.join(peersRoot, 'peers-aws', 'package.json'));
-const cip = require('@aws-sdk/client-cognito-identity-provider');
-
-const endpoint = process.argv[2];
-if (!endpoint) {
-  console.error('usage: node cognito-m2m.mjs ENDPOINT');
-  process.exit(2);
-}
-const client = new cip.CognitoIdentityProviderClient({
-  endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
-  maxAttempts: 1,
-});
-let failed = 0;
-function check(cond, what, detail) {
-  console.log(`${cond ? 'ok' : 'FAIL'} ${what}${cond || detail === undefined ? '' : `: ${detail}`}`);
-  if (!cond) failed++;
-}
-async function expectError(promise, name, what) {
-  try {
-    await promise;
-    check(false, what, 'no error');
-  } catch (e) {
-    check(e.name === name && e.$metadata?.httpStatusCode === 400 && e.message.length > 0, what,
-      `${e.name} ${e.$metadata?.httpStatusCode} ${e.message}`);
-  }
-}
+const client = cognitoClient('cognito-m2m.mjs');
 
 const identifier = 'https://mcp.example.com';
 const pool = (await client.send(new cip.CreateUserPoolCommand({ PoolName: 'm2m-pool' }))).UserPool;
@@ -100,4 +69,4 @@ console.log(JSON.stringify({
   full: { id: full.ClientId, secret: full.ClientSecret },
   read: { id: readOnly.ClientId, secret: readOnly.ClientSecret },
 }));
-process.exit(failed ? 1 : 0);
+process.exit(failed() ? 1 : 0);
