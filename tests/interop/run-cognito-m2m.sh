@@ -93,7 +93,8 @@ out=$(oauth "$FULL_ID" send_verification_email --args-json '{"email":"m2m@exampl
   --oauth-client-secret-env FULL_SECRET 2>&1) || fail "send_verification_email after a step-up: $out"
 [[ $(jq -r .structuredContent.message_id <<<"$out") == msg-* ]] || fail "send_verification_email: $out"
 jq -se --arg id "$FULL_ID" '[.[] | select(.tool == "send_verification_email")] |
-  (map(.outcome) == ["denied", "ok"]) and .[1].client_id == $id' "$IDP_TMP/audit.log" >/dev/null ||
+  (map(.outcome) == ["denied", "ok"]) and .[0].detail == "insufficient_scope" and .[1].client_id == $id' \
+  "$IDP_TMP/audit.log" >/dev/null ||
   fail "the audit log should show a refusal, then the call: $(cat "$IDP_TMP/audit.log")"
 pass "a tool needing mail.send: 403 insufficient_scope, then the step-up to both scopes succeeds"
 
