@@ -1,5 +1,6 @@
 // The administration side of LocalCognito's API (CreateUserPool, CreateUserPoolClient,
-// AdminCreateUser, AdminSetUserPassword, AdminGetUser), its state and the documents per pool.
+// DescribeUserPoolClient, UpdateUserPoolClient, AdminCreateUser, AdminSetUserPassword,
+// AdminGetUser), its state and the pool's JWKS.
 #include "local_cognito_api.h"
 
 #include <boost/json/array.hpp>
@@ -325,6 +326,42 @@ ApiResult<bj::object> Api::describe_user_pool_client(const bj::object& in) {
   return out;
 }
 
+// Cognito's semantics: the settings not given go back to their defaults (the name and the secret
+// stay).
+ApiResult<bj::object> Api::update_user_pool_client(const bj::object& in) {
+  auto pool_id = required_string(in, "UserPoolId");
+  if (!pool_id) return std::unexpected(pool_id.error());
+  auto client_id = required_string(in, "ClientId");
+  if (!client_id) return std::unexpected(client_id.error());
+  std::vector<std::string> flows;
+  if (const bj::array* fs = json::find_array(in, "ExplicitAuthFlows")) {
+    for (const auto& f : *fs) {
+      if (!f.is_string()) return std::unexpected(invalid("ExplicitAuthFlows must be strings"));
+      flows.emplace_back(f.as_string());
+    }
+  }
+  std::lock_guard lock(mu_);
+  auto p = pool_locked(*pool_id);
+  if (!p) return std::unexpected(p.error());
+  auto c = client_locked(*client_id);
+  if (!c || (*c)->pool_id != *pool_id) {
+    return std::unexpected(
+        ApiError{"ResourceNotFoundException", "User pool client " + *client_id + " does not exist."});
+  }
+  Client updated = **c;
+  if (const bj::string* name = json::find_string(in, "ClientName")) updated.name = std::string(*name);
+  updated.flows = std::move(flows);
+  const bj::string* pue = json::find_string(in, "PreventUserExistenceErrors");
+  updated.prevent_user_existence_errors = pue && *pue == "ENABLED";
+  if (auto ok = read_oauth_settings(in, updated); !ok) return std::unexpected(ok.error());
+  if (auto ok = check_oauth_settings_locked(**p, updated); !ok) return std::unexpected(ok.error());
+  **c = std::move(updated);
+  writer_->changed();
+  bj::object out;
+  out["UserPoolClient"] = client_json(**c);
+  return out;
+}
+
 ApiResult<bj::object> Api::admin_create_user(const bj::object& in) {
   auto pool_id = required_string(in, "UserPoolId");
   if (!pool_id) return std::unexpected(pool_id.error());
@@ -426,6 +463,7 @@ ApiResult<bj::object> Api::dispatch(std::string_view op, const bj::object& in) {
   if (op == "CreateUserPool") return create_user_pool(in);
   if (op == "CreateUserPoolClient") return create_user_pool_client(in);
   if (op == "DescribeUserPoolClient") return describe_user_pool_client(in);
+  if (op == "UpdateUserPoolClient") return update_user_pool_client(in);
   if (op == "CreateResourceServer") return create_resource_server(in);
   if (op == "DescribeResourceServer") return describe_resource_server(in);
   if (op == "ListResourceServers") return list_resource_servers(in);

@@ -117,6 +117,7 @@ class Api {
   ApiResult<boost::json::object> create_user_pool(const boost::json::object& in);
   ApiResult<boost::json::object> create_user_pool_client(const boost::json::object& in);
   ApiResult<boost::json::object> describe_user_pool_client(const boost::json::object& in);
+  ApiResult<boost::json::object> update_user_pool_client(const boost::json::object& in);
   ApiResult<boost::json::object> create_resource_server(const boost::json::object& in);
   ApiResult<boost::json::object> describe_resource_server(const boost::json::object& in);
   ApiResult<boost::json::object> list_resource_servers(const boost::json::object& in);

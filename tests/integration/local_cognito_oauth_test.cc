@@ -119,6 +119,21 @@ TEST_F(LocalCognitoOAuthTest, AppClientOAuthSettingsAreCheckedAsCognitoDoes) {
   EXPECT_EQ(described.body.at("UserPoolClient").at("AllowedOAuthFlows"), (bj::array{"client_credentials"}));
   EXPECT_EQ(described.body.at("UserPoolClient").at("AllowedOAuthScopes"), (bj::array{"mcp/read", "mcp/write"}));
   EXPECT_EQ(described.body.at("UserPoolClient").at("AllowedOAuthFlowsUserPoolClient"), true);
+
+  // UpdateUserPoolClient replaces the settings, as Cognito does: what is not given is reset.
+  auto narrowed = a_->call("UpdateUserPoolClient", {{"UserPoolId", pool_}, {"ClientId", client_},
+                                                   {"AllowedOAuthFlows", bj::array{"client_credentials"}},
+                                                   {"AllowedOAuthScopes", bj::array{"mcp/read"}},
+                                                   {"AllowedOAuthFlowsUserPoolClient", true}});
+  ASSERT_EQ(narrowed.status, 200) << narrowed.raw;
+  EXPECT_EQ(narrowed.body.at("UserPoolClient").at("AllowedOAuthScopes"), (bj::array{"mcp/read"}));
+  EXPECT_EQ(error(token_basic("grant_type=client_credentials&scope=mcp%2Fwrite", client_, secret_)), "invalid_scope");
+  auto off = a_->call("UpdateUserPoolClient", {{"UserPoolId", pool_}, {"ClientId", client_}});
+  ASSERT_EQ(off.status, 200) << off.raw;
+  EXPECT_EQ(off.body.at("UserPoolClient").at("AllowedOAuthFlowsUserPoolClient"), false);
+  EXPECT_EQ(error(token_basic("grant_type=client_credentials", client_, secret_)), "unauthorized_client");
+  EXPECT_EQ(a_->call("UpdateUserPoolClient", {{"UserPoolId", pool_}, {"ClientId", "nope"}}).type(),
+            "ResourceNotFoundException");
 }
 
 TEST_F(LocalCognitoOAuthTest, ClientCredentialsGiveCognitoShapedTokensTheVerifierAccepts) {

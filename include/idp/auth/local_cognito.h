@@ -5,6 +5,7 @@
 //
 // Operations: CreateUserPool, CreateUserPoolClient (optional secret; AllowedOAuthFlows,
 // AllowedOAuthScopes, AllowedOAuthFlowsUserPoolClient), DescribeUserPoolClient,
+// UpdateUserPoolClient,
 // CreateResourceServer, DescribeResourceServer, ListResourceServers, DeleteResourceServer,
 // AdminCreateUser, AdminSetUserPassword, AdminGetUser, CreateGroup, AdminAddUserToGroup,
 // InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), RespondToAuthChallenge
