@@ -5,9 +5,8 @@
 //
 // Operations: CreateUserPool, CreateUserPoolClient (optional secret; AllowedOAuthFlows,
 // AllowedOAuthScopes, AllowedOAuthFlowsUserPoolClient), DescribeUserPoolClient,
-// UpdateUserPoolClient,
-// CreateResourceServer, DescribeResourceServer, ListResourceServers, DeleteResourceServer,
-// AdminCreateUser, AdminSetUserPassword, AdminGetUser, CreateGroup, AdminAddUserToGroup,
+// UpdateUserPoolClient, CreateResourceServer, DescribeResourceServer, ListResourceServers,
+// DeleteResourceServer, AdminCreateUser, AdminSetUserPassword, AdminGetUser, CreateGroup, AdminAddUserToGroup,
 // InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), RespondToAuthChallenge
 // (NEW_PASSWORD_REQUIRED) and GetUser. Errors are HTTP 400 with
 // `{"__type":"NotAuthorizedException","message":"Incorrect username or password."}`, as Cognito
