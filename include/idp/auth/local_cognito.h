@@ -6,9 +6,9 @@
 // Operations: CreateUserPool, CreateUserPoolClient (optional secret; AllowedOAuthFlows,
 // AllowedOAuthScopes, AllowedOAuthFlowsUserPoolClient), DescribeUserPoolClient,
 // UpdateUserPoolClient, CreateResourceServer, DescribeResourceServer, ListResourceServers,
-// DeleteResourceServer, AdminCreateUser, AdminSetUserPassword, AdminGetUser, CreateGroup, AdminAddUserToGroup,
-// InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), RespondToAuthChallenge
-// (NEW_PASSWORD_REQUIRED) and GetUser. Errors are HTTP 400 with
+// DeleteResourceServer, AdminCreateUser, AdminSetUserPassword, AdminGetUser, CreateGroup,
+// AdminAddUserToGroup, InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH),
+// RespondToAuthChallenge (NEW_PASSWORD_REQUIRED) and GetUser. Errors are HTTP 400 with
 // `{"__type":"NotAuthorizedException","message":"Incorrect username or password."}`, as Cognito
 // sends them. Tokens are RS256 JWTs shaped like Cognito's (the access token has `client_id` and
 // `token_use`, no `aud`; the ID token has `aud`; both carry `cognito:groups` for a member of a
