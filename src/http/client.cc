@@ -307,6 +307,32 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     return r;
   }
 
+  // A URL parsed, with its route. The options the route depends on never change, so the last
+  // one is kept: a client (an MCP client above all) sends request after request to one URL, and
+  // parsing it and building the pool key cost several allocations each time.
+  struct Target {
+    std::string text;
+    Url url;
+    Route route;
+  };
+  std::mutex target_mutex;
+  std::shared_ptr<const Target> last_target;  // under target_mutex
+
+  Result<std::shared_ptr<const Target>> target_for(const std::string& text) {
+    {
+      std::lock_guard lock(target_mutex);
+      if (last_target && last_target->text == text) return last_target;
+    }
+    auto u = parse_url(text);
+    if (!u) return std::unexpected(u.error());
+    auto route = route_for(*u);
+    if (!route) return std::unexpected(route.error());
+    auto t = std::make_shared<const Target>(Target{text, std::move(*u), std::move(*route)});
+    std::lock_guard lock(target_mutex);
+    last_target = t;
+    return t;
+  }
+
   awaitable<Result<std::vector<tcp::endpoint>>> resolve(const Url& where, Deadline& dl) {
     std::vector<tcp::endpoint> eps;
     beast::error_code ec;
@@ -614,16 +640,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                              const std::function<void(const ClientResponse&)>* on_head,
                              const std::function<bool(std::string_view)>* on_chunk) {
     Attempt a;
-    auto u = parse_url(in.url);
-    if (!u) {
-      a.error = u.error();
+    auto target = target_for(in.url);
+    if (!target) {
+      a.error = target.error();
       co_return a;
     }
-    auto route = route_for(*u);
-    if (!route) {
-      a.error = route.error();
-      co_return a;
-    }
+    const Url& u = (*target)->url;
+    const Route& route = (*target)->route;
     Deadline dl;
     if (in.timeout) {
       dl.total = *in.timeout;
@@ -632,7 +655,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
     if (dl.total.count() > 0) dl.at = Clock::now() + dl.total;
     milliseconds read_timeout = in.read_timeout ? *in.read_timeout : opt.read_timeout;
-    a = co_await run(*u, *route, in, dl, read_timeout, on_head, on_chunk);
+    a = co_await run(u, route, in, dl, read_timeout, on_head, on_chunk);
     co_return a;
   }
 };

@@ -210,6 +210,35 @@ TEST_F(HttpClientTest, KeepAliveReusesOneConnection) {
   EXPECT_EQ(c.stats().connections_reused, 2u);
 }
 
+// The client keeps the last URL it parsed: requests that alternate between URLs (and a bad one
+// in between) must each still reach their own server, over that server's pooled connection.
+TEST_F(HttpClientTest, RequestsAlternatingBetweenUrlsEachReachTheirOwn) {
+  start();
+  Server other(ServerOptions{});
+  other.route("GET", "/hello", [](const Request& req, Responder& res) -> net::awaitable<void> {
+    Response r = Response::text(200, "other " + std::string(req.query()));
+    co_await res.send(std::move(r));
+  });
+  auto other_port = other.start();
+  ASSERT_TRUE(other_port) << other_port.error().message();
+  const std::string other_base = "http://127.0.0.1:" + std::to_string(*other_port);
+  Client c(ioc_.get_executor(), plain());
+  for (int i = 0; i < 3; ++i) {
+    auto a = get(c, base_ + "/hello?n=" + std::to_string(i));
+    ASSERT_TRUE(a) << a.error().message();
+    EXPECT_EQ(a->body, "hello n=" + std::to_string(i));
+    auto bad = get(c, "ftp://127.0.0.1/x");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("unsupported URL scheme 'ftp'"), std::string::npos)
+        << bad.error().message();
+    auto b = get(c, other_base + "/hello?n=" + std::to_string(i));
+    ASSERT_TRUE(b) << b.error().message();
+    EXPECT_EQ(b->body, "other n=" + std::to_string(i));
+  }
+  EXPECT_EQ(c.stats().connections_opened, 2u);  // one per server, each reused
+  other.stop();
+}
+
 TEST_F(HttpClientTest, AConnectionClosedByTheServerIsReplaced) {
   ServerOptions opt;
   opt.idle_timeout = milliseconds(100);

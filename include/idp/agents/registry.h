@@ -19,10 +19,11 @@
 //   static bearer token, or none.
 //
 // Thread-safety: all state lives on a strand of the executor given to the constructor; the
-// coroutine members (start, refresh, stop, call_tool) may be co_awaited from any executor (they
-// hop onto the strand). list_available_agents(), agent(), tools(), findings(), stats(), version()
+// coroutine members (start, refresh, stop, call_tool) may be co_awaited from any executor (start,
+// refresh and stop hop onto the strand; call_tool reads the published snapshot and runs the call
+// on the caller's executor, so calls of all agents run in parallel). list_available_agents(), agent(), tools(), findings(), stats(), version()
 // and the JSON renderings read a snapshot under a mutex and may be called from any thread.
-// client() hands out the live mcp::Client: co_await its members only on executor(). Destroy the
+// client() hands out the live mcp::Client (thread-safe: see idp/mcp/client.h). Destroy the
 // registry on the executor's thread or after its io_context stopped; call stop() first for a
 // graceful end (sessions are closed with HTTP DELETE).
 #pragma once
@@ -134,7 +135,7 @@ class AgentRegistry {
   std::optional<AgentInfo> agent(std::string_view agent_id) const;
   // The agent's tools as the model sees them (prefixed names, the servers' schemas).
   std::optional<std::vector<mcp::Tool>> tools(std::string_view agent_id) const;
-  // The connected client of a ready agent (nullptr otherwise). Use it on executor() only.
+  // The connected client of a ready agent (nullptr otherwise).
   std::shared_ptr<mcp::Client> client(std::string_view agent_id) const;
 
   // Findings of the current version, plus a whole-secret finding when the last read failed and
