@@ -796,6 +796,12 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
     }
     std::string server_tool = it->second;
     auto client = a->client;
+    // The entry's timeout_seconds bounds every request to its server, a caller's longer
+    // timeout (the agent loop's tool_timeout) included.
+    if (a->entry.timeout_seconds) {
+      auto bound = a->discovery_timeout(self->opt);
+      if (!options.timeout || *options.timeout > bound) options.timeout = bound;
+    }
     auto r = co_await client->call_tool(server_tool, std::move(arguments), std::move(options));
     if (!r && r.error().code() == ErrorCode::kUnavailable && a->client == client && !a->removed &&
         !self->stopped) {
