@@ -20,10 +20,11 @@ PASSWORD='Fault-Passw0rd!1'
 cognito_pool "$COG" web alice "$PASSWORD" || fail "pool setup"
 POOL=$COG_POOL CLIENT=$COG_CLIENT
 
-start_tools() {  # NAME [ARGS...]: an agent-test-server; sets TOOLS_PID, TOOLS_URL, TOOLS_OUT
+start_tools() {  # NAME [ARGS...]: an agent-test-server (--port 0 unless ARGS say); sets TOOLS_PID, TOOLS_URL, TOOLS_OUT
   TOOLS_OUT=$TMP/$1.out
   shift
-  "$BIN/agent-test-server" --port 0 "$@" >"$TOOLS_OUT" 2>&1 &
+  [[ " $* " == *" --port "* ]] || set -- --port 0 "$@"
+  "$BIN/agent-test-server" "$@" >"$TOOLS_OUT" 2>&1 &
   TOOLS_PID=$!
   PIDS+=("$TOOLS_PID")
   TOOLS_URL=$(wait_line "$TOOLS_OUT" 'http://127\.0\.0\.1:[0-9]+/mcp')
@@ -55,7 +56,8 @@ write_secret
 "$BIN/idp-agents" serve --listen 127.0.0.1:0 --model offline --secret "file://$SECRET" \
   --user-pool-id "$POOL" --user-client-id "$CLIENT" --cognito-endpoint "$COG" \
   --data "$TMP/serve" >"$TMP/serve.out" 2>"$TMP/serve.log" &
-PIDS+=("$!")
+SERVE_PID=$!
+PIDS+=("$SERVE_PID")
 URL=$(wait_line "$TMP/serve.out" 'http://127\.0\.0\.1:[0-9]+')
 login() {  # prints the HTTP status; the body lands in $TMP/login.json
   curl -sS -o "$TMP/login.json" -w '%{http_code}' -X POST "$URL/api/auth/login" \
@@ -126,8 +128,8 @@ kill -CONT "$STUCK_PID"
 pass "idp-agents call to a server that never answers: exit 1, '$(head -1 <<<"$err" | cut -c1-100)'"
 for mode in call stream; do
   if [[ $mode == call ]]; then start_tools cli; else start_tools cli-stream --legacy-only; fi
-  tool=slow
-  [[ $mode == stream ]] && tool=stream
+  tool=slow said="closed before a response"
+  [[ $mode == stream ]] && tool=stream said="closed in the middle of the response"  # the SSE stream was open
   "$BIN/idp-agents" call "$TOOLS_URL" "$tool" --timeout 30 >"$TMP/cli-$mode.out" 2>"$TMP/cli-$mode.err" &
   CLI=$!
   PIDS+=("$CLI")
@@ -136,7 +138,8 @@ for mode in call stream; do
   rc=0
   wait "$CLI" || rc=$?
   err=$(cat "$TMP/cli-$mode.err")
-  ((rc == 1)) && [[ $err == *error:* && $err == *127.0.0.1* ]] || fail "call to a server killed mid-$mode (exit $rc): $err"
+  ((rc == 1)) && [[ $err == *error:* && $err == *"$TOOLS_URL"* && $err == *"$said"* ]] ||
+    fail "call to a server killed mid-$mode (exit $rc): $err"
   pass "idp-agents call to a server killed mid-$mode: exit 1, '$(head -1 <<<"$err" | cut -c1-100)'"
 done
 
@@ -181,4 +184,32 @@ status=$(login)
 calculator_answers "after the identity provider died"
 grep -q "$PASSWORD" "$TMP/serve.log" "$TMP/login.json" && fail "a password reached the log or an error"
 pass "identity provider down: sign-in is 503 '$(jq -r .error.message "$TMP/login.json" | cut -c1-80)'; signed-in users go on"
+
+# 5. The killed server comes back on its port: a refresh makes its agent ready again, no restart.
+DOOMED_PORT=${DOOMED_URL#http://127.0.0.1:}
+start_tools reborn --port "${DOOMED_PORT%/mcp}"
+[[ $TOOLS_URL == "$DOOMED_URL" ]] || fail "the server did not come back on $DOOMED_URL: $TOOLS_URL"
+api POST /api/agents/refresh >/dev/null
+for _ in $(seq 600); do
+  [[ $(status_of doomed_tools) == ready ]] && break
+  sleep 0.05
+done
+[[ $(status_of doomed_tools) == ready ]] || fail "the agent of the restarted server is not ready: $(api GET /api/agents)"
+pass "the killed server back on its port: its agent is ready again after a refresh, without a restart of serve"
+
+# 6. SIGTERM of serve while a turn waits on a real tool call: the turn ends "interrupted" on the
+# stream and serve exits 0 (that it is stored: LifecycleTest, e2e.serve_crash).
+SID=$(session doomed_tools)
+ask "$SID" "Run the slow tool" "$TMP/term.txt" &
+CURL=$!
+PIDS+=("$CURL")
+wait_line "$TOOLS_OUT" '^call slow$' >/dev/null
+kill -TERM "$SERVE_PID"
+rc=0
+wait "$SERVE_PID" || rc=$?
+((rc == 0)) || fail "serve exited $rc on SIGTERM: $(tail -5 "$TMP/serve.log")"
+wait "$CURL" || true
+[[ $(events "$TMP/term.txt" | jq -r '.[-1].type + " " + .[-1].code') == "error interrupted" ]] ||
+  fail "the running turn did not end interrupted: $(cat "$TMP/term.txt")"
+pass "SIGTERM of serve during a tool call: the turn ends 'interrupted' on the stream and serve exits 0"
 echo "$PASSED passed, 0 failed"
