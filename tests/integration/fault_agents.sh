@@ -89,13 +89,18 @@ calculator_answers() {  # WHY: a turn of the calculator agent still gets its ans
     fail "the calculator agent no longer answers $1: $(cat "$TMP/calc.txt")"
 }
 calculator_answers "at the start"
+# slow_turn AGENT OUT SERVER-OUT: starts a turn that calls the slow tool, in the background (sets
+# SID and CURL), and returns once the server (its output in SERVER-OUT) says the call arrived.
+slow_turn() {
+  SID=$(session "$1")
+  ask "$SID" "Run the slow tool" "$2" &
+  CURL=$!
+  PIDS+=("$CURL")
+  wait_line "$3" '^call slow$' >/dev/null
+}
 
 # 1. An MCP server killed with -9 in the middle of a tool call.
-SID=$(session doomed_tools)
-ask "$SID" "Run the slow tool" "$TMP/doomed.txt" &
-CURL=$!
-PIDS+=("$CURL")
-wait_line "$TMP/doomed.out" '^call slow$' >/dev/null
+slow_turn doomed_tools "$TMP/doomed.txt" "$TMP/doomed.out"
 kill -9 "$DOOMED_PID"
 wait "$CURL" || fail "the turn's stream broke off: $(cat "$TMP/doomed.txt")"
 SEEN=$(events "$TMP/doomed.txt")
@@ -199,11 +204,7 @@ pass "the killed server back on its port: its agent is ready again after a refre
 
 # 6. SIGTERM of serve while a turn waits on a real tool call: the turn ends "interrupted" on the
 # stream and serve exits 0 (that it is stored: LifecycleTest, e2e.serve_crash).
-SID=$(session doomed_tools)
-ask "$SID" "Run the slow tool" "$TMP/term.txt" &
-CURL=$!
-PIDS+=("$CURL")
-wait_line "$TOOLS_OUT" '^call slow$' >/dev/null
+slow_turn doomed_tools "$TMP/term.txt" "$TOOLS_OUT"
 kill -TERM "$SERVE_PID"
 rc=0
 wait "$SERVE_PID" || rc=$?
