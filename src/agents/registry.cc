@@ -196,6 +196,8 @@ struct Snapshot {
   std::map<std::string, std::shared_ptr<mcp::Client>, std::less<>> clients;
   // Ready agents: exposed tool name -> the server's name (what call_tool needs).
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> server_names;
+  // Ready agents whose entry sets timeout_seconds: the bound on every request to that server.
+  std::map<std::string, std::chrono::milliseconds, std::less<>> call_bounds;
   std::vector<Finding> findings;
   std::string version;
 };
@@ -277,6 +279,7 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
         if (a->client) s.clients.emplace(a->entry.id, a->client);
         s.server_names.emplace(a->entry.id, std::map<std::string, std::string, std::less<>>(
                                                  a->server_name.begin(), a->server_name.end()));
+        if (a->entry.timeout_seconds) s.call_bounds.emplace(a->entry.id, a->discovery_timeout(opt));
       }
     }
     s.findings = validation;
@@ -778,6 +781,7 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
   struct CallTarget {
     std::shared_ptr<mcp::Client> client;
     std::string server_tool;
+    std::optional<std::chrono::milliseconds> bound;  // the entry's timeout_seconds, if set
   };
   Result<CallTarget> call_target(std::string_view agent_id, std::string_view tool) const {
     std::lock_guard lock(mu);
@@ -811,7 +815,9 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
                         fmt::format("agent '{}' has no tool '{}' (its tools: {})", agent_id, tool,
                                     info->tools.empty() ? "none" : join(info->tools, ", ")));
     }
-    return CallTarget{client->second, it->second};
+    std::optional<std::chrono::milliseconds> bound;
+    if (auto b = snap.call_bounds.find(agent_id); b != snap.call_bounds.end()) bound = b->second;
+    return CallTarget{client->second, it->second, bound};
   }
 
   // On the strand, after a call failed with kUnavailable: the agent is marked unavailable unless
@@ -873,6 +879,11 @@ awaitable<Result<mcp::CallToolResult>> AgentRegistry::call_tool(std::string agen
   auto self = state_;
   auto target = self->call_target(agent_id, tool);
   if (!target) co_return std::unexpected(target.error());
+  // The entry's timeout_seconds bounds every request to its server, a caller's longer timeout
+  // (the agent loop's tool_timeout) included.
+  if (target->bound && (!options.timeout || *options.timeout > *target->bound)) {
+    options.timeout = target->bound;
+  }
   auto r = co_await target->client->call_tool(target->server_tool, std::move(arguments),
                                               std::move(options));
   if (!r && r.error().code() == ErrorCode::kUnavailable) {

@@ -55,7 +55,8 @@ struct RegistryOptions {
   std::chrono::milliseconds refresh_interval{30'000};  // source version checks
   // Bound of one discovery (token + connect + tools/list) when the entry has no timeout_seconds.
   // An entry's timeout_seconds bounds its discovery and is also its client's per-request timeout
-  // (tool calls; progress resets it); without it tool calls use the MCP client's default.
+  // (tool calls, also when the caller asks for longer; progress resets it); without it tool calls
+  // use the caller's timeout or the MCP client's default.
   std::chrono::milliseconds default_timeout{30'000};
   std::chrono::milliseconds retry_initial{1'000};  // first retry of an unavailable agent
   std::chrono::milliseconds retry_max{0};          // backoff cap; 0: refresh_interval
