@@ -44,6 +44,23 @@ class PgStoreTest : public ::testing::Test {
   std::unique_ptr<TestDatabase> db_;
 };
 
+// One claimer, as each of a JobWorker's slots is: claims until nothing is left. A plain
+// function, not a capturing lambda (GCC 12 and coroutine lambdas).
+net::awaitable<void> claim_all(std::shared_ptr<PgStore> store, std::mutex& mu,
+                               std::vector<std::string>& claimed) {
+  for (;;) {
+    auto j = co_await store->claim_job();
+    EXPECT_TRUE(j);
+    if (!j || !*j) co_return;
+    std::lock_guard lock(mu);
+    claimed.push_back((*j)->id);
+  }
+}
+
+net::awaitable<void> wait_woken(std::shared_ptr<Wakeup> watch, bool& woken) {
+  woken = co_await watch->wait(std::chrono::seconds(10));
+}
+
 bj::object interrupted() {
   return {{"type", "error"}, {"code", "interrupted"}, {"message", "its replica stopped"}};
 }
@@ -104,18 +121,7 @@ TEST_F(PgStoreTest, JobsClaimedFromSeveralReplicasAtOnceRunOnce) {
   net::io_context ioc;
   for (auto store : {a, b, c}) {
     for (int k = 0; k < 4; ++k) {  // four claimers per replica, as a JobWorker has
-      net::co_spawn(
-          ioc,
-          [store, &mu, &claimed]() -> net::awaitable<void> {
-            for (;;) {
-              auto j = co_await store->claim_job();
-              EXPECT_TRUE(j);
-              if (!j || !*j) co_return;
-              std::lock_guard lock(mu);
-              claimed.push_back((*j)->id);
-            }
-          },
-          net::detached);
+      net::co_spawn(ioc, claim_all(store, mu, claimed), net::detached);
     }
   }
   ioc.run();
@@ -205,8 +211,7 @@ TEST_F(PgStoreTest, ACancelRequestAndNewEventsReachTheOtherReplica) {
   append(*a, "s", "t1", 1);
   net::io_context ioc;
   bool woken = false;
-  net::co_spawn(
-      ioc, [&]() -> net::awaitable<void> { woken = co_await watch->wait(10s); }, net::detached);
+  net::co_spawn(ioc, wait_woken(watch, woken), net::detached);
   ioc.run();
   EXPECT_TRUE(woken);
 }
