@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "pg_conn.h"
+#include "pg_pool.h"
 #include "pg_store.h"
 #include "schema.h"
 #include "store_engines.h"
@@ -214,6 +215,43 @@ TEST_F(PgStoreTest, ACancelRequestAndNewEventsReachTheOtherReplica) {
   net::co_spawn(ioc, wait_woken(watch, woken), net::detached);
   ioc.run();
   EXPECT_TRUE(woken);
+}
+
+TEST_F(PgStoreTest, ASerializationFailureOrDeadlockRunsTheTransactionAgain) {
+  auto pool = PgPool::open(PgPoolOptions{.conninfo = db_->url(), .size = 1});
+  ASSERT_TRUE(pool) << pool.error().message();
+  int attempts = 0;
+  auto r = run((*pool)->run<int>([&attempts](PgConn& db) {
+    ++attempts;
+    db.exec("CREATE TABLE IF NOT EXISTS t (n BIGINT)");
+    db.exec("INSERT INTO t VALUES (1)");
+    if (attempts == 1) {
+      db.exec("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$");
+    } else if (attempts == 2) {
+      db.exec("DO $$ BEGIN RAISE EXCEPTION 'cycle' USING ERRCODE = 'deadlock_detected'; END $$");
+    }
+    return static_cast<int>(db.exec("SELECT COUNT(*) FROM t").int64(0, 0));
+  }));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(attempts, 3);
+  EXPECT_EQ(*r, 1);  // the failed attempts were rolled back
+  EXPECT_EQ((*pool)->retried(), 2u);
+  // Any other failure is the caller's error at once, naming PostgreSQL's message.
+  auto bad = run((*pool)->run<void>([](PgConn& db) { db.exec("SELECT * FROM no_such_table"); }));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(bad.error().message().find("no_such_table"), std::string::npos) << bad.error().message();
+}
+
+TEST_F(PgStoreTest, AStatementOverItsTimeoutFailsAsATimeout) {
+  auto pool = PgPool::open(
+      PgPoolOptions{.conninfo = db_->url(), .size = 1, .statement_timeout = 100ms});
+  ASSERT_TRUE(pool) << pool.error().message();
+  auto slow = run((*pool)->run<void>([](PgConn& db) { db.exec("SELECT pg_sleep(5)"); }));
+  ASSERT_FALSE(slow);
+  EXPECT_EQ(slow.error().code(), ErrorCode::kTimeout) << slow.error().message();
+  // The connection serves the next call.
+  EXPECT_TRUE(run((*pool)->run<void>([](PgConn& db) { db.exec("SELECT 1"); })));
 }
 
 TEST_F(PgStoreTest, RetentionSkipsARoundWhileAnotherReplicaSweeps) {
