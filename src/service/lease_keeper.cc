@@ -33,9 +33,8 @@ struct LeaseKeeper::State : std::enable_shared_from_this<LeaseKeeper::State> {
       bj::object interrupted{
           {"type", "error"},
           {"code", "interrupted"},
-          {"message",
-           "the service replica writing this answer stopped (no sign of life for " +
-               std::to_string(lease.count() / 1000) + " s); ask again"}};
+          {"message", "the service replica writing this answer stopped (no sign of life for " +
+                          std::to_string(lease.count() / 1000) + " s); ask again"}};
       std::string job_error = "interrupted: the service replica running this job stopped";
       auto swept = co_await store->keep_leases(std::move(interrupted), std::move(job_error));
       if (!swept) {

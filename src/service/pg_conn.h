@@ -62,7 +62,7 @@ class PgResult {
   PgResult(const PgResult&) = delete;
 
   int rows() const;
-  std::int64_t affected() const;  // rows changed by INSERT/UPDATE/DELETE
+  std::int64_t affected() const;                // rows changed by INSERT/UPDATE/DELETE
   std::string text(int row, int column) const;  // "" for NULL
   std::optional<std::string> text_or_null(int row, int column) const;
   std::int64_t int64(int row, int column) const;

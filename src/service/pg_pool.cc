@@ -81,10 +81,9 @@ void PgPool::loop(PgConn& conn) {
     }
     auto waited = std::chrono::steady_clock::now() - job.queued;
     if (waited > options_.acquire_timeout) {
-      job.task.done(Error(
-          ErrorCode::kUnavailable,
-          "the PostgreSQL store is overloaded: no connection was free for " +
-              std::to_string(options_.acquire_timeout.count()) + " ms; try again"));
+      job.task.done(Error(ErrorCode::kUnavailable,
+                          "the PostgreSQL store is overloaded: no connection was free for " +
+                              std::to_string(options_.acquire_timeout.count()) + " ms; try again"));
       continue;
     }
     auto failed = run_one(conn, job.task);

@@ -95,11 +95,11 @@ int migrate_pg(PgConn& db, int up_to, const std::string& where) {
   auto v = db.exec("SELECT MAX(version) FROM schema_version");
   int current = v.is_null(0, 0) ? 0 : static_cast<int>(v.int64(0, 0));
   if (current > latest_schema_version()) {
-    throw StoreError(ErrorCode::kInvalidArgument,
-                     "the store " + where + " has schema version " + std::to_string(current) +
-                         ", newer than this idp-agents knows (" +
-                         std::to_string(latest_schema_version()) +
-                         "): run a newer idp-agents on every replica");
+    throw StoreError(ErrorCode::kInvalidArgument, "the store " + where + " has schema version " +
+                                                      std::to_string(current) +
+                                                      ", newer than this idp-agents knows (" +
+                                                      std::to_string(latest_schema_version()) +
+                                                      "): run a newer idp-agents on every replica");
   }
   for (const auto& m : migrations()) {
     if (m.version <= current || m.version > up_to) continue;
@@ -197,7 +197,8 @@ const std::string& PgStore::replica_id() const { return impl_->replica_id; }
 std::size_t PgStore::operations() const { return impl_->pool->operations(); }
 
 awaitable<Result<void>> PgStore::ping() {
-  return impl_->pool->run<void>([](PgConn& db) { db.query("SELECT COUNT(*) FROM schema_version"); });
+  return impl_->pool->run<void>(
+      [](PgConn& db) { db.query("SELECT COUNT(*) FROM schema_version"); });
 }
 
 awaitable<Result<void>> PgStore::create_session(SessionRecord r, std::int64_t max_per_owner) {
@@ -232,15 +233,13 @@ awaitable<Result<std::vector<SessionRecord>>> PgStore::list_sessions(std::string
 }
 
 awaitable<Result<SessionRecord>> PgStore::get_session(std::string owner, std::string id) {
-  return impl_->pool->run<SessionRecord>(
-      [owner = std::move(owner), id = std::move(id)](PgConn& db) {
-        return load_session(db, owner, id);
-      });
+  return impl_->pool->run<SessionRecord>([owner = std::move(owner), id = std::move(id)](
+                                             PgConn& db) { return load_session(db, owner, id); });
 }
 
 awaitable<Result<SessionDetail>> PgStore::session_detail(std::string owner, std::string id) {
-  return impl_->pool->run<SessionDetail>([owner = std::move(owner), id = std::move(id)](
-                                             PgConn& db) {
+  return impl_->pool->run<SessionDetail>([owner = std::move(owner),
+                                          id = std::move(id)](PgConn& db) {
     SessionDetail d;
     d.session = load_session(db, owner, id);
     auto m = db.query(
@@ -252,8 +251,8 @@ awaitable<Result<SessionDetail>> PgStore::session_detail(std::string owner, std:
                                          m.text(i, 4), text_to_object(m.text_or_null(i, 5)),
                                          from_ms(m.int64(i, 6))});
     }
-    auto e = db.query("SELECT seq, turn_id, body FROM events WHERE session_id = $1 ORDER BY seq",
-                      {id});
+    auto e =
+        db.query("SELECT seq, turn_id, body FROM events WHERE session_id = $1 ORDER BY seq", {id});
     for (int i = 0; i < e.rows(); ++i)
       d.events.push_back(EventRecord{e.int64(i, 0), e.text(i, 1), parse_event(e.text(i, 2))});
     return d;
@@ -274,61 +273,64 @@ awaitable<Result<void>> PgStore::delete_session(std::string owner, std::string i
 awaitable<Result<TurnBegun>> PgStore::begin_turn(TurnStart t) {
   // on_written is not called: a retried transaction would announce the start twice.
   t.on_written = nullptr;
-  return impl_->pool->run<TurnBegun>(
-      [t = std::move(t), replica = impl_->replica_id, lease = impl_->lease](PgConn& db) {
-        TurnBegun out;
-        SessionRecord s = load_session(db, t.owner, t.session_id, true);
-        if (s.running) {
-          out.busy = true;
-          return out;
-        }
-        const auto now = std::chrono::system_clock::now();
-        insert_message(db, t.session_id, s.message_count,
-                       MessageRecord{t.user_message_id, "user", t.text, t.turn_id, "complete",
-                                     std::nullopt, now});
-        insert_message(db, t.session_id, s.message_count + 1,
-                       MessageRecord{t.assistant_message_id, "assistant", "", t.turn_id,
-                                     "running", std::nullopt, now});
-        out.agent_ids = t.agent_ids ? *t.agent_ids : s.agent_ids;
-        db.query(
-            "UPDATE sessions SET running_turn = $1, title = CASE WHEN title = '' THEN $2 ELSE "
-            "title END, agent_ids = $3, updated_at = $4, message_count = message_count + 2, "
-            "last_message = $5, last_status = 'running', turn_owner = $6, turn_lease_until = $7, "
-            "cancel_requested = NULL WHERE id = $8",
-            {t.turn_id, t.title, strings_to_text(out.agent_ids), to_ms(now), t.preview, replica,
-             to_ms(now + lease), t.session_id});
-        auto h = db.query("SELECT body FROM history WHERE session_id = $1 ORDER BY position",
-                          {t.session_id});
-        for (int i = 0; i < h.rows(); ++i) {
-          auto v = ::idp::json::parse(h.text(i, 0));
-          if (v) out.history.push_back(std::move(*v));
-        }
-        return out;
-      });
+  return impl_->pool->run<TurnBegun>([t = std::move(t), replica = impl_->replica_id,
+                                      lease = impl_->lease](PgConn& db) {
+    TurnBegun out;
+    SessionRecord s = load_session(db, t.owner, t.session_id, true);
+    if (s.running) {
+      out.busy = true;
+      return out;
+    }
+    const auto now = std::chrono::system_clock::now();
+    insert_message(
+        db, t.session_id, s.message_count,
+        MessageRecord{t.user_message_id, "user", t.text, t.turn_id, "complete", std::nullopt, now});
+    insert_message(db, t.session_id, s.message_count + 1,
+                   MessageRecord{t.assistant_message_id, "assistant", "", t.turn_id, "running",
+                                 std::nullopt, now});
+    out.agent_ids = t.agent_ids ? *t.agent_ids : s.agent_ids;
+    db.query(
+        "UPDATE sessions SET running_turn = $1, title = CASE WHEN title = '' THEN $2 ELSE "
+        "title END, agent_ids = $3, updated_at = $4, message_count = message_count + 2, "
+        "last_message = $5, last_status = 'running', turn_owner = $6, turn_lease_until = $7, "
+        "cancel_requested = NULL WHERE id = $8",
+        {t.turn_id, t.title, strings_to_text(out.agent_ids), to_ms(now), t.preview, replica,
+         to_ms(now + lease), t.session_id});
+    auto h = db.query("SELECT body FROM history WHERE session_id = $1 ORDER BY position",
+                      {t.session_id});
+    for (int i = 0; i < h.rows(); ++i) {
+      auto v = ::idp::json::parse(h.text(i, 0));
+      if (v) out.history.push_back(std::move(*v));
+    }
+    return out;
+  });
 }
 
-awaitable<Result<std::vector<EventRecord>>> PgStore::append_events(
-    std::string session_id, std::string turn_id, std::string assistant_message_id,
-    std::vector<bj::object> events, std::string text_append) {
-  return impl_->pool->run<std::vector<EventRecord>>(
-      [session_id = std::move(session_id), turn_id = std::move(turn_id),
-       message_id = std::move(assistant_message_id), events = std::move(events),
-       text_append = std::move(text_append)](PgConn& db) {
-        std::int64_t seq = next_seq_for(db, session_id, turn_id);
-        const auto now = std::chrono::system_clock::now();
-        const std::string ts = format_utc(now);
-        std::vector<EventRecord> out;
-        out.reserve(events.size());
-        for (const auto& e : events) out.push_back(insert_event(db, session_id, turn_id, seq++, e, ts));
-        db.query("UPDATE sessions SET next_seq = $1, updated_at = $2 WHERE id = $3",
-                 {seq, to_ms(now), session_id});
-        if (!text_append.empty()) {
-          db.query("UPDATE messages SET text = text || $1 WHERE id = $2",
-                   {text_append, message_id});
-        }
-        notify_events(db, session_id);
-        return out;
-      });
+awaitable<Result<std::vector<EventRecord>>> PgStore::append_events(std::string session_id,
+                                                                   std::string turn_id,
+                                                                   std::string assistant_message_id,
+                                                                   std::vector<bj::object> events,
+                                                                   std::string text_append) {
+  return impl_->pool->run<std::vector<EventRecord>>([session_id = std::move(session_id),
+                                                     turn_id = std::move(turn_id),
+                                                     message_id = std::move(assistant_message_id),
+                                                     events = std::move(events),
+                                                     text_append =
+                                                         std::move(text_append)](PgConn& db) {
+    std::int64_t seq = next_seq_for(db, session_id, turn_id);
+    const auto now = std::chrono::system_clock::now();
+    const std::string ts = format_utc(now);
+    std::vector<EventRecord> out;
+    out.reserve(events.size());
+    for (const auto& e : events) out.push_back(insert_event(db, session_id, turn_id, seq++, e, ts));
+    db.query("UPDATE sessions SET next_seq = $1, updated_at = $2 WHERE id = $3",
+             {seq, to_ms(now), session_id});
+    if (!text_append.empty()) {
+      db.query("UPDATE messages SET text = text || $1 WHERE id = $2", {text_append, message_id});
+    }
+    notify_events(db, session_id);
+    return out;
+  });
 }
 
 awaitable<Result<TurnEnded>> PgStore::finish_turn(TurnEnd t) {

@@ -23,8 +23,8 @@
 namespace idp::service {
 
 struct PgStoreOptions {
-  std::string url;           // postgresql://[user[:password]@]host[:port]/db[?...]
-  std::string replica_id;    // this process, in leases (random when empty)
+  std::string url;                          // postgresql://[user[:password]@]host[:port]/db[?...]
+  std::string replica_id;                   // this process, in leases (random when empty)
   std::chrono::milliseconds lease{10'000};  // a turn or job of a silent replica is ended after
   int pool_size = 4;
   // Only apply migrations up to this version (tests of the migrations); -1: the latest.

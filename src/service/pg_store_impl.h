@@ -34,7 +34,8 @@ EventRecord insert_event(PgConn& db, const std::string& session_id, const std::s
 // Ends the running turns that `select_sql` ("SELECT id, running_turn, next_seq FROM sessions
 // WHERE ... FOR UPDATE ...", parameters `params`) finds with `terminal` as status interrupted.
 std::int64_t interrupt_turns(PgConn& db, const std::string& select_sql,
-                             const std::vector<PgParam>& params, const boost::json::object& terminal);
+                             const std::vector<PgParam>& params,
+                             const boost::json::object& terminal);
 // Wakes the followers of the session on every replica once the transaction commits.
 void notify_events(PgConn& db, const std::string& session_id);
 }  // namespace pg_detail

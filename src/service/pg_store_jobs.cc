@@ -65,12 +65,13 @@ awaitable<Result<std::optional<JobRecord>>> PgStore::claim_job() {
   return impl_->pool->run<std::optional<JobRecord>>(
       [replica = impl_->replica_id, lease = impl_->lease](PgConn& db) -> std::optional<JobRecord> {
         const std::int64_t now = now_ms();
-        auto r = db.query("UPDATE jobs SET status = 'PROCESSING', updated_at = $1, claimed_by = $2, "
-                          "lease_until = $3 WHERE id = (SELECT id FROM jobs WHERE status = "
-                          "'PENDING' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                          "RETURNING " +
-                              kJobColumns,
-                          {now, replica, now + lease.count()});
+        auto r = db.query(
+            "UPDATE jobs SET status = 'PROCESSING', updated_at = $1, claimed_by = $2, "
+            "lease_until = $3 WHERE id = (SELECT id FROM jobs WHERE status = "
+            "'PENDING' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+            "RETURNING " +
+                kJobColumns,
+            {now, replica, now + lease.count()});
         if (r.rows() == 0) return std::nullopt;
         return read_job(r, 0);
       });
@@ -152,10 +153,10 @@ awaitable<Result<Swept>> PgStore::delete_expired(TimePoint cutoff) {
         {before});
     for (int i = 0; i < ids.rows(); ++i) {
       std::string id = ids.text(i, 0);
-      for (const char* sql : {"DELETE FROM events WHERE session_id = $1",
-                              "DELETE FROM messages WHERE session_id = $1",
-                              "DELETE FROM history WHERE session_id = $1",
-                              "DELETE FROM sessions WHERE id = $1"}) {
+      for (const char* sql :
+           {"DELETE FROM events WHERE session_id = $1",
+            "DELETE FROM messages WHERE session_id = $1",
+            "DELETE FROM history WHERE session_id = $1", "DELETE FROM sessions WHERE id = $1"}) {
         db.query(sql, {id});
       }
     }
@@ -195,9 +196,8 @@ awaitable<Result<LeaseSweep>> PgStore::keep_leases(bj::object interrupted, std::
     for (int i = 0; i < mine.rows(); ++i) {
       if (!mine.is_null(i, 1)) out.cancel_requested.push_back(mine.text(i, 0));
     }
-    db.query(
-        "UPDATE jobs SET lease_until = $1 WHERE claimed_by = $2 AND status = 'PROCESSING'",
-        {until, replica});
+    db.query("UPDATE jobs SET lease_until = $1 WHERE claimed_by = $2 AND status = 'PROCESSING'",
+             {until, replica});
     // Rows another replica holds now are skipped: it is alive, and the next round sees them.
     out.turns_interrupted = interrupt_turns(
         db,

@@ -57,8 +57,13 @@ std::shared_ptr<EventFeed> follow_stored_turn(net::any_io_executor executor,
                                               std::int64_t after, std::chrono::milliseconds poll,
                                               std::size_t max_backlog) {
   auto feed = std::make_shared<EventFeed>(max_backlog);
-  Follow f{std::move(store), std::move(owner), std::move(session_id), std::move(turn_id), after,
-           poll, feed};
+  Follow f{std::move(store),
+           std::move(owner),
+           std::move(session_id),
+           std::move(turn_id),
+           after,
+           poll,
+           feed};
   net::co_spawn(net::make_strand(executor), pump(std::move(f)), net::detached);
   return feed;
 }

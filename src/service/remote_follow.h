@@ -20,11 +20,9 @@
 
 namespace idp::service {
 
-std::shared_ptr<EventFeed> follow_stored_turn(boost::asio::any_io_executor executor,
-                                              std::shared_ptr<Store> store, std::string owner,
-                                              std::string session_id, std::string turn_id,
-                                              std::int64_t after,
-                                              std::chrono::milliseconds poll = std::chrono::seconds(1),
-                                              std::size_t max_backlog = 10'000);
+std::shared_ptr<EventFeed> follow_stored_turn(
+    boost::asio::any_io_executor executor, std::shared_ptr<Store> store, std::string owner,
+    std::string session_id, std::string turn_id, std::int64_t after,
+    std::chrono::milliseconds poll = std::chrono::seconds(1), std::size_t max_backlog = 10'000);
 
 }  // namespace idp::service

@@ -199,8 +199,8 @@ Result<std::uint16_t> Service::start() {
                                          auto t = turns_holder->lock();
                                          return t ? static_cast<double>(t->running()) : 0.0;
                                        });
-  std::weak_ptr<SqliteStore> weak_store = s.sqlite;
   if (s.sqlite) {
+    std::weak_ptr<SqliteStore> weak_store = s.sqlite;
     s.metrics->store_counters(
         [weak_store] {
           auto st = weak_store.lock();
@@ -210,6 +210,14 @@ Result<std::uint16_t> Service::start() {
           auto st = weak_store.lock();
           return st ? static_cast<double>(st->batches()) : 0.0;
         });
+  } else if (auto pg = std::dynamic_pointer_cast<PgStore>(s.store)) {
+    // One transaction per operation.
+    std::weak_ptr<PgStore> weak_store = pg;
+    auto operations = [weak_store] {
+      auto st = weak_store.lock();
+      return st ? static_cast<double>(st->operations()) : 0.0;
+    };
+    s.metrics->store_counters(operations, operations);
   }
   auto metrics = s.metrics;
   auto on_event = [metrics](const bj::object& e) { metrics->event(e); };

@@ -64,11 +64,12 @@ boost::asio::awaitable<Result<T>> call_on_worker(Enqueue enqueue,
     };
     task.done = [handler = std::move(handler), work = std::move(work),
                  slot](const std::optional<Error>& failed) mutable {
-      Result<T> result = failed || !*slot ? Result<T>(std::unexpected(
-                                                failed ? *failed
-                                                       : Error(ErrorCode::kInternal,
-                                                               "the store operation did not run")))
-                                          : std::move(**slot);
+      Result<T> result =
+          failed || !*slot
+              ? Result<T>(std::unexpected(
+                    failed ? *failed
+                           : Error(ErrorCode::kInternal, "the store operation did not run")))
+              : std::move(**slot);
       auto ex = work.get_executor();
       net::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
         std::move(handler)(std::move(result));

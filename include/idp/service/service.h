@@ -4,11 +4,12 @@
 //
 // Start-up: open the store (migrating it), mark turns that a crash left running as interrupted
 // (and jobs as failed; with a store shared by replicas, a lease keeper does that instead for any
-// replica that stopped, see docs/architecture.md "Replicas"), start the registry in the background (/readyz says when it has read the
-// secret), then listen. Shutdown (stop(), or SIGINT/SIGTERM in run_until_signal()): new turns
-// are refused, running turns end at once with error "interrupted" (stored) and their runners
-// are cancelled, running jobs fail the same way, then the HTTP server closes its connections
-// (SSE streams end after their last event) and the registry closes its MCP sessions.
+// replica that stopped, see docs/architecture.md "Replicas"), start the registry in the background
+// (/readyz says when it has read the secret), then listen. Shutdown (stop(), or SIGINT/SIGTERM in
+// run_until_signal()): new turns are refused, running turns end at once with error "interrupted"
+// (stored) and their runners are cancelled, running jobs fail the same way, then the HTTP server
+// closes its connections (SSE streams end after their last event) and the registry closes its MCP
+// sessions.
 //
 // Thread-safety: start(), stop() and run_until_signal() belong to one controlling thread;
 // port() may be called from any thread after start().

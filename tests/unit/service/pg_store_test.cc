@@ -69,9 +69,8 @@ bj::object interrupted() {
 TEST_F(PgStoreTest, ReplicasStartingTogetherMigrateOnce) {
   std::vector<std::future<std::shared_ptr<PgStore>>> starting;
   for (int i = 0; i < 3; ++i) {
-    starting.push_back(std::async(std::launch::async, [this, i] {
-      return replica("r" + std::to_string(i));
-    }));
+    starting.push_back(
+        std::async(std::launch::async, [this, i] { return replica("r" + std::to_string(i)); }));
   }
   for (auto& f : starting) {
     auto s = f.get();
@@ -94,7 +93,8 @@ TEST_F(PgStoreTest, ANewerDatabaseIsRefusedNamingBothVersionsButNoPassword) {
   url.insert(url.find('@'), ":s3cret-pw");  // trust auth: the password is not needed
   auto s = PgStore::open(PgStoreOptions{.url = url});
   ASSERT_FALSE(s);
-  EXPECT_NE(s.error().message().find("schema version 99"), std::string::npos) << s.error().message();
+  EXPECT_NE(s.error().message().find("schema version 99"), std::string::npos)
+      << s.error().message();
   EXPECT_EQ(s.error().message().find("s3cret-pw"), std::string::npos) << s.error().message();
 }
 
@@ -137,7 +137,8 @@ TEST_F(PgStoreTest, AStoppedReplicasTurnAndJobAreEndedWhenItsLeaseRunsOut) {
   create(*dead, "s");
   begin(*dead, "s", "t1");
   append(*dead, "s", "t1", 2, "Hi");
-  JobRecord j{.id = "j", .owner = "alice", .query = "q", .created_at = std::chrono::system_clock::now()};
+  JobRecord j{
+      .id = "j", .owner = "alice", .query = "q", .created_at = std::chrono::system_clock::now()};
   ASSERT_TRUE(run(dead->create_job(j, 20)));
   auto claimed = run(dead->claim_job());
   ASSERT_TRUE(claimed && *claimed);
@@ -226,7 +227,8 @@ TEST_F(PgStoreTest, ASerializationFailureOrDeadlockRunsTheTransactionAgain) {
     db.exec("CREATE TABLE IF NOT EXISTS t (n BIGINT)");
     db.exec("INSERT INTO t VALUES (1)");
     if (attempts == 1) {
-      db.exec("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$");
+      db.exec(
+          "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$");
     } else if (attempts == 2) {
       db.exec("DO $$ BEGIN RAISE EXCEPTION 'cycle' USING ERRCODE = 'deadlock_detected'; END $$");
     }
@@ -240,12 +242,13 @@ TEST_F(PgStoreTest, ASerializationFailureOrDeadlockRunsTheTransactionAgain) {
   auto bad = run((*pool)->run<void>([](PgConn& db) { db.exec("SELECT * FROM no_such_table"); }));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), ErrorCode::kUnavailable);
-  EXPECT_NE(bad.error().message().find("no_such_table"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("no_such_table"), std::string::npos)
+      << bad.error().message();
 }
 
 TEST_F(PgStoreTest, AStatementOverItsTimeoutFailsAsATimeout) {
-  auto pool = PgPool::open(
-      PgPoolOptions{.conninfo = db_->url(), .size = 1, .statement_timeout = 100ms});
+  auto pool =
+      PgPool::open(PgPoolOptions{.conninfo = db_->url(), .size = 1, .statement_timeout = 100ms});
   ASSERT_TRUE(pool) << pool.error().message();
   auto slow = run((*pool)->run<void>([](PgConn& db) { db.exec("SELECT pg_sleep(5)"); }));
   ASSERT_FALSE(slow);

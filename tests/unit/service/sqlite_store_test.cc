@@ -53,7 +53,9 @@ class SqliteStoreTest : public ::testing::Test {
   void create(std::string id, std::string owner = "alice") {
     store_testing::create(*store_, std::move(id), std::move(owner));
   }
-  TurnBegun begin(std::string sid, std::string turn) { return store_testing::begin(*store_, sid, turn); }
+  TurnBegun begin(std::string sid, std::string turn) {
+    return store_testing::begin(*store_, sid, turn);
+  }
   EventRecord finish(std::string sid, std::string turn, std::string answer) {
     return store_testing::finish(*store_, sid, turn, answer);
   }
