@@ -14,6 +14,9 @@ std::string message_of(pg_conn* c) {
   return m;
 }
 
+// PostgreSQL's notices ("relation ... already exists, skipping") are for a person at psql.
+void drop_notice(void*, const char*) {}
+
 }  // namespace
 
 std::string redact_conninfo(std::string_view url) {
@@ -67,6 +70,7 @@ PgConn::PgConn(const std::string& conninfo) {
     throw PgError("cannot connect to PostgreSQL at " + redact_conninfo(conninfo) + ": " + m, "",
                   true);
   }
+  PQsetNoticeProcessor(conn_, drop_notice, nullptr);
 }
 
 PgConn::~PgConn() {

@@ -73,7 +73,7 @@ nginx_start() {
     user_line='user nobody nogroup;'
     chown nobody:nogroup "$NGINX_DIR/tmp"
   fi
-  for s in "$@"; do servers+="    server $s max_fails=1 fail_timeout=30s;"$'\n'; done
+  for s in "$@"; do servers+="    server $s max_fails=1 fail_timeout=2s;"$'\n'; done
   for attempt in 1 2 3 4 5 6 7 8; do
     local port=$((20000 + RANDOM % 40000))
     cat >"$NGINX_DIR/nginx.conf" <<CONF

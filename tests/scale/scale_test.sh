@@ -42,9 +42,9 @@ JSON
 chmod 600 "$TMP/agents.json"
 
 declare -A URL PID
-start_replica() {  # start_replica NAME: sets URL[NAME] and PID[NAME]
+start_replica() {  # start_replica NAME [PORT]: sets URL[NAME] and PID[NAME]
   local n=$1
-  "$BIN/idp-agents" serve --listen 127.0.0.1:0 --model offline --secret "file://$TMP/agents.json" \
+  "$BIN/idp-agents" serve --listen "127.0.0.1:${2:-0}" --model offline --secret "file://$TMP/agents.json" \
     --user-pool-id "$COG_POOL" --user-client-id "$COG_CLIENT" --cognito-endpoint "$COG" \
     --store "$PG_URL" --lease-seconds "$LEASE" --data "$TMP/$n" >"$TMP/$n.out" 2>>"$TMP/$n.log" &
   PID[$n]=$!
@@ -65,14 +65,18 @@ api() {  # api BASE METHOD PATH [BODY [CURL ARGS...]] as alice (AS=bob api ... a
   curl -sS -X "$2" "$1$3" -H "Authorization: Bearer ${TOKEN[${AS:-alice}]}" \
     -H 'Content-Type: application/json' ${4:+-d "$4"} "${@:5}"
 }
-for n in a b c; do
-  ready=
-  for _ in $(seq 600); do
-    [[ $(api "${URL[$n]}" GET /api/agents | jq -r '.agents[0].status') == ready ]] && { ready=1; break; }
-    sleep 0.05
+wait_ready() {  # wait_ready NAME...: until each replica's agent is ready
+  local n ready
+  for n in "$@"; do
+    ready=
+    for _ in $(seq 600); do
+      [[ $(api "${URL[$n]}" GET /api/agents | jq -r '.agents[0].status') == ready ]] && { ready=1; break; }
+      sleep 0.05
+    done
+    [[ -n $ready ]] || fail "replica $n: the agent never got ready"
   done
-  [[ -n $ready ]] || fail "replica $n: the agent never got ready"
-done
+}
+wait_ready a b c
 IDS=$(for n in a b c; do api "${URL[$n]}" GET /api/agents | jq -c '[.agents[].agent_id]'; done | sort -u)
 [[ $(wc -l <<<"$IDS") == 1 && $IDS == '["fixture_tools"]' ]] || fail "the replicas name the agents differently: $IDS"
 pass "PostgreSQL 15, three replicas and nginx run on loopback; every replica names the same agents"
@@ -152,7 +156,16 @@ STORED=$(jq -c '.messages[-1].events' <<<"$DETAIL")
   fail "acknowledged messages are missing: $DETAIL"
 [[ $(jq -r .last_status <<<"$DETAIL") == interrupted && $(jq -r .running <<<"$DETAIL") == false ]] || fail "the session: $DETAIL"
 pass "kill -9 of the replica running a turn: the follower reconnects through nginx ($reconnects times), sees the $(($(jq length <<<"$SEEN") - 1)) events written before, then error interrupted; every message is kept"
-start_replica a2
+start_replica a2 "${URL[a]##*:}"  # a new replica in A's place: nginx sends it work again
+wait_ready a2
+back=
+for _ in $(seq 400); do  # nginx retries A's address once its fail_timeout has passed
+  curl -sS -o /dev/null "$LB/healthz"
+  hits=$(curl -sS "${URL[a2]}/metrics" | grep -c 'route="/healthz"' || true)
+  ((hits > 0)) && { back=1; break; }
+  sleep 0.05
+done
+[[ -n $back ]] || fail "nginx never sent a request to the replica started in A's place"
 
 # --- 4. 50 jobs at once through nginx ---
 tool_calls() {  # tool_calls NAME: the echo_text calls replica NAME has made
