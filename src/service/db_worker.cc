@@ -47,7 +47,7 @@ DbWorker::Stats DbWorker::stats() const {
   return stats_;
 }
 
-void DbWorker::enqueue(Job job) {
+void DbWorker::enqueue_task(Job job) {
   bool refused = false;
   {
     std::lock_guard lock(mu_);
