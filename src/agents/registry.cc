@@ -26,8 +26,7 @@
 #include <mutex>
 #include <set>
 
-#include "idp/auth/cognito.h"
-#include "idp/auth/oauth.h"
+#include "idp/agents/entry_auth.h"
 #include "idp/core/log.h"
 
 namespace idp::agents {
@@ -302,31 +301,7 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
   std::shared_ptr<mcp::TokenProvider> make_provider(const AgentEntry& e) {
     net::any_io_executor ex = strand;
     if (opt.token_provider_factory) return opt.token_provider_factory(e, ex);
-    switch (e.auth) {
-      case AuthType::kCognito: {
-        auth::CognitoConfig cfg;
-        cfg.user_pool_id = e.cognito->user_pool_id;
-        cfg.client_id = e.cognito->client_id;
-        cfg.client_secret = e.cognito->client_secret;
-        cfg.username = e.cognito->username;
-        cfg.password = e.cognito->password;
-        cfg.endpoint = opt.cognito_endpoint;
-        return std::make_shared<auth::CognitoTokenProvider>(ex, std::move(cfg), opt.http);
-      }
-      case AuthType::kOAuth2ClientCredentials: {
-        auth::ClientCredentialsConfig cfg;
-        cfg.token_url = e.oauth->token_url;
-        cfg.client_id = e.oauth->client_id;
-        cfg.client_secret = e.oauth->client_secret;
-        cfg.scope = e.oauth->scope;
-        return std::make_shared<auth::ClientCredentialsTokenProvider>(ex, std::move(cfg), opt.http);
-      }
-      case AuthType::kBearer:
-        return std::make_shared<mcp::StaticTokenProvider>(*e.bearer_token);
-      case AuthType::kNone:
-        return nullptr;
-    }
-    return nullptr;
+    return make_token_provider(e, ex, opt.http, opt.cognito_endpoint);
   }
 
   std::shared_ptr<Agent> make_agent(const AgentEntry& e) {
@@ -350,8 +325,7 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
     // timeout_seconds bounds every request to this server; without it tool calls keep the
     // client's default (progress resets it).
     if (e.timeout_seconds) co.timeout = bound;
-    co.http = opt.http;
-    if (!e.ca_file.empty()) co.http.ca_file = e.ca_file;
+    co.http = entry_http_options(e, opt.http);
     co.http.connect_timeout = std::min(co.http.connect_timeout, bound);
     co.listen = opt.listen;
     co.transport = e.transport == Transport::kSse ? mcp::ClientOptions::Transport::kLegacySse

@@ -381,6 +381,19 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     co_return eps;
   }
 
+  // Why connecting to `address` (what `host` names) is refused, if it is.
+  std::optional<Error> link_local_refusal(const std::string& host,
+                                          const std::string& address) const {
+    if (opt.allow_link_local) return std::nullopt;
+    auto why = link_local_reason(address);
+    if (!why) return std::nullopt;
+    std::string what = host == address ? *why : host + " resolves to " + *why;
+    return Error(ErrorCode::kPermissionDenied,
+                 "connect to " + host + " refused: " + what +
+                     "; link-local and cloud metadata addresses are refused unless allowed (a "
+                     "secret entry's \"allow_link_local\": true)");
+  }
+
   Error step_error(std::string_view step, const beast::error_code& ec, const Deadline& dl,
                    milliseconds armed) const {
     if (ec == beast::error::timeout) {
@@ -401,8 +414,19 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       co_return make_error(ErrorCode::kInvalidArgument, "TLS setup failed: " + tls_setup_error);
     }
     const Url& hop = route.proxy ? *route.proxy : u;
+    // Through a proxy the proxy resolves the name: only what the URL itself says can be checked.
+    if (route.proxy) {
+      if (auto refused = link_local_refusal(u.host, u.host)) co_return std::unexpected(*refused);
+    }
     auto eps = co_await resolve(hop, dl);
     if (!eps) co_return std::unexpected(eps.error());
+    // The addresses checked are the ones connected to: no second lookup a rebinding DNS server
+    // could answer differently.
+    for (const auto& ep : *eps) {
+      if (auto refused = link_local_refusal(hop.host, ep.address().to_string())) {
+        co_return std::unexpected(*refused);
+      }
+    }
     auto c = std::make_unique<Conn>(executor);
     c->key = route.key;
     std::string what = "connect to " + hop.host_port();
