@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "client_impl.h"
@@ -230,7 +231,10 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
                             content_type + "': " + excerpt(text));
       co_return out;
     }
-    auto j = ::idp::json::parse(text);
+    // One arena for the answer: everything parsed from it is freed together.
+    auto j = ::idp::json::parse(
+        text, {},
+        boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 256));
     if (!j) {
       out.error = Error(ErrorCode::kProtocol,
                         where(method) + ": the response is not JSON (" + j.error().message() + ")");

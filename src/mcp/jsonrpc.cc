@@ -1,6 +1,9 @@
 #include "idp/mcp/jsonrpc.h"
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
+
+#include <algorithm>
 
 namespace idp::mcp::jsonrpc {
 
@@ -74,13 +77,7 @@ std::expected<Message, RpcError> parse(json::value value) {
 }
 
 namespace {
-void append_id(std::string& out, const json::value& id) {
-  if (id.is_null()) {
-    out += "null";
-  } else {
-    out += json::serialize(id);
-  }
-}
+void append_id(std::string& out, const json::value& id) { append_json(out, id); }
 }  // namespace
 
 std::string response(const json::value& id, const json::value& result) {
@@ -125,10 +122,45 @@ std::string error_response(const json::value& id, const RpcError& error) {
   return out;
 }
 
+namespace {
+
+template <class Json>
+void append_serialized(std::string& out, const Json& v) {
+  json::serializer sr;
+  sr.reset(v);
+  while (!sr.done()) {
+    const std::size_t used = out.size();
+    const std::size_t room = std::max<std::size_t>(out.capacity() - used, 64);
+    out.resize(used + room);
+    auto written = sr.read(out.data() + used, room);
+    out.resize(used + written.size());
+  }
+}
+
+}  // namespace
+
+void append_json(std::string& out, const json::value& v) { append_serialized(out, &v); }
+void append_json(std::string& out, const json::object& v) { append_serialized(out, &v); }
+void append_json(std::string& out, const json::array& v) { append_serialized(out, &v); }
+void append_json(std::string& out, std::string_view string_value) {
+  append_serialized(out, json::string_view(string_value.data(), string_value.size()));
+}
+
+// Written directly, in the member order json::serialize gave the object this used to build
+// (jsonrpc, id, method, params): no copy of the params.
 std::string request(const json::value& id, std::string_view method, const json::object& params) {
-  json::object o{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}};
-  if (!params.empty()) o["params"] = params;
-  return json::serialize(o);
+  std::string out;
+  out.reserve(256 + method.size());
+  out += R"({"jsonrpc":"2.0","id":)";
+  append_json(out, id);
+  out += R"(,"method":)";
+  append_json(out, method);
+  if (!params.empty()) {
+    out += R"(,"params":)";
+    append_json(out, params);
+  }
+  out += '}';
+  return out;
 }
 
 std::string notification(std::string_view method, const json::object& params) {

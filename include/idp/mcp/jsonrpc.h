@@ -54,6 +54,12 @@ struct Message {
 // naming the problem ("\"jsonrpc\" must be \"2.0\"").
 std::expected<Message, RpcError> parse(json::value value);
 
+// Serializes onto the end of `out` (no string of its own; the same bytes as json::serialize).
+void append_json(std::string& out, const json::value& v);
+void append_json(std::string& out, const json::object& v);
+void append_json(std::string& out, const json::array& v);
+void append_json(std::string& out, std::string_view string_value);  // as a JSON string
+
 // Builders; each returns the serialized message.
 std::string response(const json::value& id, const json::value& result);
 // A response whose result is already serialized JSON.
