@@ -45,12 +45,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& e : v.entries) {
     IDP_FUZZ_CHECK(valid_id(e.id));
     IDP_FUZZ_CHECK(ids.insert(e.id).second);
-    IDP_FUZZ_CHECK(idp::http::check_url(e.mcp_url).has_value());
+    // A usable entry's URL passes the policy, link-local only when the entry allowed it.
+    IDP_FUZZ_CHECK(idp::http::check_url(e.mcp_url, "mcp_url",
+                                        idp::http::UrlRules{.allow_link_local = e.allow_link_local})
+                       .has_value());
     if (e.cognito) {
       add_secret(secrets, e.cognito->password, input);
       if (e.cognito->client_secret) add_secret(secrets, *e.cognito->client_secret, input);
     }
     if (e.oauth) add_secret(secrets, e.oauth->client_secret, input);
+    if (e.oauth2) {
+      add_secret(secrets, e.oauth2->client_secret, input);
+      add_secret(secrets, e.oauth2->private_key, input);
+    }
     if (e.bearer_token) add_secret(secrets, *e.bearer_token, input);
     for (const auto& [name, value] : e.headers) add_secret(secrets, value, input);
     (void)idp::agents::tool_allowed(e, "calculator");

@@ -3,10 +3,12 @@
 // the first line, a host or authority on the second. Checks: http:// passes only to a loopback
 // host (or a listed one), a host called loopback really is one (cross-checked with inet_pton),
 // and an error never repeats a URL that carries a query or user info (either may hold a
-// credential).
+// credential); a numeric host is link-local or metadata exactly when inet_aton (what the system
+// resolver uses) reads it as one of those addresses.
 #include <arpa/inet.h>
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -38,6 +40,22 @@ bool really_loopback(std::string_view host) {
   return false;
 }
 
+// The link-local rule for hosts made only of what a number can hold: inet_aton is the reference.
+void check_numeric_link_local(std::string_view host) {
+  if (host.empty() || host.size() > 40 || host.back() == '.') return;
+  for (char c : host) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '.' && c != 'x' && c != 'X') return;
+  }
+  std::string h(host);
+  in_addr a{};
+  bool expected = false;
+  if (inet_aton(h.c_str(), &a) == 1) {
+    const std::uint32_t v = ntohl(a.s_addr);
+    expected = (v >> 16) == 0xa9fe || v == 0x646464c8 || v == 0xa83f8110;
+  }
+  IDP_FUZZ_CHECK(idp::http::link_local_reason(host).has_value() == expected);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -61,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   IDP_FUZZ_CHECK(idp::http::is_loopback_host(host) == really_loopback(host));
+  check_numeric_link_local(host);
   std::string_view from_authority = idp::http::authority_host(host);
   IDP_FUZZ_CHECK(from_authority.empty() || host.starts_with(from_authority));
   (void)idp::http::is_loopback_origin(url);

@@ -124,7 +124,8 @@ UrlCheck check_url(std::string_view url, std::string_view field, bool allow_link
     out.problem = checked.error().message();
     // kPermissionDenied: a link-local or metadata host, which the entry may allow.
     if (checked.error().code() == ErrorCode::kPermissionDenied) {
-      out.problem += "; if the server really is there, set \"allow_link_local\": true in this entry";
+      out.problem +=
+          "; if the server really is there, set \"allow_link_local\": true in this entry";
     }
     return out;
   }
@@ -301,9 +302,10 @@ void check_auth_object(EntryCheck& c, const bj::object& auth, const UrlCheck& ur
               "oauth2_client_credentials or bearer)");
     }
   } else {
-    c.error("auth.type",
-            fmt::format("auth.type must be oauth2, oauth2_client_credentials, bearer or none; got '{}'",
-                        shown(*type)));
+    c.error(
+        "auth.type",
+        fmt::format("auth.type must be oauth2, oauth2_client_credentials, bearer or none; got '{}'",
+                    shown(*type)));
     return;
   }
   for (const auto& kv : auth) {

@@ -338,7 +338,8 @@ using agents::advice::kTools;
 awaitable<bool> probe_network(const agents::AgentEntry& e, std::vector<Step>& steps,
                               std::chrono::milliseconds timeout) {
   auto ex = co_await net::this_coro::executor;
-  auto url = http::check_url(e.mcp_url, "mcp_url", http::UrlRules{.allow_link_local = e.allow_link_local});
+  auto url =
+      http::check_url(e.mcp_url, "mcp_url", http::UrlRules{.allow_link_local = e.allow_link_local});
   if (!url) {
     steps.push_back({"url", false, {}, url.error().message(), "fix mcp_url in the secret"});
     co_return false;
@@ -519,9 +520,10 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
     }
     std::string detail = "OAuth 2.0 client credentials (MCP authorization)";
     if (!got.access_token.empty()) {
-      detail += " as client " + got.client_id + " at " +
-                (got.authorization_server.empty() ? e.oauth2->token_endpoint : got.authorization_server) +
-                (got.scope.empty() ? "" : ", scopes: " + got.scope);
+      detail +=
+          " as client " + got.client_id + " at " +
+          (got.authorization_server.empty() ? e.oauth2->token_endpoint : got.authorization_server) +
+          (got.scope.empty() ? "" : ", scopes: " + got.scope);
     } else {
       detail += ": the server asked for no token";
     }

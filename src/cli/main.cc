@@ -117,8 +117,9 @@ int main(int argc, char** argv) {
   if (auto off = disable_core_dumps(); !off) {
     log::warn("{}", off.error().message());
   } else if (!*off) {
-    log::warn("core dumps stay enabled (IDP_ALLOW_CORE_DUMPS=1): a crash may write secrets held "
-              "in memory to disk");
+    log::warn(
+        "core dumps stay enabled (IDP_ALLOW_CORE_DUMPS=1): a crash may write secrets held "
+        "in memory to disk");
   }
   for (const auto& c : commands) {
     if (c.sub->parsed()) return c.run();

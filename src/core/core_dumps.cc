@@ -18,14 +18,14 @@ Result<bool> disable_core_dumps() {
   }
   const rlimit none{0, 0};
   if (setrlimit(RLIMIT_CORE, &none) != 0) {
-    return make_error(ErrorCode::kUnavailable,
-                      std::string("cannot disable core dumps (setrlimit RLIMIT_CORE): ") +
-                          std::strerror(errno));
+    return make_error(
+        ErrorCode::kUnavailable,
+        std::string("cannot disable core dumps (setrlimit RLIMIT_CORE): ") + std::strerror(errno));
   }
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-    return make_error(ErrorCode::kUnavailable,
-                      std::string("cannot disable core dumps (prctl PR_SET_DUMPABLE): ") +
-                          std::strerror(errno));
+    return make_error(
+        ErrorCode::kUnavailable,
+        std::string("cannot disable core dumps (prctl PR_SET_DUMPABLE): ") + std::strerror(errno));
   }
   return true;
 }

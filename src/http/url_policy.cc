@@ -128,8 +128,9 @@ std::string dotted(std::uint32_t a) {
 std::optional<std::string> ipv4_reason(std::uint32_t a) {
   const std::string at = dotted(a);
   if (a == 0xa9fea9fe) {
-    return at + ", the cloud instance metadata address (AWS, Azure, Google Cloud, Oracle Cloud, "
-                "OpenStack and others)";
+    return at +
+           ", the cloud instance metadata address (AWS, Azure, Google Cloud, Oracle Cloud, "
+           "OpenStack and others)";
   }
   if (a == 0xa9feaa02) return at + ", the AWS ECS container credentials agent";
   if (a == 0xa9feaa17) return at + ", the AWS EKS Pod Identity agent";

@@ -594,7 +594,8 @@ TEST_F(HttpClientTest, LinkLocalAndMetadataAddressesAreRefusedAtConnect) {
             "connect to 2852039166 refused: 2852039166 resolves to 169.254.169.254, the cloud "
             "instance metadata address"},
            {"https://0xa9.0xfea9fe/x", "resolves to 169.254.169.254"},
-           {"http://[::ffff:169.254.170.2]/v2/credentials", "the AWS ECS container credentials agent"},
+           {"http://[::ffff:169.254.170.2]/v2/credentials",
+            "the AWS ECS container credentials agent"},
            {"http://[fe80::1]:8080/mcp", "a link-local IPv6 address (fe80::/10)"},
        }) {
     auto r = get(c, k.url);
@@ -624,9 +625,9 @@ TEST_F(HttpClientTest, LinkLocalHostsAreRefusedBeforeTheProxy) {
   o.http_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
   {
     Client c(ioc_.get_executor(), o);
-    for (const char* url : {"http://169.254.169.254/latest/meta-data/",
-                            "http://metadata.google.internal/computeMetadata/v1/",
-                            "http://2852039166/x"}) {
+    for (const char* url :
+         {"http://169.254.169.254/latest/meta-data/",
+          "http://metadata.google.internal/computeMetadata/v1/", "http://2852039166/x"}) {
       auto r = get(c, url);
       ASSERT_FALSE(r) << url;
       EXPECT_EQ(r.error().code(), ErrorCode::kPermissionDenied) << r.error().message();

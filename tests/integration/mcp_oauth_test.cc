@@ -223,8 +223,9 @@ TEST_F(McpOAuthTest, AGivenTokenEndpointSkipsTheAuthorizationServerMetadata) {
 
 TEST_F(McpOAuthTest, RefusesAnAuthorizationServerAtTheMetadataAddress) {
   // A server that steers discovery at the cloud metadata service gets nothing fetched there.
-  prm_ = fmt::format(R"({{"resource":"{}/mcp","authorization_servers":["https://169.254.169.254/latest"]}})",
-                     base_);
+  prm_ = fmt::format(
+      R"({{"resource":"{}/mcp","authorization_servers":["https://169.254.169.254/latest"]}})",
+      base_);
   std::string e = refusal();
   EXPECT_NE(e.find("169.254.169.254, the cloud instance metadata address"), std::string::npos) << e;
   EXPECT_EQ(token_requests_.load(), 0);

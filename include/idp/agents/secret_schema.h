@@ -81,11 +81,11 @@ struct OAuthCredentials {
 // MCP authorization with a pre-registered confidential client (client_credentials grant).
 struct OAuth2Credentials {
   std::string client_id;
-  Secret client_secret;              // client_secret_basic / _post, or
-  Secret private_key;                // PEM, private_key_jwt
+  Secret client_secret;               // client_secret_basic / _post, or
+  Secret private_key;                 // PEM, private_key_jwt
   std::string signing_alg = "RS256";  // of private_key
-  std::string scope;                 // "" : from the server's challenge or metadata
-  std::string token_endpoint;        // "" : discovered; given: no authorization server metadata
+  std::string scope;                  // "" : from the server's challenge or metadata
+  std::string token_endpoint;         // "" : discovered; given: no authorization server metadata
 };
 
 // One valid entry, with defaults applied and its agent id and name resolved.

@@ -59,12 +59,12 @@ class TestAuthorizationServer {
     http_->route("GET", "/.well-known/oauth-authorization-server",
                  [this](const http::Request&, http::Responder& res) -> awaitable<void> {
                    ++metadata_reads_;
-                   bj::object doc{{"issuer", base_},
-                                  {"token_endpoint", base_ + "/token"},
-                                  {"jwks_uri", base_ + "/jwks.json"},
-                                  {"grant_types_supported", bj::array{"client_credentials"}},
-                                  {"token_endpoint_auth_methods_supported",
-                                   bj::array{"client_secret_basic"}}};
+                   bj::object doc{
+                       {"issuer", base_},
+                       {"token_endpoint", base_ + "/token"},
+                       {"jwks_uri", base_ + "/jwks.json"},
+                       {"grant_types_supported", bj::array{"client_credentials"}},
+                       {"token_endpoint_auth_methods_supported", bj::array{"client_secret_basic"}}};
                    co_await res.send(http::Response::json(200, bj::serialize(doc)));
                  });
     http_->route("GET", "/jwks.json",
@@ -106,12 +106,11 @@ class TestAuthorizationServer {
     }
     // A Cognito machine-to-machine access token: client_id and scope, no username.
     bj::object header{{"alg", "RS256"}, {"kid", key_.kid}, {"typ", "JWT"}};
-    bj::object claims{{"iss", base_},          {"sub", kClientId},
-                      {"client_id", kClientId}, {"token_use", "access"},
-                      {"scope", "mcp/tools"},   {"iat", now_s()},
+    bj::object claims{{"iss", base_},          {"sub", kClientId},     {"client_id", kClientId},
+                      {"token_use", "access"}, {"scope", "mcp/tools"}, {"iat", now_s()},
                       {"exp", now_s() + 3600}};
-    std::string input = base64url_encode(bj::serialize(header)) + "." +
-                        base64url_encode(bj::serialize(claims));
+    std::string input =
+        base64url_encode(bj::serialize(header)) + "." + base64url_encode(bj::serialize(claims));
     std::string jwt = input + "." + base64url_encode(test::rsa_sign(key_.pkey, "SHA256", input));
     ++tokens_issued_;
     bj::object answer{{"access_token", jwt}, {"token_type", "Bearer"}, {"expires_in", 3600}};
@@ -278,11 +277,12 @@ TEST_F(RegistryOAuth2Test, DiscoveredFromTheServerAWrongSecretFailsAloneAndOther
 TEST_F(RegistryOAuth2Test, AGivenTokenEndpointSkipsTheAuthorizationServerMetadata) {
   TestAuthorizationServer as;
   ProtectedServer mcp(as.issuer());
-  auto& reg = make("[" +
-                   oauth2_entry(mcp.url(), "pinned", kClientSecret,
-                                fmt::format(R"(, "token_endpoint": "{}/token", "scope": "mcp/tools")",
-                                            as.issuer())) +
-                   "]");
+  auto& reg =
+      make("[" +
+           oauth2_entry(mcp.url(), "pinned", kClientSecret,
+                        fmt::format(R"(, "token_endpoint": "{}/token", "scope": "mcp/tools")",
+                                    as.issuer())) +
+           "]");
   auto started = await(reg.start());
   ASSERT_TRUE(started) << started.error().message();
   auto a = info("pinned");

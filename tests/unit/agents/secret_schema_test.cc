@@ -419,20 +419,25 @@ TEST(SecretSchemaTest, OAuth2EntriesDiscoverTheRestFromTheServer) {
        "signing_alg": "HS256"}}}},
     {{"mcp_url": "https://f.example.com/mcp", "auth": {{"type": "oauth2", "client_id": "c",
        "client_secret": 42, "token_url": "https://x.example.com/t"}}}}
-  ])", pw));
+  ])",
+                                         pw));
   EXPECT_TRUE(bad.entries.empty()) << dump(bad);
   EXPECT_TRUE(has(bad, "secret entry 1: auth.client_id is missing")) << dump(bad);
-  EXPECT_TRUE(has(bad, "secret entry 2: auth.client_secret is missing (oauth2 needs client_secret "
-                       "or private_key)"))
+  EXPECT_TRUE(has(bad,
+                  "secret entry 2: auth.client_secret is missing (oauth2 needs client_secret "
+                  "or private_key)"))
       << dump(bad);
   EXPECT_TRUE(mentions(bad, "secret entry 3: auth.client_secret and auth.private_key are both set"))
       << dump(bad);
-  EXPECT_TRUE(mentions(bad, "secret entry 4: auth.private_key must be a PEM private key")) << dump(bad);
+  EXPECT_TRUE(mentions(bad, "secret entry 4: auth.private_key must be a PEM private key"))
+      << dump(bad);
   EXPECT_TRUE(mentions(bad, "secret entry 5: auth.token_endpoint must use https://")) << dump(bad);
   EXPECT_TRUE(has(bad, "secret entry 5: auth.signing_alg must be RS256 or ES256, got 'HS256'"))
       << dump(bad);
-  EXPECT_TRUE(has(bad, "secret entry 6: auth.client_secret must be a string, got number")) << dump(bad);
-  EXPECT_TRUE(has(bad, "secret entry 6: auth.token_url is not a field of oauth2 auth and is ignored"))
+  EXPECT_TRUE(has(bad, "secret entry 6: auth.client_secret must be a string, got number"))
+      << dump(bad);
+  EXPECT_TRUE(
+      has(bad, "secret entry 6: auth.token_url is not a field of oauth2 auth and is ignored"))
       << dump(bad);
   for (const auto& f : bad.findings) {
     EXPECT_EQ(f.message.find(pw), std::string::npos) << f.message;
@@ -466,7 +471,8 @@ TEST(SecretSchemaTest, LinkLocalAndMetadataUrlsNeedTheEntryToOptIn) {
   EXPECT_TRUE(mentions(v, "secret entry 4: auth.token_endpoint points at [fe80::1], a link-local"))
       << dump(v);
   EXPECT_TRUE(mentions(v, "secret entry 5: auth.token_url points at 100.100.100.200")) << dump(v);
-  EXPECT_TRUE(has(v, "secret entry 6: allow_link_local must be true or false, got string")) << dump(v);
+  EXPECT_TRUE(has(v, "secret entry 6: allow_link_local must be true or false, got string"))
+      << dump(v);
 
   auto allowed = validate_secret(R"([
     {"mcp_url": "https://169.254.10.10/mcp", "auth": {"type": "oauth2", "client_id": "c",

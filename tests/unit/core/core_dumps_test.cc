@@ -20,9 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Crash {
-  bool dumped = false;    // the kernel says a core was written (WCOREDUMP)
+  bool dumped = false;     // the kernel says a core was written (WCOREDUMP)
   bool core_file = false;  // a file named core* appeared in the child's directory
-  int child_check = 0;    // 0, or which in-child check failed
+  int child_check = 0;     // 0, or which in-child check failed
 };
 
 // Forks a child that allows core dumps (RLIMIT_CORE unlimited), optionally calls
