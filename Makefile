@@ -27,15 +27,17 @@ FUZZ_CXX ?= clang++-16
 FUZZ_CXXFLAGS ?= -O1 -gline-tables-only
 
 .PHONY: help deps deps-build deps-demo build test test-unit test-asan fuzz bench bench-smoke demo format \
-  clean
+  tidy clean
 
 help:
 	@echo "make deps       install Debian packages and npm test peers (scripts/install-deps.sh)"
 	@echo "make build      configure and build; binaries land in $(BUILD)/bin/"
-	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, browser, bench-smoke, fuzz-smoke)"
+	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, browser, scale, bench-smoke, fuzz-smoke)"
 	@echo "make test-asan  ASan+UBSan build, unit, integration and fuzz-smoke labels"
 	@echo "make fuzz       libFuzzer (clang, ASan+UBSan) on every fuzz target, FUZZ_SECONDS=$(FUZZ_SECONDS) each"
 	@echo "                (FUZZ_TARGETS=\"jwt sigv4\" for some; findings land in $(FUZZ_BUILD)/artifacts/)"
+	@echo "make tidy       clang-tidy-16 (.clang-tidy) on every unit of the build; report only"
+	@echo "                (TIDY_ARGS=\"--changed HEAD~1\": the last commit's files, as CI; --werror: fail on a warning)"
 	@echo "make bench      benchmarks (bench/): BENCH lines with rounds and spread; fails on INVALID or an error, never on timing"
 	@echo "make bench-smoke  every benchmark at a tiny size (ctest -L bench-smoke; also part of make test)"
 	@echo "make demo       builds only $(DEMO_TARGETS) and runs the demo: identity provider, example MCP server, secret,"
@@ -108,6 +110,13 @@ demo: deps-demo $(BUILD)/build.ninja
 	@if [ build/peers/ui/.install-stamp -nt $(BUILD)/build.ninja ]; then cmake -S . -B $(BUILD); fi
 	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	IDP_BIN_DIR=$(abspath $(BUILD))/bin IDP_DEMO_DIR=$(abspath $(BUILD))/demo scripts/demo.sh $(DEMO_ARGS)
+
+# clang-tidy with the curated checks of .clang-tidy (scripts/tidy.sh): the whole tree takes about
+# an hour of one CPU here, so CI checks the files of the last commit only.
+TIDY_ARGS ?=
+tidy: $(BUILD)/build.ninja
+	scripts/install-deps.sh --no-npm --tidy
+	scripts/tidy.sh --build $(BUILD) --jobs $(JOBS) $(TIDY_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

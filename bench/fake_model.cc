@@ -8,14 +8,19 @@
 // when stream_options.include_usage is set) and others as one chat.completion, both in one
 // response body. Prints `listening on http://127.0.0.1:PORT` (use .../v1 as the base URL) and
 // counts the requests it answered in `requests=N` on stderr when it stops (SIGTERM, SIGINT).
+// --delay-ms D makes every answer wait D ms first, as a remote model would (bench/scale_out).
 //
-//   bench-fake-model [--port 0]
+//   bench-fake-model [--port 0] [--delay-ms 0]
 #include <CLI/CLI.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -28,6 +33,7 @@ using boost::asio::awaitable;
 namespace {
 
 std::atomic<long> g_requests{0};
+std::chrono::milliseconds g_delay{0};  // set before the server starts
 
 // The text of a message's content (a string, or an array of {"type":"text","text"} parts).
 std::string text_of(const bj::value& content) {
@@ -91,6 +97,10 @@ awaitable<void> completions(const idp::http::Request& req, idp::http::Responder&
     co_await res.send(std::move(bad));
     co_return;
   }
+  if (g_delay.count() > 0) {
+    boost::asio::steady_timer wait(co_await boost::asio::this_coro::executor, g_delay);
+    co_await wait.async_wait(boost::asio::use_awaitable);
+  }
   const bj::object& request = body.get_object();
   bj::object answer = answer_for(request.at("messages").get_array());
   bool tool = answer.contains("tool");
@@ -147,8 +157,11 @@ awaitable<void> completions(const idp::http::Request& req, idp::http::Responder&
 int main(int argc, char** argv) {
   CLI::App app{"bench-fake-model: a scripted OpenAI-compatible model that answers at once"};
   std::uint16_t port = 0;
+  int delay_ms = 0;
   app.add_option("--port", port, "TCP port on 127.0.0.1 (0: any free one)");
+  app.add_option("--delay-ms", delay_ms, "wait this long before each answer")->check(CLI::Range(0, 60000));
   CLI11_PARSE(app, argc, argv);
+  g_delay = std::chrono::milliseconds(delay_ms);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);

@@ -32,7 +32,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
 #include <unistd.h>
@@ -42,7 +41,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,6 +48,7 @@
 #include <vector>
 
 #include "bench_report.h"
+#include "chat_client.h"
 #include "idp/agents/agent_runner.h"
 #include "idp/agents/secret_source.h"
 #include "idp/auth/local_cognito.h"
@@ -57,7 +56,6 @@
 #include "idp/core/log.h"
 #include "idp/http/client.h"
 #include "idp/http/server.h"
-#include "idp/http/sse_parser.h"
 #include "idp/mcp/server.h"
 #include "idp/mcp/streamable_http_server.h"
 #include "idp/service/service.h"
@@ -72,6 +70,8 @@ using Ms = std::chrono::duration<double, std::milli>;
 namespace {
 
 constexpr std::string_view kBench = "service_chat";
+using Client = idp::bench::ChatClient;
+using Turn = idp::bench::ChatTurn;
 constexpr const char* kPassword = "Bench-Passw0rd";
 
 struct Options {
@@ -167,92 +167,19 @@ bj::object cognito(idp::auth::LocalCognito& idp, std::string_view op, const bj::
   return v->get_object();
 }
 
-struct Turn {
-  std::string question;
-  double wall_ms = 0;
-  double tool_ms = 0;  // the longer of the parallel calls
-  int tools = 0;
-  bool final = false;
-};
-
-struct Client {
-  idp::http::Client& http;
-  std::string base;
-};
-
-// POSTs `body` to `path` and returns the JSON answer (dies on anything but 2xx).
-awaitable<bj::object> post(Client& c, std::string_view path, std::string body,
-                           const std::string& token) {
-  idp::http::ClientRequest r;
-  r.method = "POST";
-  r.url = c.base + std::string(path);
-  r.body = std::move(body);
-  r.headers.add("Content-Type", "application/json");
-  if (!token.empty()) r.headers.add("Authorization", "Bearer " + token);
-  auto resp = co_await c.http.request(std::move(r));
-  if (!resp || resp->status >= 300) {
-    die("POST " + std::string(path) + ": " + (resp ? resp->body : resp.error().message()));
-  }
-  auto v = idp::json::parse(resp->body);
-  co_return v && v->is_object() ? v->get_object() : bj::object{};
-}
-
-// One turn: POST the message, read the events to the end.
-awaitable<Turn> ask(Client& c, const std::string& session, std::string question,
-                    const std::string& token) {
-  Turn t;
-  t.question = question;
-  idp::http::ClientRequest r;
-  r.method = "POST";
-  r.url = c.base + "/api/chat/sessions/" + session + "/messages";
-  bj::object body{{"text", question}};
-  r.body = bj::serialize(body);
-  r.headers.add("Content-Type", "application/json");
-  r.headers.add("Authorization", "Bearer " + token);
-  idp::http::SseParser parser;
-  std::function<void(const idp::http::ClientResponse&)> on_head = [](const auto&) {};
-  std::function<bool(std::string_view)> on_chunk = [&t, &parser](std::string_view chunk) {
-    for (const auto& ev : parser.feed(chunk)) {
-      auto v = idp::json::parse(ev.data);
-      if (!v || !v->is_object()) continue;
-      const bj::object& e = v->get_object();
-      const bj::string* type = idp::json::find_string(e, "type");
-      if (!type) continue;
-      if (*type == "tool_start") ++t.tools;
-      if (*type == "tool_end")
-        t.tool_ms = std::max(t.tool_ms, idp::json::find_number(e, "ms").value_or(0));
-      if (*type == "final") t.final = true;
-      if (*type == "final" || *type == "error") return false;
-    }
-    return true;
-  };
-  const auto start = Clock::now();
-  auto streamed = co_await c.http.stream(std::move(r), std::move(on_head), std::move(on_chunk));
-  t.wall_ms = Ms(Clock::now() - start).count();
-  if (!streamed) die("a turn's stream failed: " + streamed.error().message());
-  co_return t;
-}
-
 awaitable<void> user(Client& c, std::string token, int round, int u, int messages,
                      std::vector<Turn>& out) {
   std::string body = "{\"agent_ids\":[\"bench\"]}";
-  auto session = co_await post(c, "/api/chat/sessions", std::move(body), token);
-  const std::string sid(session.at("session_id").as_string());
+  auto session = co_await idp::bench::chat_post(c, "/api/chat/sessions", std::move(body), token);
+  if (!session) die(session.error().message());
+  const std::string sid(session->at("session_id").as_string());
   for (int m = 0; m < messages; ++m) {
     std::string question = "Look up two keys for user " + std::to_string(u) + ", round " +
                            std::to_string(round) + ", message " + std::to_string(m);
-    Turn t = co_await ask(c, sid, std::move(question), token);
-    out.push_back(std::move(t));
+    auto t = co_await idp::bench::chat_turn(c, sid, std::move(question), token);
+    if (!t) die("a turn's stream failed: " + t.error().message());
+    out.push_back(std::move(*t));
   }
-}
-
-// Runs `op` on `ioc` from this thread until it is done.
-template <class T>
-T block_on(net::io_context& ioc, awaitable<T> op) {
-  auto f = net::co_spawn(ioc, std::move(op), net::use_future);
-  ioc.restart();
-  ioc.run();
-  return f.get();
 }
 
 Options parse(int argc, char** argv) {
@@ -366,13 +293,15 @@ int main(int argc, char** argv) {
   co.max_idle_per_origin = static_cast<std::size_t>(opt.users) + 8;
   idp::http::Client http(ioc.get_executor(), co);
   Client c{http, "http://127.0.0.1:" + std::to_string(*port)};
+  using idp::bench::block_on;
 
   // Sign-ins (not measured), and the agent ready before the first round.
   std::vector<std::string> tokens;
   for (int u = 0; u < opt.users; ++u) {
     bj::object in{{"username", "user" + std::to_string(u)}, {"password", kPassword}};
-    auto login = block_on(ioc, post(c, "/api/auth/login", bj::serialize(in), ""));
-    tokens.emplace_back(login.at("access_token").as_string());
+    auto login = block_on(ioc, idp::bench::chat_post(c, "/api/auth/login", bj::serialize(in), ""));
+    if (!login) die(login.error().message());
+    tokens.emplace_back(login->at("access_token").as_string());
   }
   for (int i = 0;; ++i) {
     auto a = svc.registry()->agent("bench");

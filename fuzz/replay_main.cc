@@ -26,6 +26,8 @@
 
 #include "fuzz_target.h"
 
+// The sanitizers' own API (a reserved name by design).
+// NOLINTNEXTLINE(bugprone-reserved-identifier)
 extern "C" void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 namespace {

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install everything the project needs to build and to run its interop tests.
 #
-#   scripts/install-deps.sh [--no-apt] [--no-npm] [--npm-only NAMES] [--fuzz] [--peers-dir DIR]
-#                           [--help]
+#   scripts/install-deps.sh [--no-apt] [--no-npm] [--npm-only NAMES] [--fuzz] [--tidy]
+#                           [--peers-dir DIR] [--help]
 #
 # Debian part: installs the build/test toolchain with apt-get, only for packages that are missing;
 #   'apt-get update' runs only when a missing package has no install candidate or an install fails.
 # --fuzz adds what `make fuzz` needs: clang 16 and libFuzzer (clang-16, libfuzzer-16-dev, and
 #   libclang-rt-16-dev for -fsanitize=fuzzer,address,undefined). The fuzz-smoke tests need none
 #   of it: they build with any compiler.
+# --tidy adds what `make tidy` needs: clang-tidy-16 (scripts/tidy.sh, .clang-tidy).
 # npm part: installs the third-party peers (conformance suites, TS SDK, Inspector v1 CLI,
 #   server-everything, a Node 22 binary, cognito-local, AWS SDK clients, jose) into the peers dir, one npm project per package.json
 #   committed under tests/interop/<name>/. A project is skipped when its stamp records the same
@@ -40,9 +41,12 @@ APT_PACKAGES=(
   wrk nginx-light jq curl ca-certificates time
   chromium fonts-dejavu-core
   libmuparser-dev libcurl4-openssl-dev
+  postgresql-15 libpq-dev
 )
 # `make fuzz` only (--fuzz).
 FUZZ_APT_PACKAGES=(clang-16 libfuzzer-16-dev libclang-rt-16-dev)
+# `make tidy` only (--tidy).
+TIDY_APT_PACKAGES=(clang-tidy-16)
 
 log() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -59,6 +63,7 @@ Options:
   --npm-only NAMES  install only these npm projects (comma-separated names of the layout
                     below, e.g. `ui` for the web UI's libraries: what `make demo` needs)
   --fuzz            also install clang 16 and libFuzzer (for `make fuzz`)
+  --tidy            also install clang-tidy-16 (for `make tidy`)
   --peers-dir DIR   where the npm peers go (default: build/peers; relative paths are
                     taken relative to the repository root)
   -h, --help        show this help
@@ -89,6 +94,7 @@ DO_APT=1
 DO_NPM=1
 NPM_ONLY=
 DO_FUZZ=0
+DO_TIDY=0
 PEERS_ARG=build/peers
 while (($#)); do
   case $1 in
@@ -101,6 +107,7 @@ while (($#)); do
       ;;
     --npm-only=*) NPM_ONLY=${1#--npm-only=} ;;
     --fuzz) DO_FUZZ=1 ;;
+    --tidy) DO_TIDY=1 ;;
     --peers-dir)
       (($# >= 2)) || die "--peers-dir needs a value"
       PEERS_ARG=$2
@@ -139,6 +146,7 @@ apt_part() {
   command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: the apt part needs Debian/Ubuntu (use --no-apt)"
   local wanted=("${APT_PACKAGES[@]}")
   ((DO_FUZZ)) && wanted+=("${FUZZ_APT_PACKAGES[@]}")
+  ((DO_TIDY)) && wanted+=("${TIDY_APT_PACKAGES[@]}")
   # The machine may carry its own Node (e.g. a Node 20 not from Debian): use it rather than
   # pulling Debian's nodejs/npm next to it.
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then

@@ -103,7 +103,11 @@ struct McpOAuthProvider::Impl {
     auto found = co_await discover_protected_resource(http, server_url, resource_metadata);
     if (!found) co_return std::unexpected(found.error());
     Result<AuthServerMetadata> meta = make_error(ErrorCode::kInternal, "unset");
-    if (*found) {
+    if (!config.token_endpoint.empty()) {
+      AuthServerMetadata given;
+      given.token_endpoint = config.token_endpoint;
+      meta = std::move(given);
+    } else if (*found) {
       meta = co_await discover_authorization_server(http, (*found)->authorization_servers.front(),
                                                     true, false);
     } else {

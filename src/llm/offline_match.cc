@@ -246,9 +246,7 @@ double value_bonus(const Analysis& q, const ToolSpec& tool, const Profile& profi
     if (taken) bonus += schema->contains("enum") ? kEnumBonus : kValueBonus;
   }
   // Numbers for number parameters: all of them used is a better fit than some left over.
-  if (number_list && numbers >= 2) {
-    bonus += 1.0;
-  } else if (numeric_params > 0 && numbers == numeric_params) {
+  if ((number_list && numbers >= 2) || (numeric_params > 0 && numbers == numeric_params)) {
     bonus += 1.0;
   } else if (numeric_params > 0 && numbers > numeric_params) {
     bonus += 0.5;
@@ -381,9 +379,8 @@ std::vector<Span> split_question(const Analysis& question) {
   for (std::size_t i = 0; i < t.size(); ++i) {
     if (inside[i]) continue;
     char c = t[i];
-    if (c == '?' || c == '!' || c == ';' || c == '\n') {
-      cuts.push_back({i, i + 1});
-    } else if (c == '.' && i + 1 < t.size() && t[i + 1] == ' ') {
+    if (c == '?' || c == '!' || c == ';' || c == '\n' ||
+        (c == '.' && i + 1 < t.size() && t[i + 1] == ' ')) {
       cuts.push_back({i, i + 1});
     } else {
       for (std::string_view w : {"and then", "and also", "as well as", "and", "also", "then"}) {

@@ -63,6 +63,11 @@ struct McpOAuthConfig {
   std::string client_metadata_url;    // https URL used as client_id (SEP-991)
   std::string client_name = "idp-agents";
   std::string scope;  // space-separated; overrides the first scope selection (not step-ups)
+  // Given: the authorization server's token endpoint, and its metadata is not read (the
+  // protected resource's metadata still is, for the resource and its scopes). For servers whose
+  // authorization server publishes no metadata, or to pin the endpoint (Cognito's
+  // https://<domain>/oauth2/token).
+  std::string token_endpoint;
   // authorization_code: the redirect URI registered for the client, and who opens the URL.
   std::string redirect_uri = "http://127.0.0.1:8976/callback";
   Authorizer authorize;
