@@ -50,9 +50,11 @@ ApiResult<std::vector<std::string>> string_list(const bj::object& in, std::strin
   std::vector<std::string> out;
   const bj::value* v = in.if_contains(name);
   if (!v || v->is_null()) return out;
-  if (!v->is_array()) return std::unexpected(invalid(std::string(name) + " must be a list of strings"));
+  if (!v->is_array())
+    return std::unexpected(invalid(std::string(name) + " must be a list of strings"));
   for (const auto& e : v->as_array()) {
-    if (!e.is_string()) return std::unexpected(invalid(std::string(name) + " must be a list of strings"));
+    if (!e.is_string())
+      return std::unexpected(invalid(std::string(name) + " must be a list of strings"));
     if (!contains(out, std::string_view(e.as_string()))) out.emplace_back(e.as_string());
   }
   return out;
@@ -120,9 +122,10 @@ ApiResult<void> Api::check_oauth_settings_locked(const Pool& p, const Client& c)
   for (const auto& s : c.oauth_scopes) {
     if (is_standard_scope(s)) {
       if (m2m) {
-        return std::unexpected(invalid_flow("client_credentials flow can only be used with custom "
-                                            "scopes (from a resource server); " + s +
-                                            " is a standard scope."));
+        return std::unexpected(
+            invalid_flow("client_credentials flow can only be used with custom "
+                         "scopes (from a resource server); " +
+                         s + " is a standard scope."));
       }
       continue;
     }

@@ -63,7 +63,8 @@ std::string param(const Form& f, std::string_view name) {
 }
 
 // `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
-std::expected<std::pair<std::string, Secret>, std::string> basic_credentials(std::string_view header) {
+std::expected<std::pair<std::string, Secret>, std::string> basic_credentials(
+    std::string_view header) {
   if (header.size() < 6 || !http::iequals(header.substr(0, 6), "Basic ")) {
     return std::unexpected(std::string("the Authorization header must use the Basic scheme"));
   }
@@ -84,7 +85,8 @@ std::expected<std::pair<std::string, Secret>, std::string> basic_credentials(std
   };
   auto id = unescape(std::string_view(*decoded).substr(0, colon));
   auto secret = unescape(std::string_view(*decoded).substr(colon + 1));
-  if (!id || !secret) return std::unexpected(std::string("the Basic credentials are not URL-encoded"));
+  if (!id || !secret)
+    return std::unexpected(std::string("the Basic credentials are not URL-encoded"));
   return std::pair{std::move(*id), Secret(std::move(*secret))};
 }
 
@@ -154,7 +156,8 @@ bj::object Api::issue_m2m_locked(const Pool& p, const Client& c, const std::stri
 TokenReply Api::token(std::string_view pool_id, std::optional<std::string_view> authorization,
                       std::string_view content_type, std::string_view body) {
   const std::string_view kForm = "application/x-www-form-urlencoded";
-  if (content_type.size() < kForm.size() || !http::iequals(content_type.substr(0, kForm.size()), kForm)) {
+  if (content_type.size() < kForm.size() ||
+      !http::iequals(content_type.substr(0, kForm.size()), kForm)) {
     return invalid_request("the token request must be " + std::string(kForm));
   }
   auto form = decode_form(body);
@@ -171,7 +174,8 @@ TokenReply Api::token(std::string_view pool_id, std::optional<std::string_view> 
     auto creds = basic_credentials(*authorization);
     if (!creds) return oauth_error(401, "invalid_client", creds.error());
     if (secret) {
-      return invalid_request("the client authenticated twice (Authorization header and client_secret)");
+      return invalid_request(
+          "the client authenticated twice (Authorization header and client_secret)");
     }
     if (!client_id.empty() && client_id != creds->first) {
       return invalid_request("client_id differs from the client of the Authorization header");
@@ -193,8 +197,9 @@ TokenReply Api::token(std::string_view pool_id, std::optional<std::string_view> 
   if (client.secret) {
     if (!secret) {
       return oauth_error(client_status, "invalid_client",
-                         "client " + client_id + " has a secret: authenticate with it "
-                         "(client_secret_basic or client_secret_post)");
+                         "client " + client_id +
+                             " has a secret: authenticate with it "
+                             "(client_secret_basic or client_secret_post)");
     }
     if (!constant_time_equal(client.secret->reveal(), secret->reveal())) {
       return oauth_error(client_status, "invalid_client",
@@ -211,8 +216,9 @@ TokenReply Api::token(std::string_view pool_id, std::optional<std::string_view> 
     }
     if (!client.oauth_enabled || !contains(client.oauth_flows, "client_credentials")) {
       return oauth_error(400, "unauthorized_client",
-                         "client " + client_id + " is not allowed the client_credentials flow "
-                         "(AllowedOAuthFlows, AllowedOAuthFlowsUserPoolClient)");
+                         "client " + client_id +
+                             " is not allowed the client_credentials flow "
+                             "(AllowedOAuthFlows, AllowedOAuthFlowsUserPoolClient)");
     }
     // No scope asked for: every custom scope the client is allowed (Cognito's rule).
     const std::vector<std::string> existing = custom_scopes(p->second);
@@ -225,16 +231,17 @@ TokenReply Api::token(std::string_view pool_id, std::optional<std::string_view> 
     }
     for (const auto& s : want) {
       if (!contains(client.oauth_scopes, s)) {
-        return oauth_error(400, "invalid_scope",
-                           "scope " + s + " is not allowed for client " + client_id +
-                               " (AllowedOAuthScopes)");
+        return oauth_error(
+            400, "invalid_scope",
+            "scope " + s + " is not allowed for client " + client_id + " (AllowedOAuthScopes)");
       }
       if (!contains(existing, s)) {
         return oauth_error(400, "invalid_scope",
                            "scope " + s + " is not a scope of this pool's resource servers");
       }
     }
-    log::info("local-cognito: client_credentials token for client {} (scope {})", client_id, join(want));
+    log::info("local-cognito: client_credentials token for client {} (scope {})", client_id,
+              join(want));
     return TokenReply{200, issue_m2m_locked(p->second, client, join(want))};
   }
 
@@ -256,8 +263,9 @@ TokenReply Api::token(std::string_view pool_id, std::optional<std::string_view> 
     return TokenReply{200, std::move(out)};
   }
   return oauth_error(400, "unsupported_grant_type",
-                     "grant_type " + grant + " is not supported here (client_credentials, "
-                     "refresh_token)");
+                     "grant_type " + grant +
+                         " is not supported here (client_credentials, "
+                         "refresh_token)");
 }
 
 }  // namespace idp::auth::local

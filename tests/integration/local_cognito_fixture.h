@@ -101,7 +101,9 @@ struct Instance {
     if (!target.empty()) headers.emplace_back("X-Amz-Target", target);
     return to_call(test::request(port, "POST", "/", headers, body));
   }
-  Call get(const std::string& path) const { return to_call(test::request(port, "GET", path, {}, "")); }
+  Call get(const std::string& path) const {
+    return to_call(test::request(port, "GET", path, {}, ""));
+  }
   // A POST of `form` (application/x-www-form-urlencoded) to `path`, with `headers` added.
   Call post_form(const std::string& path, const std::string& form,
                  std::vector<std::pair<std::string, std::string>> headers = {}) const {

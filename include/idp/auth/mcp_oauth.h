@@ -18,7 +18,8 @@
 // none (omitted); offline_access is added for authorization_code only when the authorization
 // server lists it. The `resource` parameter (RFC 8707) names the protected resource. An HTTP
 // 403 with error="insufficient_scope" steps up: a new grant for the scopes held plus the ones
-// asked for (also when `scope` is set: it is where the client starts), at most `max_step_ups` times in the provider's life for the same scope set.
+// asked for (also when `scope` is set: it is where the client starts), at most `max_step_ups`
+// times in the provider's life for the same scope set.
 // Tokens live in memory only, per provider (one per server URL), refreshed before expiry; a
 // caller that keeps them (the CLI's --token-file) takes saved() and gives them back with
 // restore().
