@@ -26,6 +26,16 @@ Error from_sqlite(const SqliteError& e) {
   return Error(ErrorCode::kUnavailable, std::string("the store failed: ") + e.what());
 }
 
+// Resets every statement of `db` left in the middle of its rows (a lookup that read its one
+// row). While one is, the connection's read transaction stays open, and the auto-checkpoint
+// that COMMIT runs cannot copy a page back: in WAL mode the log then grows without bound
+// (bench/soak saw 226 MB in 10 minutes with a 4 KB database file).
+void end_reads(sqlite3* db) {
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db, nullptr); s; s = sqlite3_next_stmt(db, s)) {
+    if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+  }
+}
+
 }  // namespace
 
 DbWorker::DbWorker(std::unique_ptr<Db> db, std::size_t max_batch)
@@ -128,6 +138,7 @@ void DbWorker::run_batch(std::deque<Job>& batch) {
     } catch (const std::exception& e) {
       outcome[i] = Error(ErrorCode::kInternal, std::string("store operation failed: ") + e.what());
     }
+    end_reads(db_->handle());  // the operation has taken what it read; the COMMIT checkpoints
     // Some errors (I/O, full disk) make SQLite roll the whole transaction back by itself.
     if (outcome[i] && sqlite3_get_autocommit(db_->handle())) transaction_lost = true;
   }

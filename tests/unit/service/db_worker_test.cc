@@ -122,5 +122,35 @@ TEST_F(DbWorkerTest, AWriteAloneIsCommittedAndAcknowledged) {
   EXPECT_EQ(worker_->stats().batches, 1u);
 }
 
+// A lookup that reads its one row leaves its statement on that row. The worker ends such reads
+// after each transaction: otherwise the connection's read transaction never ends (it outlives
+// COMMIT), no checkpoint can copy the write-ahead log back into the database, and the log grows
+// without bound. 700 commits of about two pages each pass SQLite's auto-checkpoint (1000 pages)
+// well before their end.
+TEST_F(DbWorkerTest, ALookupLeftOnItsRowDoesNotHoldBackCheckpoints) {
+  net::io_context ioc;
+  int done = 0;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        for (int i = 0; i < 700; ++i) {
+          auto r = co_await worker_->run<std::int64_t>([](Db& db) {
+            db.exec("CREATE TABLE IF NOT EXISTS blobs (b BLOB)");
+            db.prepare("INSERT INTO blobs (b) VALUES (randomblob(3000))").run();
+            auto& count = db.prepare("SELECT COUNT(*) FROM blobs");
+            count.step();  // left on its row, as a lookup leaves it
+            return count.int64(0);
+          });
+          if (r) ++done;
+        }
+      },
+      net::detached);
+  ioc.run();
+  ASSERT_EQ(done, 700);
+  auto wal = std::filesystem::file_size(path_ + "-wal");
+  EXPECT_LT(wal, 1100u * (4096 + 24)) << "the log was never checkpointed";
+  EXPECT_GT(std::filesystem::file_size(path_), 1024u * 1024) << "no page reached the database";
+}
+
 }  // namespace
 }  // namespace idp::service
