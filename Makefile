@@ -32,7 +32,7 @@ FUZZ_CXXFLAGS ?= -O1 -gline-tables-only
 help:
 	@echo "make deps       install Debian packages and npm test peers (scripts/install-deps.sh)"
 	@echo "make build      configure and build; binaries land in $(BUILD)/bin/"
-	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, browser, bench-smoke, fuzz-smoke, scale)"
+	@echo "make test       deps + build + every ctest label (unit, integration, interop, e2e, browser, scale, bench-smoke, fuzz-smoke)"
 	@echo "make test-asan  ASan+UBSan build, unit, integration and fuzz-smoke labels"
 	@echo "make fuzz       libFuzzer (clang, ASan+UBSan) on every fuzz target, FUZZ_SECONDS=$(FUZZ_SECONDS) each"
 	@echo "                (FUZZ_TARGETS=\"jwt sigv4\" for some; findings land in $(FUZZ_BUILD)/artifacts/)"

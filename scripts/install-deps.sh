@@ -41,6 +41,7 @@ APT_PACKAGES=(
   wrk nginx-light jq curl ca-certificates time
   chromium fonts-dejavu-core
   libmuparser-dev libcurl4-openssl-dev
+  postgresql-15 libpq-dev
 )
 # `make fuzz` only (--fuzz).
 FUZZ_APT_PACKAGES=(clang-16 libfuzzer-16-dev libclang-rt-16-dev)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -16,6 +17,16 @@ namespace example {
 std::string Config::issuer() const {
   if (!jwt_issuer.empty()) return jwt_issuer;
   return fmt::format("https://cognito-idp.{}.amazonaws.com/{}", region, user_pool_id);
+}
+
+std::vector<std::string> Config::scopes_supported() const {
+  std::vector<std::string> out = required_scopes;
+  for (const auto& [tool, scopes] : tool_scopes) {
+    for (const auto& s : scopes) {
+      if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -74,6 +85,11 @@ std::expected<Config, ConfigError> parse_config(int argc, char** argv) {
   app.add_option("--jwt-jwks-url", c.jwks_url, "JWKS URL (default: <issuer>/.well-known/jwks.json)")
       ->group(auth);
   app.add_option("--required-scope", c.required_scopes, "scope every token must grant (repeatable)")
+      ->group(auth);
+  std::vector<std::string> tool_scopes;
+  app.add_option("--tool-scope", tool_scopes,
+                 "TOOL=SCOPE: a call of TOOL also needs SCOPE (repeatable); without it the call "
+                 "gets HTTP 403 insufficient_scope naming the scope, so that clients can step up")
       ->group(auth);
   app.add_option("--resource-url", c.resource_url,
                  "this server's public URL for the protected-resource metadata (default: from "
@@ -197,6 +213,17 @@ std::expected<Config, ConfigError> parse_config(int argc, char** argv) {
   if (!c.jwks_url.empty()) {
     if (auto u = idp::http::check_url(c.jwks_url, "--jwt-jwks-url"); !u)
       return fail(u.error().message());
+  }
+  for (const auto& ts : tool_scopes) {
+    auto eq = ts.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == ts.size() ||
+        ts.find_first_of(" \t\"\\", eq + 1) != std::string::npos) {
+      return fail("--tool-scope " + ts + ": expected TOOL=SCOPE (one scope; repeat the option for more)");
+    }
+    if (!has_auth) return fail("--tool-scope needs token validation (--cognito-user-pool-id or --jwt-issuer)");
+    auto& scopes = c.tool_scopes[ts.substr(0, eq)];
+    std::string scope = ts.substr(eq + 1);
+    if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) scopes.push_back(scope);
   }
 
   // Limits and files.

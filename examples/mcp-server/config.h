@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <expected>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct Config {
   std::string user_pool_id, region, jwt_issuer, jwks_url;
   std::vector<std::string> client_ids;
   std::vector<std::string> required_scopes;
+  // --tool-scope TOOL=SCOPE: what a call of TOOL needs on top of required_scopes.
+  std::map<std::string, std::vector<std::string>> tool_scopes;
   std::string resource_url;
   std::string ca_file;  // extra CAs for the JWKS and SMTP connections
   bool allow_anonymous = false;
@@ -43,6 +46,8 @@ struct Config {
 
   bool tls() const { return !tls_cert.empty() || !local_ca_dir.empty(); }
   std::string issuer() const;  // the exact `iss` the tokens must carry
+  // For the protected-resource metadata: required_scopes, then the tools' scopes.
+  std::vector<std::string> scopes_supported() const;
 };
 
 // Parses argv. On --help, prints the help and returns an empty error with exit code 0; on a

@@ -5,6 +5,7 @@
 // (docs/mcp-server-guide.md walks through it).
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -101,6 +102,15 @@ int main(int argc, char** argv) {
   mcp::Server server(so);
   mcp::ServerGuard guard(server, go);
   if (auto ok = example::add_tools(guard, **store, mailer.get()); !ok) return fail(ok.error());
+  for (const auto& [tool, scopes] : cfg.tool_scopes) {
+    if (std::find(std::begin(example::kToolNames), std::end(example::kToolNames), tool) ==
+        std::end(example::kToolNames)) {
+      std::string names;
+      for (std::string_view n : example::kToolNames) names += (names.empty() ? "" : ", ") + std::string(n);
+      return fail("--tool-scope " + tool + "=...: this server has no tool " + tool + " (its tools: " +
+                  names + ")");
+    }
+  }
 
   // Declared before the BearerAuth: the JWKS client's pooled sockets live on the server's
   // io_context, so the BearerAuth must go first when main() returns.
@@ -111,6 +121,8 @@ int main(int argc, char** argv) {
     ao.rules.issuer = cfg.issuer();
     ao.rules.client_ids = cfg.client_ids;
     ao.rules.required_scopes = cfg.required_scopes;
+    ao.tool_scopes = cfg.tool_scopes;
+    ao.scopes_supported = cfg.scopes_supported();  // the metadata names the issuer and these
     // Cognito access tokens are about 1 KiB; 8 KiB leaves room and stays under the 16 KiB header
     // limit, so an oversized token gets a clear 401 rather than a 431.
     ao.rules.max_token_bytes = 8 * 1024;

@@ -11,12 +11,16 @@
 
 #include <expected>
 #include <string>
+#include <string_view>
 
 #include "idp/mcp/server_guard.h"
 #include "mailer.h"
 #include "store.h"
 
 namespace example {
+
+inline constexpr std::string_view kToolNames[] = {"calculator", "get_client_address",
+                                                  "send_verification_email", "list_outbox"};
 
 // `mailer` may be null (no --smtp): messages then stay queued.
 std::expected<void, std::string> add_tools(idp::mcp::ServerGuard& guard, Store& store,

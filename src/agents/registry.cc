@@ -1,6 +1,7 @@
 // The agent registry in one file, past the usual ~600 lines: its State lives on one strand and
 // every step (discovery, retries, list_changed, reload of the secret, stop) reads and writes the
-// same agents map and snapshot; splitting the steps across files would expose that state in a
+// same agents map and snapshot (tool calls do not: they read the published snapshot and run on
+// the caller's executor); splitting the steps across files would expose that state in a
 // header. The JSON view of AgentInfo and the small async helpers at the top are the first to move
 // out when it grows.
 #include "idp/agents/registry.h"
@@ -25,8 +26,7 @@
 #include <mutex>
 #include <set>
 
-#include "idp/auth/cognito.h"
-#include "idp/auth/oauth.h"
+#include "idp/agents/entry_auth.h"
 #include "idp/core/log.h"
 
 namespace idp::agents {
@@ -193,6 +193,10 @@ struct Snapshot {
   std::vector<AgentInfo> agents;
   std::map<std::string, std::vector<mcp::Tool>, std::less<>> tools;
   std::map<std::string, std::shared_ptr<mcp::Client>, std::less<>> clients;
+  // Ready agents: exposed tool name -> the server's name (what call_tool needs).
+  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> server_names;
+  // Ready agents whose entry sets timeout_seconds: the bound on every request to that server.
+  std::map<std::string, std::chrono::milliseconds, std::less<>> call_bounds;
   std::vector<Finding> findings;
   std::string version;
 };
@@ -272,6 +276,9 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
       if (a->status == AgentStatus::kReady) {
         s.tools.emplace(a->entry.id, a->tools);
         if (a->client) s.clients.emplace(a->entry.id, a->client);
+        s.server_names.emplace(a->entry.id, std::map<std::string, std::string, std::less<>>(
+                                                 a->server_name.begin(), a->server_name.end()));
+        if (a->entry.timeout_seconds) s.call_bounds.emplace(a->entry.id, a->discovery_timeout(opt));
       }
     }
     s.findings = validation;
@@ -294,31 +301,7 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
   std::shared_ptr<mcp::TokenProvider> make_provider(const AgentEntry& e) {
     net::any_io_executor ex = strand;
     if (opt.token_provider_factory) return opt.token_provider_factory(e, ex);
-    switch (e.auth) {
-      case AuthType::kCognito: {
-        auth::CognitoConfig cfg;
-        cfg.user_pool_id = e.cognito->user_pool_id;
-        cfg.client_id = e.cognito->client_id;
-        cfg.client_secret = e.cognito->client_secret;
-        cfg.username = e.cognito->username;
-        cfg.password = e.cognito->password;
-        cfg.endpoint = opt.cognito_endpoint;
-        return std::make_shared<auth::CognitoTokenProvider>(ex, std::move(cfg), opt.http);
-      }
-      case AuthType::kOAuth2ClientCredentials: {
-        auth::ClientCredentialsConfig cfg;
-        cfg.token_url = e.oauth->token_url;
-        cfg.client_id = e.oauth->client_id;
-        cfg.client_secret = e.oauth->client_secret;
-        cfg.scope = e.oauth->scope;
-        return std::make_shared<auth::ClientCredentialsTokenProvider>(ex, std::move(cfg), opt.http);
-      }
-      case AuthType::kBearer:
-        return std::make_shared<mcp::StaticTokenProvider>(*e.bearer_token);
-      case AuthType::kNone:
-        return nullptr;
-    }
-    return nullptr;
+    return make_token_provider(e, ex, opt.http, opt.cognito_endpoint);
   }
 
   std::shared_ptr<Agent> make_agent(const AgentEntry& e) {
@@ -342,18 +325,19 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
     // timeout_seconds bounds every request to this server; without it tool calls keep the
     // client's default (progress resets it).
     if (e.timeout_seconds) co.timeout = bound;
-    co.http = opt.http;
-    if (!e.ca_file.empty()) co.http.ca_file = e.ca_file;
+    co.http = entry_http_options(e, opt.http);
     co.http.connect_timeout = std::min(co.http.connect_timeout, bound);
     co.listen = opt.listen;
     co.transport = e.transport == Transport::kSse ? mcp::ClientOptions::Transport::kLegacySse
                                                   : mcp::ClientOptions::Transport::kStreamableHttp;
     std::weak_ptr<State> ws = weak_from_this();
     std::weak_ptr<Agent> wa = a;
+    // A hook may run on the executor of the call whose stream brought the notification (calls
+    // do not run on the strand): the agent's state is reached on the strand only.
     co.hooks.tools_changed = [ws, wa] {
       auto s = ws.lock();
       auto ag = wa.lock();
-      if (s && ag) s->on_tools_changed(ag);
+      if (s && ag) net::dispatch(s->strand, [s, ag] { s->on_tools_changed(ag); });
     };
     return co;
   }
@@ -766,43 +750,61 @@ struct AgentRegistry::State : std::enable_shared_from_this<AgentRegistry::State>
     co_await close_client(std::move(c), strand);
   }
 
-  static awaitable<Result<mcp::CallToolResult>> do_call(std::shared_ptr<State> self,
-                                                        std::string agent_id, std::string tool,
-                                                        bj::object arguments,
-                                                        mcp::CallOptions options) {
-    auto a = self->find(agent_id);
-    if (!a) {
+  // What one tool call needs, from the published snapshot (any thread, under `mu`): the agent's
+  // client and the server's own name of the tool, or the error that answers the call.
+  struct CallTarget {
+    std::shared_ptr<mcp::Client> client;
+    std::string server_tool;
+    std::optional<std::chrono::milliseconds> bound;  // the entry's timeout_seconds, if set
+  };
+  Result<CallTarget> call_target(std::string_view agent_id, std::string_view tool) const {
+    std::lock_guard lock(mu);
+    const AgentInfo* info = nullptr;
+    for (const auto& i : snap.agents) {
+      if (i.agent_id == agent_id) {
+        info = &i;
+        break;
+      }
+    }
+    if (!info) {
       std::vector<std::string> ids;
-      for (const auto& x : self->agents) ids.push_back(x->entry.id);
-      co_return make_error(ErrorCode::kNotFound,
-                           fmt::format("no agent '{}' (known: {})", agent_id,
-                                       ids.empty() ? "none" : join(ids, ", ")));
+      for (const auto& x : snap.agents) ids.push_back(x.agent_id);
+      return make_error(ErrorCode::kNotFound,
+                        fmt::format("no agent '{}' (known: {})", agent_id,
+                                    ids.empty() ? "none" : join(ids, ", ")));
     }
-    if (a->status == AgentStatus::kDisabled) {
-      co_return make_error(ErrorCode::kUnavailable,
-                           fmt::format("agent '{}' is disabled", agent_id));
+    if (info->status == AgentStatus::kDisabled) {
+      return make_error(ErrorCode::kUnavailable, fmt::format("agent '{}' is disabled", agent_id));
     }
-    if (a->status != AgentStatus::kReady || !a->client) {
-      co_return make_error(ErrorCode::kUnavailable,
-                           fmt::format("agent '{}' is unavailable: {}", agent_id, a->reason));
+    auto client = snap.clients.find(agent_id);
+    auto names = snap.server_names.find(agent_id);
+    if (info->status != AgentStatus::kReady || client == snap.clients.end() ||
+        names == snap.server_names.end()) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("agent '{}' is unavailable: {}", agent_id, info->reason));
     }
-    auto it = a->server_name.find(tool);
-    if (it == a->server_name.end()) {
-      std::vector<std::string> names;
-      for (const auto& t : a->tools) names.push_back(t.name);
-      co_return make_error(ErrorCode::kNotFound,
-                           fmt::format("agent '{}' has no tool '{}' (its tools: {})", agent_id,
-                                       tool, names.empty() ? "none" : join(names, ", ")));
+    auto it = names->second.find(tool);
+    if (it == names->second.end()) {
+      return make_error(ErrorCode::kNotFound,
+                        fmt::format("agent '{}' has no tool '{}' (its tools: {})", agent_id, tool,
+                                    info->tools.empty() ? "none" : join(info->tools, ", ")));
     }
-    std::string server_tool = it->second;
-    auto client = a->client;
-    auto r = co_await client->call_tool(server_tool, std::move(arguments), std::move(options));
-    if (!r && r.error().code() == ErrorCode::kUnavailable && a->client == client && !a->removed &&
-        !self->stopped) {
-      self->mark_unavailable(a, r.error().message());
+    std::optional<std::chrono::milliseconds> bound;
+    if (auto b = snap.call_bounds.find(agent_id); b != snap.call_bounds.end()) bound = b->second;
+    return CallTarget{client->second, it->second, bound};
+  }
+
+  // On the strand, after a call failed with kUnavailable: the agent is marked unavailable unless
+  // its client was replaced meanwhile.
+  static awaitable<void> after_unavailable(std::shared_ptr<State> self, std::string agent_id,
+                                           std::shared_ptr<mcp::Client> client,
+                                           std::string reason) {
+    auto a = self->find(agent_id);
+    if (a && a->client == client && !a->removed && !self->stopped) {
+      self->mark_unavailable(a, std::move(reason));
       self->publish();
     }
-    co_return r;
+    co_return;
   }
 };
 
@@ -841,15 +843,29 @@ awaitable<void> AgentRegistry::stop() {
   co_await std::move(spawned);
 }
 
+// A tool call runs on the caller's executor, not on the registry's strand: calls of every agent
+// proceed in parallel on as many threads as the caller has (mcp::Client is thread-safe). Only a
+// call that finds its agent unavailable goes to the strand, to mark it.
 awaitable<Result<mcp::CallToolResult>> AgentRegistry::call_tool(std::string agent_id,
                                                                 std::string tool,
                                                                 bj::object arguments,
                                                                 mcp::CallOptions options) {
   auto self = state_;
-  auto op = State::do_call(self, std::move(agent_id), std::move(tool), std::move(arguments),
-                           std::move(options));
-  auto spawned = net::co_spawn(self->strand, std::move(op), net::use_awaitable);
-  auto r = co_await std::move(spawned);
+  auto target = self->call_target(agent_id, tool);
+  if (!target) co_return std::unexpected(target.error());
+  // The entry's timeout_seconds bounds every request to its server, a caller's longer timeout
+  // (the agent loop's tool_timeout) included.
+  if (target->bound && (!options.timeout || *options.timeout > *target->bound)) {
+    options.timeout = target->bound;
+  }
+  auto r = co_await target->client->call_tool(target->server_tool, std::move(arguments),
+                                              std::move(options));
+  if (!r && r.error().code() == ErrorCode::kUnavailable) {
+    auto op = State::after_unavailable(self, std::move(agent_id), target->client,
+                                       r.error().message());
+    auto spawned = net::co_spawn(self->strand, std::move(op), net::use_awaitable);
+    co_await std::move(spawned);
+  }
   co_return r;
 }
 

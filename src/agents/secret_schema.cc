@@ -52,7 +52,8 @@ constexpr std::string_view kKnownFields[] = {"mcp_url",
                                              "headers",
                                              "ca_file",
                                              "sample_queries",
-                                             "enabled"};
+                                             "enabled",
+                                             "allow_link_local"};
 
 // Headers the MCP client owns.
 constexpr std::string_view kReservedHeaders[] = {"host",           "content-length",
@@ -114,13 +115,17 @@ struct UrlCheck {
   std::string problem;  // "mcp_url must use https:// ...", without the URL's userinfo or query
 };
 
-// https://, or http:// to loopback (the project's one URL policy); the message never repeats
-// credentials or the query.
-UrlCheck check_url(std::string_view url, std::string_view field) {
+// https://, or http:// to loopback, and no link-local or metadata host unless the entry allows
+// it (the project's one URL policy); the message never repeats credentials or the query.
+UrlCheck check_url(std::string_view url, std::string_view field, bool allow_link_local) {
   UrlCheck out;
-  auto checked = http::check_url(url, field);
+  auto checked = http::check_url(url, field, http::UrlRules{.allow_link_local = allow_link_local});
   if (!checked) {
     out.problem = checked.error().message();
+    // kPermissionDenied: a link-local or metadata host, which the entry may allow.
+    if (checked.error().code() == ErrorCode::kPermissionDenied) {
+      out.problem += "; if the server really is there, set \"allow_link_local\": true in this entry";
+    }
     return out;
   }
   out.ok = true;
@@ -212,6 +217,52 @@ class EntryCheck {
   bool ok_ = true;
 };
 
+// {"type":"oauth2", "client_id", "client_secret" | "private_key", "signing_alg"?, "scope"?,
+// "token_endpoint"?}: MCP authorization, everything else discovered from the server.
+void check_oauth2(EntryCheck& c, const bj::object& auth, AgentEntry& e) {
+  e.auth = AuthType::kOAuth2;
+  OAuth2Credentials o;
+  if (auto id = c.str(auth, "client_id", true, "auth.")) o.client_id = *id;
+  auto secret = c.secret(auth, "client_secret", false, "auth.");
+  auto key = c.secret(auth, "private_key", false, "auth.");
+  if (secret && key) {
+    c.error("auth.private_key",
+            "auth.client_secret and auth.private_key are both set; give one (client_secret for "
+            "client_secret_basic/post, private_key for private_key_jwt)");
+  } else if (!secret && !key && !auth.contains("client_secret") && !auth.contains("private_key")) {
+    c.error("auth.client_secret",
+            "auth.client_secret is missing (oauth2 needs client_secret or private_key)");
+  }
+  if (secret) o.client_secret = std::move(*secret);
+  if (key) {
+    // Checked by shape only: the key itself is never echoed.
+    const std::string& pem = key->reveal();
+    if (pem.find("-----BEGIN") == std::string::npos ||
+        pem.find("PRIVATE KEY-----") == std::string::npos) {
+      c.error("auth.private_key",
+              "auth.private_key must be a PEM private key (-----BEGIN PRIVATE KEY-----, with "
+              "\\n for the line breaks in JSON)");
+    }
+    o.private_key = std::move(*key);
+  }
+  if (auto alg = c.str(auth, "signing_alg", false, "auth.")) {
+    if (*alg != "RS256" && *alg != "ES256") {
+      c.error("auth.signing_alg",
+              fmt::format("auth.signing_alg must be RS256 or ES256, got '{}'", shown(*alg)));
+    } else if (!auth.contains("private_key")) {
+      c.warn("auth.signing_alg", "auth.signing_alg is ignored without auth.private_key");
+    }
+    o.signing_alg = *alg;
+  }
+  if (auto scope = c.str(auth, "scope", false, "auth.")) o.scope = *scope;
+  if (auto te = c.str(auth, "token_endpoint", false, "auth.")) {
+    UrlCheck tu = check_url(*te, "auth.token_endpoint", e.allow_link_local);
+    if (!tu.ok) c.error("auth.token_endpoint", tu.problem);
+    o.token_endpoint = *te;
+  }
+  e.oauth2 = std::move(o);
+}
+
 void check_auth_object(EntryCheck& c, const bj::object& auth, const UrlCheck& url, AgentEntry& e) {
   auto type = c.str(auth, "type", true, "auth.");
   if (!type) return;
@@ -222,7 +273,7 @@ void check_auth_object(EntryCheck& c, const bj::object& auth, const UrlCheck& ur
     OAuthCredentials o;
     auto token_url = c.str(auth, "token_url", true, "auth.");
     if (token_url) {
-      UrlCheck tu = check_url(*token_url, "auth.token_url");
+      UrlCheck tu = check_url(*token_url, "auth.token_url", e.allow_link_local);
       if (!tu.ok) c.error("auth.token_url", tu.problem);
       o.token_url = *token_url;
     }
@@ -233,6 +284,10 @@ void check_auth_object(EntryCheck& c, const bj::object& auth, const UrlCheck& ur
     if (client_secret) o.client_secret = std::move(*client_secret);
     if (scope) o.scope = *scope;
     e.oauth = std::move(o);
+  } else if (*type == "oauth2") {
+    check_oauth2(c, auth, e);
+    known.insert(known.end(), {"client_id", "client_secret", "private_key", "signing_alg", "scope",
+                               "token_endpoint"});
   } else if (*type == "bearer") {
     e.auth = AuthType::kBearer;
     known.push_back("token");
@@ -242,12 +297,12 @@ void check_auth_object(EntryCheck& c, const bj::object& auth, const UrlCheck& ur
     if (!url.loopback) {
       c.error("auth.type",
               "auth type none is allowed only when mcp_url is on loopback (localhost, "
-              "127.0.0.0/8, [::1]); a remote server needs credentials (Cognito, "
+              "127.0.0.0/8, [::1]); a remote server needs credentials (Cognito, oauth2, "
               "oauth2_client_credentials or bearer)");
     }
   } else {
     c.error("auth.type",
-            fmt::format("auth.type must be oauth2_client_credentials, bearer or none; got '{}'",
+            fmt::format("auth.type must be oauth2, oauth2_client_credentials, bearer or none; got '{}'",
                         shown(*type)));
     return;
   }
@@ -283,10 +338,20 @@ std::optional<AgentEntry> check_entry(std::size_t index, const bj::value& v,
     c.warn(std::string(key), fmt::format("unknown field '{}' is ignored{}", shown(key), hint));
   }
 
+  // allow_link_local first: it decides what the URLs below may point at.
+  if (auto it = o.find("allow_link_local"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_bool()) {
+      c.error("allow_link_local", fmt::format("allow_link_local must be true or false, got {}",
+                                              ::idp::json::kind_name(it->value())));
+    } else {
+      e.allow_link_local = it->value().get_bool();
+    }
+  }
+
   // mcp_url
   UrlCheck url;
   if (auto u = c.str(o, "mcp_url", true)) {
-    url = check_url(*u, "mcp_url");
+    url = check_url(*u, "mcp_url", e.allow_link_local);
     if (!url.ok) c.error("mcp_url", url.problem);
     e.mcp_url = *u;
   }
@@ -531,6 +596,8 @@ const char* to_string(AuthType type) {
   switch (type) {
     case AuthType::kCognito:
       return "cognito";
+    case AuthType::kOAuth2:
+      return "oauth2";
     case AuthType::kOAuth2ClientCredentials:
       return "oauth2_client_credentials";
     case AuthType::kBearer:

@@ -3,12 +3,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "idp/core/json_util.h"
 #include "idp/core/log.h"
 #include "jwks_cache.h"
 
@@ -116,14 +118,54 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
     co_return v;
   }
 
-  http::Response reject(const JwtError& e, const http::Request& req) {
+  http::Response reject(const JwtError& e, const http::Request& req,
+                        const std::vector<std::string>& needed) {
     http::Response r = http::Response::json(
         e.http_status(), bj::serialize(bj::object{{"error", e.oauth_error()},
                                                   {"error_description", e.message}}));
     std::string scope;
-    for (const auto& s : opt.rules.required_scopes) scope += (scope.empty() ? "" : " ") + s;
+    for (const auto& s : needed) scope += (scope.empty() ? "" : " ") + s;
     r.headers.add("WWW-Authenticate", www_authenticate(e, metadata_url(req), scope));
     return r;
+  }
+
+  // tool_scopes: the refusal of a tools/call (in a JSON-RPC message or batch) whose tool needs a
+  // scope `identity` was not granted. A body that does not parse is the transport's to answer.
+  std::optional<http::Response> check_tool_scopes(const http::Request& req, const mcp::Identity& identity) {
+    if (req.method() != "POST") return std::nullopt;
+    auto parsed = ::idp::json::parse(req.body());
+    if (!parsed) return std::nullopt;
+    std::vector<const bj::object*> messages;
+    if (parsed->is_object()) messages.push_back(&parsed->as_object());
+    if (parsed->is_array()) {
+      for (const auto& m : parsed->as_array()) {
+        if (m.is_object()) messages.push_back(&m.as_object());
+      }
+    }
+    const std::vector<std::string> granted = granted_scopes(identity.claims);
+    for (const bj::object* m : messages) {
+      const bj::string* method = ::idp::json::find_string(*m, "method");
+      const bj::object* params = ::idp::json::find_object(*m, "params");
+      const bj::string* name = params ? ::idp::json::find_string(*params, "name") : nullptr;
+      if (!method || *method != "tools/call" || !name) continue;
+      auto it = opt.tool_scopes.find(std::string(*name));
+      if (it == opt.tool_scopes.end()) continue;
+      std::vector<std::string> missing;
+      for (const auto& s : it->second) {
+        if (std::find(granted.begin(), granted.end(), s) == granted.end()) missing.push_back(s);
+      }
+      if (missing.empty()) continue;
+      std::vector<std::string> needed = opt.rules.required_scopes;
+      for (const auto& s : it->second) {
+        if (std::find(needed.begin(), needed.end(), s) == needed.end()) needed.push_back(s);
+      }
+      std::string what;
+      for (const auto& s : missing) what += (what.empty() ? "" : " ") + s;
+      return reject(JwtError{JwtFailure::kInsufficientScope,
+                             "the tool " + it->first + " needs the scope " + what},
+                    req, needed);
+    }
+    return std::nullopt;
   }
 
   std::string resource_url(const http::Request& req) const {
@@ -155,7 +197,10 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
       co_return std::unexpected(std::move(r));
     }
     auto v = co_await check_token(token);
-    if (!v) co_return std::unexpected(reject(v.error(), req));
+    if (!v) co_return std::unexpected(reject(v.error(), req, opt.rules.required_scopes));
+    if (!opt.tool_scopes.empty()) {
+      if (auto refused = check_tool_scopes(req, **v)) co_return std::unexpected(std::move(*refused));
+    }
     co_return **v;
   }
 };

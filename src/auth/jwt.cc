@@ -175,32 +175,6 @@ bool contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-std::vector<std::string> granted_scopes(const bj::object& claims) {
-  std::vector<std::string> out;
-  auto add_words = [&](std::string_view text) {
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t end = text.find(' ', pos);
-      if (end == std::string_view::npos) end = text.size();
-      if (end > pos) out.emplace_back(text.substr(pos, end - pos));
-      pos = end + 1;
-    }
-  };
-  if (const bj::string* scope = json::find_string(claims, "scope")) {
-    add_words(std::string_view(scope->data(), scope->size()));
-  } else if (const bj::value* scp = claims.if_contains("scp")) {
-    // Okta and Entra ID put scopes in `scp`, as an array or a space-separated string.
-    if (scp->is_string()) {
-      add_words(std::string_view(scp->get_string().data(), scp->get_string().size()));
-    } else if (scp->is_array()) {
-      for (const bj::value& s : scp->get_array()) {
-        if (s.is_string()) out.emplace_back(s.get_string().c_str());
-      }
-    }
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) {
@@ -482,6 +456,32 @@ std::string quoted(std::string_view value) {
 }
 
 }  // namespace
+
+std::vector<std::string> granted_scopes(const bj::object& claims) {
+  std::vector<std::string> out;
+  auto add_words = [&](std::string_view text) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t end = text.find(' ', pos);
+      if (end == std::string_view::npos) end = text.size();
+      if (end > pos) out.emplace_back(text.substr(pos, end - pos));
+      pos = end + 1;
+    }
+  };
+  if (const bj::string* scope = json::find_string(claims, "scope")) {
+    add_words(std::string_view(scope->data(), scope->size()));
+  } else if (const bj::value* scp = claims.if_contains("scp")) {
+    // Okta and Entra ID put scopes in `scp`, as an array or a space-separated string.
+    if (scp->is_string()) {
+      add_words(std::string_view(scp->get_string().data(), scp->get_string().size()));
+    } else if (scp->is_array()) {
+      for (const bj::value& s : scp->get_array()) {
+        if (s.is_string()) out.emplace_back(s.get_string().c_str());
+      }
+    }
+  }
+  return out;
+}
 
 std::string www_authenticate(const JwtError& error, std::string_view resource_metadata_url,
                              std::string_view required_scope) {

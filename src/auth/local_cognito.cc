@@ -100,22 +100,67 @@ http::Response LocalCognito::handle(std::string_view target, std::string_view bo
   return r;
 }
 
-std::optional<http::Response> LocalCognito::handle_well_known(std::string_view path) const {
-  static constexpr std::string_view kJwks = "/.well-known/jwks.json";
-  static constexpr std::string_view kOidc = "/.well-known/openid-configuration";
-  if (!path.starts_with("/")) return std::nullopt;
-  bool jwks = path.ends_with(kJwks);
-  bool oidc = path.ends_with(kOidc);
-  if (!jwks && !oidc) return std::nullopt;
-  std::string_view pool_id = path.substr(1, path.size() - 1 - (jwks ? kJwks.size() : kOidc.size()));
-  if (pool_id.empty() || pool_id.find('/') != std::string_view::npos) return std::nullopt;
-  std::optional<bj::object> doc = jwks ? impl_->api.jwks(pool_id) : impl_->api.discovery(pool_id);
-  if (!doc) {
-    bj::object o{{"__type", "ResourceNotFoundException"},
-                 {"message", "User pool " + std::string(pool_id) + " does not exist."}};
-    return http::Response::json(404, json::serialize(o));
+namespace {
+
+constexpr std::string_view kJwks = "/.well-known/jwks.json";
+constexpr std::string_view kOidc = "/.well-known/openid-configuration";
+constexpr std::string_view kOauth = "/.well-known/oauth-authorization-server";
+constexpr std::string_view kToken = "/oauth2/token";
+
+// The pool id of `/<pool><suffix>`, or empty.
+std::string_view pool_before(std::string_view path, std::string_view suffix) {
+  if (!path.starts_with("/") || !path.ends_with(suffix)) return {};
+  std::string_view pool = path.substr(1, path.size() - 1 - suffix.size());
+  return pool.find('/') == std::string_view::npos ? pool : std::string_view();
+}
+
+// The pool id of `<prefix>/<pool>`, or empty.
+std::string_view pool_after(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with(prefix) || path.size() <= prefix.size() + 1 || path[prefix.size()] != '/') {
+    return {};
   }
+  std::string_view pool = path.substr(prefix.size() + 1);
+  return pool.find('/') == std::string_view::npos ? pool : std::string_view();
+}
+
+http::Response unknown_pool(std::string_view pool_id) {
+  bj::object o{{"__type", "ResourceNotFoundException"},
+               {"message", "User pool " + std::string(pool_id) + " does not exist."}};
+  return http::Response::json(404, json::serialize(o));
+}
+
+}  // namespace
+
+std::optional<http::Response> LocalCognito::handle_well_known(std::string_view path) const {
+  std::string_view pool_id;
+  bool jwks = false;
+  if (pool_id = pool_before(path, kJwks); !pool_id.empty()) {
+    jwks = true;
+  } else if (pool_id = pool_before(path, kOidc); !pool_id.empty()) {
+  } else if (pool_id = pool_before(path, kOauth); !pool_id.empty()) {
+  } else if (pool_id = pool_after(path, kOidc); !pool_id.empty()) {
+  } else if (pool_id = pool_after(path, kOauth); !pool_id.empty()) {
+  } else {
+    return std::nullopt;
+  }
+  std::optional<bj::object> doc = jwks ? impl_->api.jwks(pool_id) : impl_->api.discovery(pool_id);
+  if (!doc) return unknown_pool(pool_id);
   return http::Response::json(200, json::serialize(*doc));
+}
+
+std::optional<http::Response> LocalCognito::handle_token(std::string_view path,
+                                                         std::optional<std::string_view> authorization,
+                                                         std::string_view content_type,
+                                                         std::string_view body) {
+  std::string_view pool_id = pool_before(path, kToken);
+  if (pool_id.empty()) return std::nullopt;
+  if (!impl_->api.has_pool(pool_id)) return unknown_pool(pool_id);
+  local::TokenReply reply = impl_->api.token(pool_id, authorization, content_type, body);
+  http::Response r = http::Response::json(reply.status, json::serialize(reply.body));
+  r.headers.add("Cache-Control", "no-store");
+  r.headers.add("Pragma", "no-cache");
+  if (reply.status == 401) r.headers.add("WWW-Authenticate", "Basic realm=\"" + std::string(pool_id) + "\"");
+  return r;
 }
 
 void LocalCognito::attach(http::Server& server, std::string issuer_base) {
@@ -126,7 +171,13 @@ void LocalCognito::attach(http::Server& server, std::string issuer_base) {
     http::Response r = handle(target, req.body());
     co_await res.send(std::move(r));
   });
-  // Every pool's JWKS and OIDC discovery, also of pools created while serving.
+  // Every pool's token endpoint, JWKS and metadata, also of pools created while serving.
+  server.route_prefix("POST", "/", [this](const http::Request& req, http::Responder& res) -> awaitable<void> {
+    std::optional<http::Response> found = handle_token(req.path(), req.header("Authorization"),
+                                                       req.header("Content-Type").value_or(""), req.body());
+    http::Response r = found ? std::move(*found) : http::Response::text(404, "not found");
+    co_await res.send(std::move(r));
+  });
   server.route_prefix("GET", "/", [this](const http::Request& req, http::Responder& res) -> awaitable<void> {
     std::optional<http::Response> found = handle_well_known(req.path());
     http::Response r = found ? std::move(*found) : http::Response::text(404, "not found");

@@ -1,5 +1,6 @@
 // The administration side of LocalCognito's API (CreateUserPool, CreateUserPoolClient,
-// AdminCreateUser, AdminSetUserPassword, AdminGetUser), its state and the documents per pool.
+// DescribeUserPoolClient, UpdateUserPoolClient, AdminCreateUser, AdminSetUserPassword,
+// AdminGetUser), its state and the pool's JWKS.
 #include "local_cognito_api.h"
 
 #include <boost/json/array.hpp>
@@ -234,6 +235,39 @@ ApiResult<bj::object> Api::create_user_pool(const bj::object& in) {
   return out;
 }
 
+// What CreateUserPoolClient and DescribeUserPoolClient answer (the secret included, as Cognito
+// does for a caller allowed the admin API).
+bj::object Api::client_json(const Client& c) {
+  bj::object uc;
+  uc["UserPoolId"] = c.pool_id;
+  uc["ClientName"] = c.name;
+  uc["ClientId"] = c.id;
+  if (c.secret) uc["ClientSecret"] = c.secret->reveal();
+  uc["CreationDate"] = c.created;
+  uc["LastModifiedDate"] = c.created;
+  uc["RefreshTokenValidity"] = 30;
+  uc["AccessTokenValidity"] = 60;
+  uc["IdTokenValidity"] = 60;
+  bj::object units;
+  units["AccessToken"] = "minutes";
+  units["IdToken"] = "minutes";
+  units["RefreshToken"] = "days";
+  uc["TokenValidityUnits"] = std::move(units);
+  bj::array fs;
+  for (const auto& f : c.flows) fs.push_back(bj::string(f));
+  uc["ExplicitAuthFlows"] = std::move(fs);
+  uc["PreventUserExistenceErrors"] = c.prevent_user_existence_errors ? "ENABLED" : "LEGACY";
+  if (!c.oauth_flows.empty()) {
+    bj::array flows, scopes;
+    for (const auto& f : c.oauth_flows) flows.push_back(bj::string(f));
+    for (const auto& s : c.oauth_scopes) scopes.push_back(bj::string(s));
+    uc["AllowedOAuthFlows"] = std::move(flows);
+    uc["AllowedOAuthScopes"] = std::move(scopes);
+  }
+  uc["AllowedOAuthFlowsUserPoolClient"] = c.oauth_enabled;
+  return uc;
+}
+
 ApiResult<bj::object> Api::create_user_pool_client(const bj::object& in) {
   auto pool_id = required_string(in, "UserPoolId");
   if (!pool_id) return std::unexpected(pool_id.error());
@@ -255,37 +289,76 @@ ApiResult<bj::object> Api::create_user_pool_client(const bj::object& in) {
   if (const bj::string* pue = json::find_string(in, "PreventUserExistenceErrors")) {
     c.prevent_user_existence_errors = (*pue == "ENABLED");
   }
+  auto oauth = read_oauth_settings(in, c);
+  if (!oauth) return std::unexpected(oauth.error());
   std::lock_guard lock(mu_);
   auto p = pool_locked(c.pool_id);
   if (!p) return std::unexpected(p.error());
+  if (auto ok = check_oauth_settings_locked(**p, c); !ok) return std::unexpected(ok.error());
   do {
     c.id = random_string(26, kLowerAlnum);
   } while (state_.clients.contains(c.id));
-  bj::object uc;
-  uc["UserPoolId"] = c.pool_id;
-  uc["ClientName"] = c.name;
-  uc["ClientId"] = c.id;
-  if (c.secret) uc["ClientSecret"] = c.secret->reveal();
-  uc["CreationDate"] = c.created;
-  uc["LastModifiedDate"] = c.created;
-  uc["RefreshTokenValidity"] = 30;
-  uc["AccessTokenValidity"] = 60;
-  uc["IdTokenValidity"] = 60;
-  bj::object units;
-  units["AccessToken"] = "minutes";
-  units["IdToken"] = "minutes";
-  units["RefreshToken"] = "days";
-  uc["TokenValidityUnits"] = std::move(units);
-  bj::array fs;
-  for (const auto& f : c.flows) fs.push_back(bj::string(f));
-  uc["ExplicitAuthFlows"] = std::move(fs);
-  uc["PreventUserExistenceErrors"] = c.prevent_user_existence_errors ? "ENABLED" : "LEGACY";
+  bj::object uc = client_json(c);
   std::string id = c.id;
   state_.clients.emplace(id, std::move(c));
   writer_->changed();
   log::info("local-cognito: created app client {} in pool {}", id, *pool_id);
   bj::object out;
   out["UserPoolClient"] = std::move(uc);
+  return out;
+}
+
+ApiResult<bj::object> Api::describe_user_pool_client(const bj::object& in) {
+  auto pool_id = required_string(in, "UserPoolId");
+  if (!pool_id) return std::unexpected(pool_id.error());
+  auto client_id = required_string(in, "ClientId");
+  if (!client_id) return std::unexpected(client_id.error());
+  std::lock_guard lock(mu_);
+  auto p = pool_locked(*pool_id);
+  if (!p) return std::unexpected(p.error());
+  auto c = client_locked(*client_id);
+  if (!c || (*c)->pool_id != *pool_id) {
+    return std::unexpected(
+        ApiError{"ResourceNotFoundException", "User pool client " + *client_id + " does not exist."});
+  }
+  bj::object out;
+  out["UserPoolClient"] = client_json(**c);
+  return out;
+}
+
+// Cognito's semantics: the settings not given go back to their defaults (the name and the secret
+// stay).
+ApiResult<bj::object> Api::update_user_pool_client(const bj::object& in) {
+  auto pool_id = required_string(in, "UserPoolId");
+  if (!pool_id) return std::unexpected(pool_id.error());
+  auto client_id = required_string(in, "ClientId");
+  if (!client_id) return std::unexpected(client_id.error());
+  std::vector<std::string> flows;
+  if (const bj::array* fs = json::find_array(in, "ExplicitAuthFlows")) {
+    for (const auto& f : *fs) {
+      if (!f.is_string()) return std::unexpected(invalid("ExplicitAuthFlows must be strings"));
+      flows.emplace_back(f.as_string());
+    }
+  }
+  std::lock_guard lock(mu_);
+  auto p = pool_locked(*pool_id);
+  if (!p) return std::unexpected(p.error());
+  auto c = client_locked(*client_id);
+  if (!c || (*c)->pool_id != *pool_id) {
+    return std::unexpected(
+        ApiError{"ResourceNotFoundException", "User pool client " + *client_id + " does not exist."});
+  }
+  Client updated = **c;
+  if (const bj::string* name = json::find_string(in, "ClientName")) updated.name = std::string(*name);
+  updated.flows = std::move(flows);
+  const bj::string* pue = json::find_string(in, "PreventUserExistenceErrors");
+  updated.prevent_user_existence_errors = pue && *pue == "ENABLED";
+  if (auto ok = read_oauth_settings(in, updated); !ok) return std::unexpected(ok.error());
+  if (auto ok = check_oauth_settings_locked(**p, updated); !ok) return std::unexpected(ok.error());
+  **c = std::move(updated);
+  writer_->changed();
+  bj::object out;
+  out["UserPoolClient"] = client_json(**c);
   return out;
 }
 
@@ -389,6 +462,12 @@ ApiResult<bj::object> Api::admin_get_user(const bj::object& in) {
 ApiResult<bj::object> Api::dispatch(std::string_view op, const bj::object& in) {
   if (op == "CreateUserPool") return create_user_pool(in);
   if (op == "CreateUserPoolClient") return create_user_pool_client(in);
+  if (op == "DescribeUserPoolClient") return describe_user_pool_client(in);
+  if (op == "UpdateUserPoolClient") return update_user_pool_client(in);
+  if (op == "CreateResourceServer") return create_resource_server(in);
+  if (op == "DescribeResourceServer") return describe_resource_server(in);
+  if (op == "ListResourceServers") return list_resource_servers(in);
+  if (op == "DeleteResourceServer") return delete_resource_server(in);
   if (op == "AdminCreateUser") return admin_create_user(in);
   if (op == "AdminSetUserPassword") return admin_set_user_password(in);
   if (op == "AdminGetUser") return admin_get_user(in);
@@ -401,28 +480,16 @@ ApiResult<bj::object> Api::dispatch(std::string_view op, const bj::object& in) {
       ApiError{"UnknownOperationException", "Unknown operation " + std::string(op), 400});
 }
 
+bool Api::has_pool(std::string_view pool_id) const {
+  std::lock_guard lock(mu_);
+  return state_.pools.contains(std::string(pool_id));
+}
+
 std::optional<bj::object> Api::jwks(std::string_view pool_id) const {
   std::lock_guard lock(mu_);
   auto it = state_.pools.find(std::string(pool_id));
   if (it == state_.pools.end()) return std::nullopt;
   return bj::object{{"keys", bj::array{it->second.key->public_jwk()}}};
-}
-
-std::optional<bj::object> Api::discovery(std::string_view pool_id) const {
-  std::lock_guard lock(mu_);
-  auto it = state_.pools.find(std::string(pool_id));
-  if (it == state_.pools.end()) return std::nullopt;
-  const std::string iss = issuer_locked(it->first);
-  bj::object out;
-  out["issuer"] = iss;
-  out["jwks_uri"] = iss + "/.well-known/jwks.json";
-  out["id_token_signing_alg_values_supported"] = bj::array{"RS256"};
-  out["subject_types_supported"] = bj::array{"public"};
-  out["response_types_supported"] = bj::array{"code", "token"};
-  out["scopes_supported"] = bj::array{"openid", "email", "phone", "profile"};
-  out["token_endpoint_auth_methods_supported"] =
-      bj::array{"client_secret_basic", "client_secret_post"};
-  return out;
 }
 
 }  // namespace idp::auth::local

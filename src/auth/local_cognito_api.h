@@ -1,7 +1,9 @@
 // Private to LocalCognito: the Cognito user-pool operations (CreateUserPool ... GetUser) over
 // the provider's state, with Cognito's error types and messages (the administration in
 // local_cognito_api.cc, groups in local_cognito_groups.cc, the sign-in flows in
-// local_cognito_auth.cc). One lock guards the state; the
+// local_cognito_auth.cc, resource servers and the clients' OAuth settings in
+// local_cognito_resources.cc, the pools' token endpoint and metadata in local_cognito_token.cc).
+// One lock guards the state; the
 // slow parts run outside it: PBKDF2 password hashing (the operations copy what they need,
 // unlock, hash, and lock again to commit) and the state file (a StateWriter thread writes a
 // snapshot after each change). Access tokens handed back (GetUser) are checked with the same
@@ -21,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "idp/core/clock.h"
 #include "idp/core/error.h"
@@ -55,6 +58,15 @@ std::optional<std::string> param(const boost::json::object* map, std::string_vie
 // The `cognito:groups` claim of `u`: its groups by precedence (lowest first, groups without one
 // last), then by name; empty when the user is in no group (the claim is then left out).
 boost::json::array groups_claim(const Pool& pool, const User& u);
+// The pool's custom scopes, "<resource server identifier>/<scope name>".
+std::vector<std::string> custom_scopes(const Pool& pool);
+
+// What the token endpoint answers: the status and the JSON body (a token response, or
+// {"error","error_description"}).
+struct TokenReply {
+  int status = 200;
+  boost::json::object body;
+};
 
 class Api {
  public:
@@ -66,9 +78,15 @@ class Api {
   // One operation ("InitiateAuth") with its JSON input. Throws only on internal failures.
   ApiResult<boost::json::object> dispatch(std::string_view op, const boost::json::object& in);
 
-  // The pool's JWKS and OIDC discovery documents; nullopt for an unknown pool.
+  // The pool's JWKS and its metadata document (OpenID discovery and RFC 8414 alike); nullopt
+  // for an unknown pool.
   std::optional<boost::json::object> jwks(std::string_view pool_id) const;
   std::optional<boost::json::object> discovery(std::string_view pool_id) const;
+  bool has_pool(std::string_view pool_id) const;
+  // One request to the pool's token endpoint: `authorization` is the Authorization header if
+  // any, `content_type` and `body` the request's.
+  TokenReply token(std::string_view pool_id, std::optional<std::string_view> authorization,
+                   std::string_view content_type, std::string_view body);
 
   std::string issuer(std::string_view pool_id) const;
   void set_issuer_base(std::string base);
@@ -89,11 +107,21 @@ class Api {
                                            std::initializer_list<std::string_view> names);
   boost::json::object issue_locked(const Pool& p, const Client& c, const User& u,
                                    std::int64_t auth_time, bool with_refresh);
+  boost::json::object issue_m2m_locked(const Pool& p, const Client& c, const std::string& scope);
+  static boost::json::object client_json(const Client& c);
+  static ApiResult<void> read_oauth_settings(const boost::json::object& in, Client& c);
+  static ApiResult<void> check_oauth_settings_locked(const Pool& p, const Client& c);
   std::string new_session_locked(const Pool& p, const Client& c, const User& u);
   ApiResult<User*> verify_access_token_locked(const std::string& token);
 
   ApiResult<boost::json::object> create_user_pool(const boost::json::object& in);
   ApiResult<boost::json::object> create_user_pool_client(const boost::json::object& in);
+  ApiResult<boost::json::object> describe_user_pool_client(const boost::json::object& in);
+  ApiResult<boost::json::object> update_user_pool_client(const boost::json::object& in);
+  ApiResult<boost::json::object> create_resource_server(const boost::json::object& in);
+  ApiResult<boost::json::object> describe_resource_server(const boost::json::object& in);
+  ApiResult<boost::json::object> list_resource_servers(const boost::json::object& in);
+  ApiResult<boost::json::object> delete_resource_server(const boost::json::object& in);
   ApiResult<boost::json::object> admin_create_user(const boost::json::object& in);
   ApiResult<boost::json::object> admin_set_user_password(const boost::json::object& in);
   ApiResult<boost::json::object> admin_get_user(const boost::json::object& in);

@@ -81,6 +81,38 @@ bj::object group_to_json(const Group& g) {
   return o;
 }
 
+bj::array strings_json(const std::vector<std::string>& v) {
+  bj::array a;
+  for (const auto& s : v) a.push_back(bj::string(s));
+  return a;
+}
+
+// Members added after version 1 are optional when read.
+std::vector<std::string> strings_from(const bj::object& o, std::string_view name) {
+  std::vector<std::string> out;
+  if (const auto* a = o.if_contains(name)) {
+    for (const auto& v : a->as_array()) out.emplace_back(v.as_string());
+  }
+  return out;
+}
+
+bj::object resource_server_to_json(const ResourceServer& r) {
+  bj::array scopes;
+  for (const auto& [n, d] : r.scopes) scopes.push_back(bj::array{bj::string(n), bj::string(d)});
+  return bj::object{{"identifier", r.identifier}, {"name", r.name}, {"scopes", std::move(scopes)}};
+}
+
+ResourceServer resource_server_from_json(const bj::object& o) {
+  ResourceServer r;
+  r.identifier = str(o, "identifier");
+  r.name = str(o, "name");
+  for (const auto& sv : o.at("scopes").as_array()) {
+    const auto& sa = sv.as_array();
+    r.scopes.emplace_back(std::string(sa.at(0).as_string()), std::string(sa.at(1).as_string()));
+  }
+  return r;
+}
+
 bj::object user_to_json(const User& u) {
   bj::array groups;
   for (const auto& g : u.groups) groups.push_back(bj::string(g));
@@ -111,12 +143,15 @@ bj::object to_json(const State& state, std::int64_t now) {
     for (const auto& [name, u] : p.users) users.push_back(user_to_json(u));
     bj::array groups;
     for (const auto& [name, g] : p.groups) groups.push_back(group_to_json(g));
+    bj::array servers;
+    for (const auto& [id, r] : p.resource_servers) servers.push_back(resource_server_to_json(r));
     pools.push_back(bj::object{{"id", p.id},
                                {"name", p.name},
                                {"created", p.created},
                                {"private_key_pem", p.key->pem().reveal()},
                                {"users", std::move(users)},
-                               {"groups", std::move(groups)}});
+                               {"groups", std::move(groups)},
+                               {"resource_servers", std::move(servers)}});
   }
   bj::array clients;
   for (const auto& [id, c] : state.clients) {
@@ -127,7 +162,10 @@ bj::object to_json(const State& state, std::int64_t now) {
                   {"name", c.name},
                   {"flows", std::move(flows)},
                   {"prevent_user_existence_errors", c.prevent_user_existence_errors},
-                  {"created", c.created}};
+                  {"created", c.created},
+                  {"oauth_flows", strings_json(c.oauth_flows)},
+                  {"oauth_scopes", strings_json(c.oauth_scopes)},
+                  {"oauth_enabled", c.oauth_enabled}};
     if (c.secret) co["secret"] = c.secret->reveal();
     clients.push_back(std::move(co));
   }
@@ -172,6 +210,13 @@ State from_json(const bj::object& root, std::int64_t now) {
         p.groups.emplace(std::move(name), std::move(g));
       }
     }
+    if (const auto* servers = po.if_contains("resource_servers")) {
+      for (const auto& rv : servers->as_array()) {
+        ResourceServer r = resource_server_from_json(rv.as_object());
+        std::string identifier = r.identifier;
+        p.resource_servers.emplace(std::move(identifier), std::move(r));
+      }
+    }
     std::string id = p.id;
     state.pools.emplace(std::move(id), std::move(p));
   }
@@ -187,6 +232,9 @@ State from_json(const bj::object& root, std::int64_t now) {
     for (const auto& f : co.at("flows").as_array()) c.flows.emplace_back(f.as_string());
     c.prevent_user_existence_errors = co.at("prevent_user_existence_errors").as_bool();
     c.created = co.at("created").to_number<std::int64_t>();
+    c.oauth_flows = strings_from(co, "oauth_flows");
+    c.oauth_scopes = strings_from(co, "oauth_scopes");
+    if (const auto* e = co.if_contains("oauth_enabled")) c.oauth_enabled = e->as_bool();
     std::string id = c.id;
     state.clients.emplace(std::move(id), std::move(c));
   }

@@ -51,6 +51,14 @@ struct Group {
   std::int64_t modified = 0;
 };
 
+// A resource server (CreateResourceServer): custom scopes `<identifier>/<scope name>` that app
+// clients may be allowed (AllowedOAuthScopes) and ask for at the token endpoint.
+struct ResourceServer {
+  std::string identifier;  // "https://mcp.example.com" or "mcp"
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> scopes;  // name, description
+};
+
 struct Pool {
   std::string id;
   std::string name;
@@ -58,6 +66,7 @@ struct Pool {
   std::optional<SigningKey> key;      // always set once the pool exists
   std::map<std::string, User> users;    // by username
   std::map<std::string, Group> groups;  // by name
+  std::map<std::string, ResourceServer> resource_servers;  // by identifier
 };
 
 struct Client {
@@ -68,6 +77,11 @@ struct Client {
   std::vector<std::string> flows;
   bool prevent_user_existence_errors = false;
   std::int64_t created = 0;
+  // The OAuth side (the pool's /oauth2/token): AllowedOAuthFlows ("client_credentials", "code",
+  // "implicit"), AllowedOAuthScopes, AllowedOAuthFlowsUserPoolClient.
+  std::vector<std::string> oauth_flows;
+  std::vector<std::string> oauth_scopes;
+  bool oauth_enabled = false;
 };
 
 struct RefreshEntry {

@@ -103,7 +103,11 @@ struct McpOAuthProvider::Impl {
     auto found = co_await discover_protected_resource(http, server_url, resource_metadata);
     if (!found) co_return std::unexpected(found.error());
     Result<AuthServerMetadata> meta = make_error(ErrorCode::kInternal, "unset");
-    if (*found) {
+    if (!config.token_endpoint.empty()) {
+      AuthServerMetadata given;
+      given.token_endpoint = config.token_endpoint;
+      meta = std::move(given);
+    } else if (*found) {
       meta = co_await discover_authorization_server(http, (*found)->authorization_servers.front(),
                                                     true, false);
     } else {
@@ -182,14 +186,19 @@ struct McpOAuthProvider::Impl {
     co_return Result<void>{};
   }
 
-  // The scopes to ask for: configured, else the challenge's (plus those held, on a step-up),
-  // else the resource's scopes_supported; offline_access when the server lists it.
+  // The scopes to ask for: on a step-up those held plus the challenge's; else configured, else
+  // the challenge's, else the resource's scopes_supported; offline_access when the server lists
+  // it.
   std::string choose_scope(const BearerChallenge& ch, bool step_up) const {
     std::vector<std::string> s;
-    if (!config.scope.empty()) {
+    if (step_up && !ch.scope.empty()) {
+      s = split_scopes(scope);
+      for (auto& w : split_scopes(ch.scope)) {
+        if (!contains(s, w)) s.push_back(w);
+      }
+    } else if (!config.scope.empty()) {
       s = split_scopes(config.scope);
     } else if (!ch.scope.empty()) {
-      if (step_up) s = split_scopes(scope);
       for (auto& w : split_scopes(ch.scope)) {
         if (!contains(s, w)) s.push_back(w);
       }
@@ -370,6 +379,66 @@ McpOAuthProvider::TokenInfo McpOAuthProvider::info() const {
   t.refreshable = !impl_->refresh.empty();
   t.access_token = impl_->access;
   return t;
+}
+
+std::optional<McpOAuthProvider::SavedTokens> McpOAuthProvider::saved() const {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->access.empty() || !impl_->as || !impl_->client) return std::nullopt;
+  SavedTokens t;
+  t.server_url = impl_->server_url;
+  if (impl_->prm) t.resource = impl_->prm->resource;
+  t.issuer = impl_->as->issuer;
+  t.token_endpoint = impl_->as->token_endpoint;
+  t.client_id = impl_->client->client_id;
+  t.auth_method = impl_->client->auth_method;
+  if (impl_->config.client_id.empty()) t.client_secret = impl_->client->client_secret;
+  t.scope = impl_->scope;
+  t.access_token = impl_->access;
+  t.refresh_token = impl_->refresh;
+  t.expires = impl_->expires;
+  return t;
+}
+
+Result<void> McpOAuthProvider::restore(SavedTokens saved) {
+  const auto& cfg = impl_->config;
+  if (saved.server_url != impl_->server_url) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the saved tokens are for " + saved.server_url + ", not " + impl_->server_url);
+  }
+  if (!cfg.client_id.empty() && saved.client_id != cfg.client_id) {
+    return make_error(ErrorCode::kInvalidArgument, "the saved tokens are for client " + saved.client_id +
+                                                       ", not " + cfg.client_id);
+  }
+  if (saved.token_endpoint.empty() || saved.access_token.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "the saved tokens have no token endpoint or access token");
+  }
+  detail::ClientIdentity c;
+  c.client_id = saved.client_id;
+  c.auth_method = saved.auth_method.empty() ? "none" : saved.auth_method;
+  if (cfg.client_id.empty()) {
+    c.client_secret = saved.client_secret;
+  } else {
+    c.client_secret = cfg.client_secret;
+    c.private_key = cfg.private_key;
+    c.signing_alg = cfg.signing_alg;
+  }
+  AuthServerMetadata as;
+  as.issuer = saved.issuer;
+  as.token_endpoint = saved.token_endpoint;
+  std::lock_guard lock(impl_->mu);
+  if (!saved.resource.empty()) {
+    ProtectedResourceMetadata prm;
+    prm.resource = saved.resource;
+    prm.authorization_servers = {saved.issuer};
+    impl_->prm = std::move(prm);
+  }
+  impl_->as = std::move(as);
+  impl_->client = std::move(c);
+  impl_->scope = std::move(saved.scope);
+  impl_->access = std::move(saved.access_token);
+  impl_->refresh = std::move(saved.refresh_token);
+  impl_->expires = saved.expires;
+  return {};
 }
 
 awaitable<Result<Secret>> McpOAuthProvider::token(bool refresh) {

@@ -383,6 +383,7 @@ http::ClientOptions metadata_client_options(const Environment& env) {
   o.total_timeout = env.metadata_timeout;
   o.max_response_bytes = 256 * 1024;
   o.use_env_proxy = false;  // link-local metadata endpoints never go through a proxy
+  o.allow_link_local = true;  // IMDS and the container agents are link-local on purpose
   return o;
 }
 

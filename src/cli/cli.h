@@ -69,19 +69,26 @@ struct OAuthOptions {
   std::string client_secret_env;
   std::string scope;
   int redirect_port = 8976;
+  std::string token_file;  // --token-file: keep the tokens there (0600) between runs
   bool enabled = false;  // --oauth: MCP authorization with a registered (or metadata-URL) client
-  bool any() const { return enabled || !client_id.empty() || !client_secret_env.empty() || !scope.empty(); }
+  bool any() const {
+    return enabled || !client_id.empty() || !client_secret_env.empty() || !scope.empty() || !token_file.empty();
+  }
 };
-// Adds --oauth-client-id, --oauth-client-secret-env, --scope, --redirect-port and (not with
-// `login`, which always signs in) --oauth.
+// Adds --oauth-client-id, --oauth-client-secret-env, --scope, --redirect-port, --token-file and
+// (not with `login`, which always signs in) --oauth.
 void add_oauth_options(CLI::App* sub, OAuthOptions& oauth, bool login);
 // The provider for the MCP server `url`: client credentials when a secret is given (and not
-// `login`), else the authorization code grant through the loopback redirect.
+// `login`), else the authorization code grant through the loopback redirect. Not for `login`:
+// it starts from the tokens of --token-file when the file exists (an error when the file is
+// readable by others, or holds another server's tokens).
 Result<std::shared_ptr<auth::McpOAuthProvider>> oauth_provider(const OAuthOptions& oauth,
                                                                const std::string& url,
                                                                const std::string& ca_file,
                                                                boost::asio::any_io_executor executor,
                                                                bool login);
+// Writes the provider's tokens to --token-file (mode 0600) when it was given and there are any.
+Result<void> keep_tokens(const OAuthOptions& oauth, const auth::McpOAuthProvider& provider);
 
 // A subcommand and what runs when it was chosen (after logging is set up).
 struct Command {

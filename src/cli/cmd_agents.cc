@@ -34,10 +34,12 @@
 #include "aws_secret_source.h"
 #include "cli.h"
 #include "idp/agents/advice.h"
+#include "idp/agents/entry_auth.h"
 #include "idp/agents/registry.h"
 #include "idp/agents/secret_schema.h"
 #include "idp/agents/secret_source.h"
 #include "idp/auth/cognito.h"
+#include "idp/auth/mcp_oauth.h"
 #include "idp/auth/oauth.h"
 #include "idp/core/json_util.h"
 #include "idp/http/url_policy.h"
@@ -336,7 +338,7 @@ using agents::advice::kTools;
 awaitable<bool> probe_network(const agents::AgentEntry& e, std::vector<Step>& steps,
                               std::chrono::milliseconds timeout) {
   auto ex = co_await net::this_coro::executor;
-  auto url = http::check_url(e.mcp_url, "mcp_url");
+  auto url = http::check_url(e.mcp_url, "mcp_url", http::UrlRules{.allow_link_local = e.allow_link_local});
   if (!url) {
     steps.push_back({"url", false, {}, url.error().message(), "fix mcp_url in the secret"});
     co_return false;
@@ -369,6 +371,13 @@ awaitable<bool> probe_network(const agents::AgentEntry& e, std::vector<Step>& st
   for (const auto& r : results) {
     if (!addresses.empty()) addresses += ", ";
     addresses += r.endpoint().address().to_string();
+    auto why = http::link_local_reason(r.endpoint().address().to_string());
+    if (why && !e.allow_link_local) {
+      steps.push_back({"dns", false, sw.lap(), host + " resolves to " + *why + " (refused)",
+                       "Point mcp_url at the server's real address, or set \"allow_link_local\": "
+                       "true in the entry if the server really is there"});
+      co_return false;
+    }
   }
   steps.push_back({"dns", true, sw.lap(), addresses, ""});
 
@@ -435,10 +444,12 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
   if (!co_await probe_network(e, steps, timeout)) co_return steps;
 
   Stopwatch sw;
-  http::ClientOptions http;
-  http.ca_file = e.ca_file;
-  http.connect_timeout = timeout;
+  http::ClientOptions base;
+  base.connect_timeout = timeout;
+  const http::ClientOptions http = agents::entry_http_options(e, base);
   std::shared_ptr<mcp::TokenProvider> provider;
+  // oauth2: the server's challenge starts the sign-in, so its step comes after connect.
+  std::shared_ptr<auth::McpOAuthProvider> oauth2;
   switch (e.auth) {
     case agents::AuthType::kCognito: {
       auth::CognitoConfig cfg{.user_pool_id = e.cognito->user_pool_id,
@@ -460,6 +471,11 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
       provider = std::make_shared<mcp::StaticTokenProvider>(t->access_token);
       break;
     }
+    case agents::AuthType::kOAuth2:
+      oauth2 = std::dynamic_pointer_cast<auth::McpOAuthProvider>(
+          agents::make_token_provider(e, ex, base, args.cognito_endpoint));
+      provider = oauth2;
+      break;
     case agents::AuthType::kOAuth2ClientCredentials: {
       auth::ClientCredentialsConfig cfg{.token_url = e.oauth->token_url, .client_id = e.oauth->client_id,
                                         .client_secret = e.oauth->client_secret, .scope = e.oauth->scope};
@@ -492,6 +508,25 @@ awaitable<std::vector<Step>> diagnose(const agents::AgentEntry& e, const SecretA
   for (const auto& [name, value] : e.headers) mo.headers.add(name, value.reveal());
   mcp::Client client(ex, e.mcp_url, mo);
   auto connected = co_await client.connect();
+  if (oauth2) {
+    auto got = oauth2->info();
+    if (got.access_token.empty() && !connected) {
+      steps.push_back({"sign-in", false, sw.lap(), connected.error().message(),
+                       "Check auth.client_id and auth.client_secret (or auth.private_key) in the "
+                       "entry, and that the authorization server allows this client the "
+                       "client_credentials grant and its scopes"});
+      co_return steps;
+    }
+    std::string detail = "OAuth 2.0 client credentials (MCP authorization)";
+    if (!got.access_token.empty()) {
+      detail += " as client " + got.client_id + " at " +
+                (got.authorization_server.empty() ? e.oauth2->token_endpoint : got.authorization_server) +
+                (got.scope.empty() ? "" : ", scopes: " + got.scope);
+    } else {
+      detail += ": the server asked for no token";
+    }
+    steps.push_back({"sign-in", true, sw.lap(), detail, ""});
+  }
   if (!connected) {
     steps.push_back({"connect", false, sw.lap(), connected.error().message(), kInitialize});
     co_return steps;

@@ -90,6 +90,7 @@ int with_session(const Common& c, mcp::ClientOptions opt,
                  std::function<awaitable<int>(mcp::Client&)> body) {
   return run([&]() -> awaitable<int> {
     auto ex = co_await boost::asio::this_coro::executor;
+    std::shared_ptr<auth::McpOAuthProvider> oauth_used;
     if (c.oauth.any()) {
       if (!c.auth.token_env.empty() || c.auth.any_cognito()) {
         print_error("the --oauth-* options exclude --token-env and the Cognito options");
@@ -101,6 +102,7 @@ int with_session(const Common& c, mcp::ClientOptions opt,
         co_return kUsage;
       }
       opt.token_provider = *oauth;
+      oauth_used = *oauth;
     } else {
       auto provider = token_provider(c.auth, ex);
       if (!provider) {
@@ -117,6 +119,12 @@ int with_session(const Common& c, mcp::ClientOptions opt,
     }
     int rc = co_await body(client);
     co_await client.close();
+    if (oauth_used) {
+      if (auto kept = keep_tokens(c.oauth, *oauth_used); !kept) {
+        print_error(kept.error());
+        if (rc == kOk) rc = kFailed;
+      }
+    }
     co_return rc;
   });
 }

@@ -4,7 +4,7 @@
 // which signs in with the authorization code grant (PKCE) and shows what was granted. The
 // authorization URL is printed on stderr; the browser comes back to
 // http://127.0.0.1:<--redirect-port>/callback, where a one-request listener waits (5 minutes).
-// Tokens stay in memory.
+// Tokens stay in memory unless --token-file PATH asks to keep them (src/cli/token_file.h).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "cli.h"
+#include "token_file.h"
 #include "idp/auth/mcp_oauth.h"
 #include "idp/core/clock.h"
 #include "idp/http/server.h"
@@ -118,6 +119,10 @@ int cmd_login(const LoginArgs& a) {
       print_error(tools.error());
       co_return kFailed;
     }
+    if (auto kept = keep_tokens(a.oauth, **provider); !kept) {
+      print_error(kept.error());
+      co_return kFailed;
+    }
     auto info = (*provider)->info();
     if (info.access_token.empty()) {
       std::printf("%s did not ask for authorization (%zu tools listed without a token)\n", a.url.c_str(),
@@ -160,6 +165,11 @@ void add_oauth_options(CLI::App* sub, OAuthOptions& o, bool login) {
                   "scopes to ask for, space-separated (default: the server's challenge, else its "
                   "scopes_supported)")
       ->group(group);
+  sub->add_option("--token-file", o.token_file,
+                  login ? "keep the tokens in PATH (written with mode 0600) for later tools and call runs"
+                        : "start from the tokens in PATH (written by auth login --token-file; refused when "
+                          "group or others may read it) and keep them there, refreshed (mode 0600)")
+      ->group(group);
   sub->add_option("--redirect-port", o.redirect_port,
                   "loopback port of the sign-in redirect (http://127.0.0.1:PORT/callback)")
       ->check(CLI::Range(1, 65535))
@@ -188,7 +198,23 @@ Result<std::shared_ptr<auth::McpOAuthProvider>> oauth_provider(const OAuthOption
   c.redirect_uri = "http://127.0.0.1:" + std::to_string(o.redirect_port) + "/callback";
   const auto port = static_cast<std::uint16_t>(o.redirect_port);
   c.authorize = [port](std::string authorization_url) { return wait_for_redirect(port, std::move(authorization_url)); };
-  return std::make_shared<auth::McpOAuthProvider>(executor, url, std::move(c));
+  auto provider = std::make_shared<auth::McpOAuthProvider>(executor, url, std::move(c));
+  if (!login && !o.token_file.empty()) {
+    auto saved = read_token_file(o.token_file);
+    if (!saved) return std::unexpected(saved.error());
+    if (*saved) {
+      auto restored = provider->restore(std::move(**saved));
+      if (!restored) return std::unexpected(restored.error().with_context("--token-file " + o.token_file));
+    }
+  }
+  return provider;
+}
+
+Result<void> keep_tokens(const OAuthOptions& o, const auth::McpOAuthProvider& provider) {
+  if (o.token_file.empty()) return {};
+  auto saved = provider.saved();
+  if (!saved) return {};
+  return write_token_file(o.token_file, *saved);
 }
 
 void register_oauth_commands(CLI::App& app, Commands& out) {

@@ -33,6 +33,7 @@ struct ServeArgs {
   std::string tls_key;
   std::string model;
   std::string region;
+  int lease_seconds = 10;
 };
 
 const char* process_getenv(const char* name) { return std::getenv(name); }
@@ -51,13 +52,18 @@ int cmd_serve(const ServeArgs& args) {
     return kUsage;
   }
   std::string store_path = args.store.empty() ? "" : args.store;
+  std::string store_url;
   if (store_path.empty()) {
     store_path = (std::filesystem::path(args.data) / "idp-agents.db").string();
   } else if (store_path.starts_with("sqlite:")) {
     store_path = store_path.substr(7);
+  } else if (store_path.starts_with("postgresql://") || store_path.starts_with("postgres://")) {
+    store_url = store_path;
+    store_path.clear();
   } else {
-    print_error("--store " + args.store +
-                ": unsupported; use sqlite:PATH (PostgreSQL is not in this build)");
+    // Only the scheme is echoed: the rest may hold a password.
+    print_error("--store " + args.store.substr(0, args.store.find(':')) +
+                ":...: unsupported; use sqlite:PATH or postgresql://[USER@]HOST[:PORT]/DB");
     return kUsage;
   }
   auto uri = agents::resolve_secret_uri(args.secret, process_getenv);
@@ -81,6 +87,8 @@ int cmd_serve(const ServeArgs& args) {
   o.tls_cert_file = args.tls_cert;
   o.tls_key_file = args.tls_key;
   o.store_path = store_path;
+  o.store_url = store_url;
+  o.lease = std::chrono::seconds(args.lease_seconds);
   o.user_pool_id = args.user_pool_id;
   o.user_client_id = args.user_client_id;
   o.cognito_endpoint = args.cognito_endpoint;
@@ -125,7 +133,15 @@ void register_serve_command(CLI::App& app, Commands& out) {
   serve->add_option("--listen", args->listen, "HOST:PORT to serve on (port 0: any free port)")
       ->capture_default_str();
   serve->add_option("--store", args->store,
-                    "where sessions and jobs live: sqlite:PATH (default: DATA/idp-agents.db)");
+                    "where sessions and jobs live: sqlite:PATH (default: DATA/idp-agents.db), or "
+                    "postgresql://USER@HOST:PORT/DB shared by several replicas (the password from "
+                    "PGPASSWORD or ~/.pgpass, or in the URL)");
+  serve
+      ->add_option("--lease-seconds", args->lease_seconds,
+                   "with a PostgreSQL store: the turns and jobs of a replica silent this long "
+                   "are ended by another (interrupted, failed)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   serve
       ->add_option("--user-pool-id", args->user_pool_id,
                    "the web users' Cognito user pool id, e.g. us-east-1_AbC123")

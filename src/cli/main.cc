@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "idp/core/core_dumps.h"
 #include "idp/core/log.h"
 #include "idp/core/text.h"
 
@@ -112,6 +113,13 @@ int main(int argc, char** argv) {
     return cli::kUsage;
   }
   log::init(level);
+  // Every command may hold a password, client secret or token: none is written to a core file.
+  if (auto off = disable_core_dumps(); !off) {
+    log::warn("{}", off.error().message());
+  } else if (!*off) {
+    log::warn("core dumps stay enabled (IDP_ALLOW_CORE_DUMPS=1): a crash may write secrets held "
+              "in memory to disk");
+  }
   for (const auto& c : commands) {
     if (c.sub->parsed()) return c.run();
   }

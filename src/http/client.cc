@@ -307,6 +307,32 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     return r;
   }
 
+  // A URL parsed, with its route. The options the route depends on never change, so the last
+  // one is kept: a client (an MCP client above all) sends request after request to one URL, and
+  // parsing it and building the pool key cost several allocations each time.
+  struct Target {
+    std::string text;
+    Url url;
+    Route route;
+  };
+  std::mutex target_mutex;
+  std::shared_ptr<const Target> last_target;  // under target_mutex
+
+  Result<std::shared_ptr<const Target>> target_for(const std::string& text) {
+    {
+      std::lock_guard lock(target_mutex);
+      if (last_target && last_target->text == text) return last_target;
+    }
+    auto u = parse_url(text);
+    if (!u) return std::unexpected(u.error());
+    auto route = route_for(*u);
+    if (!route) return std::unexpected(route.error());
+    auto t = std::make_shared<const Target>(Target{text, std::move(*u), std::move(*route)});
+    std::lock_guard lock(target_mutex);
+    last_target = t;
+    return t;
+  }
+
   awaitable<Result<std::vector<tcp::endpoint>>> resolve(const Url& where, Deadline& dl) {
     std::vector<tcp::endpoint> eps;
     beast::error_code ec;
@@ -355,6 +381,19 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     co_return eps;
   }
 
+  // Why connecting to `address` (what `host` names) is refused, if it is.
+  std::optional<Error> link_local_refusal(const std::string& host,
+                                          const std::string& address) const {
+    if (opt.allow_link_local) return std::nullopt;
+    auto why = link_local_reason(address);
+    if (!why) return std::nullopt;
+    std::string what = host == address ? *why : host + " resolves to " + *why;
+    return Error(ErrorCode::kPermissionDenied,
+                 "connect to " + host + " refused: " + what +
+                     "; link-local and cloud metadata addresses are refused unless allowed (a "
+                     "secret entry's \"allow_link_local\": true)");
+  }
+
   Error step_error(std::string_view step, const beast::error_code& ec, const Deadline& dl,
                    milliseconds armed) const {
     if (ec == beast::error::timeout) {
@@ -375,8 +414,19 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       co_return make_error(ErrorCode::kInvalidArgument, "TLS setup failed: " + tls_setup_error);
     }
     const Url& hop = route.proxy ? *route.proxy : u;
+    // Through a proxy the proxy resolves the name: only what the URL itself says can be checked.
+    if (route.proxy) {
+      if (auto refused = link_local_refusal(u.host, u.host)) co_return std::unexpected(*refused);
+    }
     auto eps = co_await resolve(hop, dl);
     if (!eps) co_return std::unexpected(eps.error());
+    // The addresses checked are the ones connected to: no second lookup a rebinding DNS server
+    // could answer differently.
+    for (const auto& ep : *eps) {
+      if (auto refused = link_local_refusal(hop.host, ep.address().to_string())) {
+        co_return std::unexpected(*refused);
+      }
+    }
     auto c = std::make_unique<Conn>(executor);
     c->key = route.key;
     std::string what = "connect to " + hop.host_port();
@@ -612,16 +662,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                              const std::function<void(const ClientResponse&)>* on_head,
                              const std::function<bool(std::string_view)>* on_chunk) {
     Attempt a;
-    auto u = parse_url(in.url);
-    if (!u) {
-      a.error = u.error();
+    auto target = target_for(in.url);
+    if (!target) {
+      a.error = target.error();
       co_return a;
     }
-    auto route = route_for(*u);
-    if (!route) {
-      a.error = route.error();
-      co_return a;
-    }
+    const Url& u = (*target)->url;
+    const Route& route = (*target)->route;
     Deadline dl;
     if (in.timeout) {
       dl.total = *in.timeout;
@@ -630,7 +677,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
     if (dl.total.count() > 0) dl.at = Clock::now() + dl.total;
     milliseconds read_timeout = in.read_timeout ? *in.read_timeout : opt.read_timeout;
-    a = co_await run(*u, *route, in, dl, read_timeout, on_head, on_chunk);
+    a = co_await run(u, route, in, dl, read_timeout, on_head, on_chunk);
     co_return a;
   }
 };

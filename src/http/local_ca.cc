@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "idp/core/files.h"
+
 namespace idp::http {
 
 namespace {
@@ -44,23 +46,6 @@ std::string openssl_reason() {
 
 std::unexpected<Error> fail(std::string what) {
   return make_error(ErrorCode::kInternal, std::move(what) + ": " + openssl_reason());
-}
-
-// Writes `data` to `path` through a temporary file and a rename, created with `mode`.
-Result<void> write_file(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  bool ok = fd >= 0 && ::fchmod(fd, mode) == 0 &&
-            ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
-            ::fsync(fd) == 0;
-  int err = errno;
-  if (fd >= 0) ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return make_error(ErrorCode::kUnavailable, "cannot write " + path + ": " + std::strerror(err));
-  }
-  return {};
 }
 
 template <class F>
@@ -145,8 +130,8 @@ Result<void> sign_and_write(X509* cert, EVP_PKEY* signer, EVP_PKEY* key,
   if (!key_pem) return std::unexpected(key_pem.error());
   auto cert_pem = to_pem([&](BIO* b) { return PEM_write_bio_X509(b, cert); });
   if (!cert_pem) return std::unexpected(cert_pem.error());
-  if (auto w = write_file(key_path, *key_pem, 0600); !w) return w;
-  return write_file(cert_path, *cert_pem, 0644);
+  if (auto w = write_file_atomic(key_path, *key_pem, 0600); !w) return w;
+  return write_file_atomic(cert_path, *cert_pem, 0644);
 }
 
 bool chains_to(X509* leaf, X509* ca) {

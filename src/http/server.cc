@@ -8,7 +8,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -46,13 +45,26 @@ struct Route {
   Handler handler;
 };
 
-// What stop() needs to reach a connection from outside its strand.
+// What stop() needs to reach a connection from outside its thread.
 struct ConnControl {
   net::any_io_executor executor;
-  bool busy = false;   // touched only on the connection's strand
+  bool busy = false;   // touched only on the connection's thread
   bool alive = true;   // idem
   std::function<void()> close;  // idem; closes the socket
 };
+
+// One server thread: its own io_context (nothing of it is shared with the other threads: no
+// scheduler lock, no strands) and, with reuse_port, its own acceptor on the shared port.
+struct Worker {
+  net::io_context ioc{1};
+  std::optional<tcp::acceptor> acceptor;
+  // Keeps run() going while the thread has no connection yet; the drain stops the io_context.
+  net::executor_work_guard<net::io_context::executor_type> guard{ioc.get_executor()};
+  std::thread thread;
+};
+
+// SO_REUSEPORT: every worker's acceptor binds the same port and the kernel spreads connections.
+using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 template <class Stream>
 auto& lowest(Stream& s) {
@@ -69,16 +81,19 @@ bool is_benign(const beast::error_code& ec) {
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-  explicit Impl(ServerOptions o) : opt(std::move(o)), ioc(opt.threads > 0 ? opt.threads : 1) {}
+  explicit Impl(ServerOptions o) : opt(std::move(o)) {
+    int n = opt.threads > 0 ? opt.threads : 1;
+    for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>());
+  }
 
   ServerOptions opt;
-  net::io_context ioc;
+  // Worker 0 also runs the (single) acceptor, the signals, stop() and the drain.
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::size_t next_worker = 0;  // round-robin hand-off of the single acceptor (worker 0 only)
   std::optional<net::ssl::context> ssl;
-  tcp::acceptor acceptor{ioc};
   std::optional<net::signal_set> signals;
   std::unordered_map<std::string, std::vector<Route>> routes;
   std::vector<std::function<void()>> stop_hooks;
-  std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> connections{0};
   std::uint16_t bound_port = 0;
@@ -114,8 +129,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   template <class Stream>
   awaitable<void> serve(Stream stream, std::shared_ptr<ConnControl> ctl, std::string remote);
-  awaitable<void> listen();
+  net::io_context& main_ioc() { return workers.front()->ioc; }
+  awaitable<void> listen(Worker& worker);
   awaitable<void> drain();
+  void close_acceptors();
   void finish_stop();
 };
 
@@ -363,26 +380,21 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
 // Coroutines and handlers hold no shared_ptr to the Impl: a handler still pending when the
 // io_context stops would otherwise keep the Impl (and its io_context) alive forever. The Impl
 // outlives them anyway: ~Server joins the threads, and ~io_context destroys what is pending.
-awaitable<void> Server::Impl::listen() {
+awaitable<void> Server::Impl::listen(Worker& worker) {
   std::weak_ptr<Impl> weak = shared_from_this();
+  tcp::acceptor& acceptor = *worker.acceptor;
   for (;;) {
-    // One thread needs no strands: every handler already runs on it. (if/else, not ?:, with
-    // co_await: GCC 12 evaluates both arms of a conditional with co_await.)
-    beast::error_code ec;
-    tcp::socket socket(ioc);
-    if (opt.threads > 1) {
-      auto [e, s] = co_await acceptor.async_accept(net::make_strand(ioc), kUseTuple);
-      ec = e;
-      socket = tcp::socket(std::move(s));
-    } else {
-      auto [e, s] = co_await acceptor.async_accept(kUseTuple);
-      ec = e;
-      socket = std::move(s);
-    }
+    // Each connection lives on one worker for its whole life. With its own acceptor
+    // (reuse_port) a worker keeps what it accepts; the single acceptor hands connections to the
+    // workers in turn.
+    Worker& target =
+        opt.reuse_port ? worker : *workers[next_worker++ % workers.size()];
+    auto [ec, accepted] = co_await acceptor.async_accept(target.ioc.get_executor(), kUseTuple);
+    tcp::socket socket(std::move(accepted));
     if (ec) {
       if (stopping || ec == net::error::operation_aborted) break;
       log::warn("accept failed: {}", ec.message());
-      net::steady_timer t(ioc, std::chrono::milliseconds(50));
+      net::steady_timer t(worker.ioc, std::chrono::milliseconds(50));
       co_await t.async_wait(kUseTuple);
       continue;
     }
@@ -442,7 +454,7 @@ awaitable<void> Server::Impl::listen() {
 
 awaitable<void> Server::Impl::drain() {
   auto deadline = std::chrono::steady_clock::now() + opt.shutdown_grace;
-  net::steady_timer timer(ioc);
+  net::steady_timer timer(main_ioc());
   while (connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     // Idle keep-alive connections are closed at once; busy ones get the grace period.
     std::vector<std::shared_ptr<ConnControl>> snapshot;
@@ -470,7 +482,18 @@ awaitable<void> Server::Impl::drain() {
   }
   timer.expires_after(std::chrono::milliseconds(50));
   co_await timer.async_wait(kUseTuple);
-  ioc.stop();
+  for (auto& w : workers) w->ioc.stop();
+}
+
+// Each acceptor is closed on its own worker's thread (an acceptor is not thread-safe).
+void Server::Impl::close_acceptors() {
+  for (auto& w : workers) {
+    if (!w->acceptor) continue;
+    net::post(w->ioc, [w = w.get()] {
+      beast::error_code ignored;
+      w->acceptor->close(ignored);
+    });
+  }
 }
 
 Server::Server(ServerOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
@@ -524,22 +547,32 @@ Result<std::uint16_t> Server::start() {
     }
   }
   tcp::endpoint ep(addr, s.opt.port);
-  s.acceptor.open(ep.protocol(), ec);
-  if (!ec) s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) s.acceptor.bind(ep, ec);
-  if (!ec) s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  // Without reuse_port one acceptor, on worker 0; with it one per worker, all on the port the
+  // first one bound (port 0 picks it).
+  std::size_t acceptors = s.opt.reuse_port ? s.workers.size() : 1;
+  for (std::size_t i = 0; i < acceptors && !ec; ++i) {
+    auto& acceptor = s.workers[i]->acceptor.emplace(s.workers[i]->ioc);
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && s.opt.reuse_port) acceptor.set_option(ReusePort(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec && i == 0) ep.port(acceptor.local_endpoint().port());
+  }
   if (ec) {
+    for (auto& w : s.workers) w->acceptor.reset();
     return make_error(ErrorCode::kUnavailable, "cannot listen on " + where + ": " + ec.message());
   }
-  s.bound_port = s.acceptor.local_endpoint().port();
+  s.bound_port = ep.port();
   s.started = true;
-  net::co_spawn(s.ioc, s.listen(), net::detached);
-  int n = s.opt.threads > 0 ? s.opt.threads : 1;
-  for (int i = 0; i < n; ++i) {
-    s.threads.emplace_back([self = impl_] {
+  for (auto& w : s.workers) {
+    if (w->acceptor) net::co_spawn(w->ioc, s.listen(*w), net::detached);
+  }
+  for (auto& w : s.workers) {
+    w->thread = std::thread([self = impl_, w = w.get()] {
       for (;;) {
         try {
-          self->ioc.run();
+          w->ioc.run();
           break;
         } catch (const std::exception& e) {
           log::error("unhandled exception on a server thread: {}", e.what());
@@ -558,9 +591,9 @@ void Server::stop() {
   if (!self->started) return;
   bool expected = false;
   if (!self->stopping.compare_exchange_strong(expected, true)) return;
-  net::post(self->ioc, [self] {
+  net::post(self->main_ioc(), [self] {
     beast::error_code ignored;
-    self->acceptor.close(ignored);
+    self->close_acceptors();
     if (self->signals) self->signals->cancel(ignored);
     for (auto& hook : self->stop_hooks) {
       try {
@@ -569,20 +602,19 @@ void Server::stop() {
         log::error("stop hook failed: {}", e.what());
       }
     }
-    net::co_spawn(self->ioc, self->drain(), net::detached);
+    net::co_spawn(self->main_ioc(), self->drain(), net::detached);
   });
 }
 
 void Server::wait() {
-  for (auto& t : impl_->threads) {
-    if (t.joinable()) t.join();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
   }
-  impl_->threads.clear();
 }
 
 void Server::run_until_signal() {
   auto self = impl_;
-  self->signals.emplace(self->ioc, SIGINT, SIGTERM);
+  self->signals.emplace(self->main_ioc(), SIGINT, SIGTERM);
   std::weak_ptr<Impl> weak = self;
   self->signals->async_wait([weak](const beast::error_code& ec, int signo) {
     auto self = weak.lock();
@@ -591,10 +623,9 @@ void Server::run_until_signal() {
     Server::Impl& s = *self;
     bool expected = false;
     if (!s.stopping.compare_exchange_strong(expected, true)) return;
-    beast::error_code ignored;
-    s.acceptor.close(ignored);
+    s.close_acceptors();
     for (auto& hook : s.stop_hooks) hook();
-    net::co_spawn(s.ioc, s.drain(), net::detached);
+    net::co_spawn(s.main_ioc(), s.drain(), net::detached);
   });
   wait();
 }

@@ -234,7 +234,7 @@ std::string tool_result(const ServerCore& core, const RequestState& rs, CallTool
   std::string body = serialize(result);
   body.pop_back();
   body += R"(,"resultType":"complete"})";
-  return jsonrpc::response_raw(rs.id, body);
+  return jsonrpc::response_raw(rs.id, std::move(body));
 }
 
 awaitable<Reply> tools_call(Call c) {

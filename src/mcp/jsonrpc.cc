@@ -103,6 +103,17 @@ std::string response_raw(const json::value& id, std::string_view result_json) {
   return out;
 }
 
+std::string response_raw(const json::value& id, std::string&& result_json) {
+  // The envelope's head is built in a buffer each thread reuses, then moved in front.
+  thread_local std::string head;
+  head.assign(R"({"jsonrpc":"2.0","id":)");
+  append_id(head, id);
+  head += R"(,"result":)";
+  result_json.insert(0, head);
+  result_json += '}';
+  return std::move(result_json);
+}
+
 std::string error_response(const json::value& id, const RpcError& error) {
   json::object e{{"code", error.code}, {"message", error.message}};
   if (error.data) e["data"] = *error.data;

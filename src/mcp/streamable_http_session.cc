@@ -81,9 +81,14 @@ std::shared_ptr<Session> SessionTable::create(std::string owner) {
   s->owner = std::move(owner);
   s->id = random_token(32);
   s->standalone = std::make_shared<EventStream>("g", replay_events_);
-  std::lock_guard lock(mu_);
-  if (sessions_.size() >= max_sessions_) return nullptr;
-  sessions_.emplace(s->id, s);
+  // Reserve a place first: the bound holds across shards.
+  if (count_.fetch_add(1) >= max_sessions_) {
+    count_.fetch_sub(1);
+    return nullptr;
+  }
+  Shard& sh = shard_of(s->id);
+  std::lock_guard lock(sh.mu);
+  sh.sessions.emplace(s->id, s);
   return s;
 }
 
@@ -97,51 +102,61 @@ std::shared_ptr<Session> SessionTable::ephemeral() const {
 std::shared_ptr<Session> SessionTable::find(std::string_view id, std::string_view owner) {
   std::shared_ptr<Session> s;
   {
-    std::lock_guard lock(mu_);
-    auto it = sessions_.find(id);
-    if (it != sessions_.end()) s = it->second;
+    Shard& sh = shard_of(id);
+    std::lock_guard lock(sh.mu);
+    auto it = sh.sessions.find(id);
+    if (it != sh.sessions.end()) s = it->second;
   }
   if (!s || s->owner != owner) return nullptr;
-  s->last_used_ns = now_ns();
+  // Written only when it moved by a millisecond or more: requests of one session on several
+  // threads would otherwise take turns owning its cache line for nothing (expiry is coarser).
+  auto now = now_ns();
+  if (now - s->last_used_ns.load(std::memory_order_relaxed) >= 1'000'000) {
+    s->last_used_ns.store(now, std::memory_order_relaxed);
+  }
   return s;
 }
 
 std::shared_ptr<Session> SessionTable::remove(std::string_view id) {
-  std::lock_guard lock(mu_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return nullptr;
+  Shard& sh = shard_of(id);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.sessions.find(id);
+  if (it == sh.sessions.end()) return nullptr;
   auto s = std::move(it->second);
-  sessions_.erase(it);
+  sh.sessions.erase(it);
+  count_.fetch_sub(1);
   return s;
 }
 
 std::vector<std::shared_ptr<Session>> SessionTable::remove_idle(std::int64_t limit_ns) {
   std::vector<std::shared_ptr<Session>> expired;
-  std::lock_guard lock(mu_);
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    Session& s = *it->second;
-    if (s.last_used_ns.load() < limit_ns && !s.busy()) {
-      expired.push_back(std::move(it->second));
-      it = sessions_.erase(it);
-    } else {
-      ++it;
+  for (Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (auto it = sh.sessions.begin(); it != sh.sessions.end();) {
+      Session& s = *it->second;
+      if (s.last_used_ns.load() < limit_ns && !s.busy()) {
+        expired.push_back(std::move(it->second));
+        it = sh.sessions.erase(it);
+        count_.fetch_sub(1);
+      } else {
+        ++it;
+      }
     }
   }
   return expired;
 }
 
 std::vector<std::shared_ptr<Session>> SessionTable::all() const {
-  std::lock_guard lock(mu_);
   std::vector<std::shared_ptr<Session>> out;
-  out.reserve(sessions_.size());
-  for (const auto& [k, s] : sessions_) out.push_back(s);
+  out.reserve(count_.load());
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (const auto& [k, s] : sh.sessions) out.push_back(s);
+  }
   return out;
 }
 
-std::size_t SessionTable::size() const {
-  std::lock_guard lock(mu_);
-  return sessions_.size();
-}
+std::size_t SessionTable::size() const { return count_.load(); }
 
 void HttpRequest::close_stream() {
   auto s = session.lock();

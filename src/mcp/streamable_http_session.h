@@ -8,6 +8,8 @@
 // from any thread.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -16,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -79,11 +82,20 @@ class SessionTable {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  // Sessions are partitioned by a hash of their id, each part under its own lock, so that
+  // requests of different sessions on different server threads do not wait for each other.
+  static constexpr std::size_t kShards = 16;
+  struct alignas(64) Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<Session>, StringHash, std::equal_to<>> sessions;
+  };
+  Shard& shard_of(std::string_view id) { return shards_[StringHash{}(id) % kShards]; }
+
   const std::size_t max_sessions_;
   const std::size_t replay_events_;
   const std::size_t max_subscriptions_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Session>, StringHash, std::equal_to<>> sessions_;
+  std::atomic<std::size_t> count_{0};  // sessions in all shards
+  std::array<Shard, kShards> shards_;
 };
 
 // One request on the Streamable HTTP transport: its protocol state plus the SSE stream of its

@@ -1,7 +1,9 @@
 #include "idp/mcp/types.h"
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -200,17 +202,39 @@ Tool tag_invoke(json::value_to_tag<Tool>, const json::value& v) {
   return x;
 }
 
+namespace {
+
+// Serializes `v` onto the end of `out`, with no string of its own.
+template <class Json>
+void append_json(std::string& out, const Json& v) {
+  json::serializer sr;
+  sr.reset(&v);
+  while (!sr.done()) {
+    const std::size_t used = out.size();
+    const std::size_t room = std::max<std::size_t>(out.capacity() - used, 64);
+    out.resize(used + room);
+    auto written = sr.read(out.data() + used, room);
+    out.resize(used + written.size());
+  }
+}
+
+}  // namespace
+
 std::string serialize(const CallToolResult& x) {
-  std::string out = R"({"content":)";
-  out += json::serialize(x.content);
+  std::string out;
+  // Room for a small result plus what the transport appends (the 2026-07-28 members, the
+  // JSON-RPC envelope) without growing: one allocation on the hot path.
+  out.reserve(320);
+  out += R"({"content":)";
+  append_json(out, x.content);
   if (x.structured_content) {
     out += R"(,"structuredContent":)";
-    out += json::serialize(*x.structured_content);
+    append_json(out, *x.structured_content);
   }
   if (x.is_error) out += R"(,"isError":true)";
   if (x.meta) {
     out += R"(,"_meta":)";
-    out += json::serialize(*x.meta);
+    append_json(out, *x.meta);
   }
   out += '}';
   return out;

@@ -1,5 +1,6 @@
 // /api/chat/sessions: create, list, read, delete; send a message (the turn's events as
 // text/event-stream); follow a turn from another tab (?after=N / Last-Event-ID); cancel.
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/object.hpp>
 
 #include <map>
@@ -7,6 +8,7 @@
 #include "api.h"
 #include "idp/core/clock.h"
 #include "idp/core/random.h"
+#include "remote_follow.h"
 #include "sse_stream.h"
 #include "text_util.h"
 
@@ -123,7 +125,8 @@ awaitable<void> get_session(Ctx ctx, std::string id, http::Responder& res, const
 awaitable<void> delete_session(Ctx ctx, std::string id, http::Responder& res, const User& u) {
   auto s = co_await ctx->store->get_session(u.subject, id);
   if (!s) co_return co_await res.send(error_response(s.error()));
-  if (s->running) ctx->turns->cancel(id);  // its later writes find no session and stop
+  // Its later writes find no session and stop; a turn of another replica is told to stop now.
+  if (s->running && !ctx->turns->cancel(id)) co_await ctx->store->request_cancel(u.subject, id);
   auto deleted = co_await ctx->store->delete_session(u.subject, id);
   if (!deleted) co_return co_await res.send(error_response(deleted.error()));
   http::Response r = http::Response::empty(204);
@@ -180,6 +183,12 @@ awaitable<void> follow_events(Ctx ctx, std::string id, const http::Request& req,
     add_api_headers(r);
     co_return co_await res.send(std::move(r));
   }
+  if (stored->status == "running" && ctx->store->shared()) {
+    // Another replica runs it (or ran it until it stopped): follow it through the store.
+    auto executor = co_await boost::asio::this_coro::executor;
+    auto feed = follow_stored_turn(executor, ctx->store, u.subject, id, stored->turn_id, after);
+    co_return co_await stream_feed(res, std::move(feed), ctx->keepalive);
+  }
   std::vector<FeedItem> items;
   for (const auto& e : stored->events) items.push_back(to_feed_item(e));
   auto replay = EventFeed::replay(std::move(items));  // named: GCC 12 and temporaries
@@ -190,6 +199,12 @@ awaitable<void> cancel_turn(Ctx ctx, std::string id, http::Responder& res, const
   auto s = co_await ctx->store->get_session(u.subject, id);
   if (!s) co_return co_await res.send(error_response(s.error()));
   bool cancelled = ctx->turns->cancel(id);
+  if (!cancelled && s->running) {
+    // The turn runs in another replica (shared store): it is told through the store.
+    auto requested = co_await ctx->store->request_cancel(u.subject, id);
+    if (!requested) co_return co_await res.send(error_response(requested.error()));
+    cancelled = *requested;
+  }
   bj::object body{{"cancelled", cancelled}};
   co_await res.send(json_response(202, body));
 }

@@ -15,7 +15,8 @@ Error from_sqlite(const SqliteError& e) {
                  std::string("the store is locked by another process; try again: ") + e.what());
   }
   if (primary == SQLITE_FULL) {
-    return Error(ErrorCode::kResourceExhausted,
+    // The service cannot work (503), not a limit of the caller's (429).
+    return Error(ErrorCode::kUnavailable,
                  std::string("the store's disk is full: free some space: ") + e.what());
   }
   if (primary == SQLITE_CONSTRAINT) {
@@ -46,7 +47,7 @@ DbWorker::Stats DbWorker::stats() const {
   return stats_;
 }
 
-void DbWorker::enqueue(Job job) {
+void DbWorker::enqueue_task(Job job) {
   bool refused = false;
   {
     std::lock_guard lock(mu_);

@@ -14,12 +14,7 @@
 // Thread-safety: run() may be called from any thread; the destructor finishes the queued work.
 #pragma once
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <condition_variable>
 #include <cstddef>
@@ -34,20 +29,9 @@
 
 #include "idp/core/error.h"
 #include "sqlite_db.h"
+#include "worker_call.h"
 
 namespace idp::service {
-
-// An expected failure of a store operation (not found, over a limit): rolls the operation back.
-class StoreError : public std::exception {
- public:
-  explicit StoreError(Error error) : error_(std::move(error)) {}
-  StoreError(ErrorCode code, std::string message) : error_(code, std::move(message)) {}
-  const Error& error() const { return error_; }
-  const char* what() const noexcept override { return error_.message().c_str(); }
-
- private:
-  Error error_;
-};
 
 class DbWorker {
  public:
@@ -70,7 +54,7 @@ class DbWorker {
     std::move_only_function<void(Db&)> run;
     std::move_only_function<void(const std::optional<Error>&)> done;
   };
-  void enqueue(Job job);
+  void enqueue_task(Job job);
   void loop();
   bool take_locked(std::deque<Job>& batch);  // moves queued jobs into batch; false: none
   bool take_more(std::deque<Job>& batch);
@@ -88,32 +72,10 @@ class DbWorker {
 
 template <class T>
 boost::asio::awaitable<Result<T>> DbWorker::run(std::move_only_function<T(Db&)> fn) {
-  namespace net = boost::asio;
-  auto initiate = [this](auto handler, std::move_only_function<T(Db&)> op) {
-    auto slot = std::make_shared<std::optional<Result<T>>>();
-    auto work = net::make_work_guard(net::get_associated_executor(handler));
-    Job job;
-    job.run = [op = std::move(op), slot](Db& db) mutable {
-      if constexpr (std::is_void_v<T>) {
-        op(db);
-        slot->emplace();
-      } else {
-        slot->emplace(op(db));
-      }
-    };
-    job.done = [handler = std::move(handler), work = std::move(work),
-                slot](const std::optional<Error>& failed) mutable {
-      Result<T> result = failed ? Result<T>(std::unexpected(*failed)) : std::move(**slot);
-      auto ex = work.get_executor();
-      net::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
-        std::move(handler)(std::move(result));
-      });
-      work.reset();
-    };
-    enqueue(std::move(job));
+  auto enqueue = [this](WorkerTask<Db> task) {
+    enqueue_task(Job{std::move(task.run), std::move(task.done)});
   };
-  return net::async_initiate<const net::use_awaitable_t<>&, void(Result<T>)>(
-      std::move(initiate), net::use_awaitable, std::move(fn));
+  return call_on_worker<T, Db>(std::move(enqueue), std::move(fn));
 }
 
 }  // namespace idp::service

@@ -71,6 +71,18 @@ const std::vector<Migration>& migrations() {
            "CREATE INDEX jobs_owner ON jobs (owner, created_at)",
            "CREATE INDEX jobs_status ON jobs (status, created_at)",
        }},
+      {3,
+       "replicas: turn and job leases, cancel requests",
+       {
+           // turn_owner: the process running the turn; it renews turn_lease_until (Unix ms)
+           // while it runs. cancel_requested: when another process asked it to cancel.
+           // Unused (NULL) with one process (SQLite).
+           "ALTER TABLE sessions ADD COLUMN turn_owner TEXT",
+           "ALTER TABLE sessions ADD COLUMN turn_lease_until BIGINT",
+           "ALTER TABLE sessions ADD COLUMN cancel_requested BIGINT",
+           "ALTER TABLE jobs ADD COLUMN claimed_by TEXT",
+           "ALTER TABLE jobs ADD COLUMN lease_until BIGINT",
+       }},
   };
   return all;
 }

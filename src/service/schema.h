@@ -2,7 +2,7 @@
 // statements (standard types and constraints only: TEXT, BIGINT, PRIMARY KEY, indexes; no
 // engine-specific syntax) applied in one transaction together with its row in schema_version,
 // so a store is always at exactly one version. Times are BIGINT Unix milliseconds, JSON values
-// are TEXT. The PostgreSQL store (issue 15) applies the same list.
+// are TEXT. The PostgreSQL store (pg_store.cc) applies the same list.
 //
 // Pure functions over a Db; not thread-safe beyond that (the caller owns the connection).
 #pragma once

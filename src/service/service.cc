@@ -17,6 +17,9 @@
 #include "idp/core/log.h"
 #include "idp/http/server.h"
 #include "job_worker.h"
+#include "lease_keeper.h"
+#include "pg_conn.h"
+#include "pg_store.h"
 #include "retention.h"
 #include "service_metrics.h"
 #include "sqlite_store.h"
@@ -61,11 +64,13 @@ struct Service::Impl {
   net::io_context ioc;  // first: destroyed last
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
-  std::shared_ptr<SqliteStore> store;
+  std::shared_ptr<Store> store;
+  std::shared_ptr<SqliteStore> sqlite;  // the same store when it is SQLite (its counters)
   std::shared_ptr<agents::AgentRegistry> registry;
   std::shared_ptr<TurnManager> turns;
   std::shared_ptr<JobWorker> jobs;
   std::unique_ptr<RetentionSweeper> retention;
+  std::unique_ptr<LeaseKeeper> leases;  // shared stores only
   std::shared_ptr<ServiceMetrics> metrics;
   std::shared_ptr<ApiContext> ctx;
   std::unique_ptr<http::Server> http;
@@ -99,7 +104,27 @@ struct Service::Impl {
     future.get();
   }
 
+  Result<void> open_store() {
+    if (!opt.store_url.empty()) {
+      auto pg = PgStore::open(PgStoreOptions{.url = opt.store_url, .lease = opt.lease});
+      if (!pg) return std::unexpected(pg.error());
+      log::info("store {} (schema version {}, this replica {})", redact_conninfo(opt.store_url),
+                (*pg)->schema_version(), (*pg)->replica_id());
+      store = *pg;
+      return {};
+    }
+    auto opened = SqliteStore::open(opt.store_path);
+    if (!opened) return std::unexpected(opened.error());
+    sqlite = *opened;
+    store = sqlite;
+    log::info("store {} (schema version {})", sqlite->path(), sqlite->schema_version());
+    return {};
+  }
+
+  // With one process, what a crash left running is over. With replicas, a lease keeper ends
+  // only what a stopped replica left (its lease ran out), never another replica's live work.
   Result<void> recover() {
+    if (store->shared()) return {};
     bj::object interrupted{
         {"type", "error"},
         {"code", "interrupted"},
@@ -134,10 +159,7 @@ Result<std::uint16_t> Service::start() {
                                                .cognito_endpoint = s.opt.cognito_endpoint,
                                                .http = s.opt.http});
   if (!auth) return std::unexpected(auth.error());
-  auto store = SqliteStore::open(s.opt.store_path);
-  if (!store) return std::unexpected(store.error());
-  s.store = *store;
-  log::info("store {} (schema version {})", s.store->path(), s.store->schema_version());
+  if (auto opened = s.open_store(); !opened) return std::unexpected(opened.error());
 
   s.work.emplace(s.ioc.get_executor());
   int n = std::max(1, s.opt.worker_threads);
@@ -177,16 +199,26 @@ Result<std::uint16_t> Service::start() {
                                          auto t = turns_holder->lock();
                                          return t ? static_cast<double>(t->running()) : 0.0;
                                        });
-  std::weak_ptr<SqliteStore> weak_store = s.store;
-  s.metrics->store_counters(
-      [weak_store] {
-        auto st = weak_store.lock();
-        return st ? static_cast<double>(st->operations()) : 0.0;
-      },
-      [weak_store] {
-        auto st = weak_store.lock();
-        return st ? static_cast<double>(st->batches()) : 0.0;
-      });
+  if (s.sqlite) {
+    std::weak_ptr<SqliteStore> weak_store = s.sqlite;
+    s.metrics->store_counters(
+        [weak_store] {
+          auto st = weak_store.lock();
+          return st ? static_cast<double>(st->operations()) : 0.0;
+        },
+        [weak_store] {
+          auto st = weak_store.lock();
+          return st ? static_cast<double>(st->batches()) : 0.0;
+        });
+  } else if (auto pg = std::dynamic_pointer_cast<PgStore>(s.store)) {
+    // One transaction per operation.
+    std::weak_ptr<PgStore> weak_store = pg;
+    auto operations = [weak_store] {
+      auto st = weak_store.lock();
+      return st ? static_cast<double>(st->operations()) : 0.0;
+    };
+    s.metrics->store_counters(operations, operations);
+  }
   auto metrics = s.metrics;
   auto on_event = [metrics](const bj::object& e) { metrics->event(e); };
   TurnManagerOptions to;
@@ -203,6 +235,16 @@ Result<std::uint16_t> Service::start() {
   s.retention = std::make_unique<RetentionSweeper>(
       s.ioc.get_executor(), s.store, s.opt.retention_days, s.opt.retention_sweep_interval);
   s.retention->start();
+  if (s.store->shared()) {
+    // Cancel requests of other replicas, by notification and, as a fallback, by lease round.
+    std::weak_ptr<TurnManager> weak_turns = s.turns;
+    auto cancel = [weak_turns](const std::string& session_id) {
+      if (auto t = weak_turns.lock()) t->cancel(session_id);
+    };
+    s.store->on_cancel_requested(cancel);
+    s.leases = std::make_unique<LeaseKeeper>(s.ioc.get_executor(), s.store, s.opt.lease, cancel);
+    s.leases->start();
+  }
 
   s.ctx = std::make_shared<ApiContext>();
   s.ctx->limits = s.opt.limits;
@@ -261,6 +303,7 @@ void Service::stop() {
     s.block_on(jobs->stop(kShutdownDeadline));
   }
   if (s.retention) s.retention->stop();
+  if (s.leases) s.leases->stop();
   if (s.http) {
     s.http->stop();
     s.http->wait();
@@ -279,9 +322,12 @@ void Service::stop() {
   s.ctx.reset();
   s.http.reset();
   s.retention.reset();
+  s.leases.reset();
   s.jobs.reset();
   s.turns.reset();
   s.registry.reset();
+  if (s.store) s.store->on_cancel_requested(nullptr);
+  s.sqlite.reset();
   s.store.reset();
 }
 

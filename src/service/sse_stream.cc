@@ -24,7 +24,10 @@ boost::asio::awaitable<void> stream_feed(http::Responder& responder,
       continue;
     }
     std::string chunk;
-    for (const auto& i : items) chunk += http::format_sse_event(*i.json, std::to_string(i.seq));
+    for (const auto& i : items) {
+      // An event that could not be stored (seq 0) has no id: resuming never skips to it.
+      chunk += http::format_sse_event(*i.json, i.seq > 0 ? std::to_string(i.seq) : std::string());
+    }
     open = co_await responder.write(chunk);
   }
   feed->close();

@@ -1,8 +1,8 @@
 // idp::service::Store is where the service keeps everything a user can come back to: chat
 // sessions, their messages, every event of every turn (with a per-session sequence number the
 // store assigns), the model-facing conversation history, and jobs. One interface, two engines:
-// SQLite (sqlite_store.h, the default) and, later, PostgreSQL for several replicas. The contract
-// below is the whole of what the service relies on, so it says nothing about SQL.
+// SQLite (sqlite_store.h, the default) and PostgreSQL (pg_store.h) for several replicas. The
+// contract below is the whole of what the service relies on, so it says nothing about SQL.
 //
 // Rules every implementation keeps:
 // - A call that returns success has made its change durable (it survives a crash of the
@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "idp/core/error.h"
+#include "wakeup.h"
 
 namespace idp::service {
 
@@ -152,6 +153,14 @@ struct JobEnd {
   std::vector<boost::json::object> steps;
 };
 
+// What one round of lease keeping did (replicas; see Store::keep_leases).
+struct LeaseSweep {
+  // Sessions whose turn runs in this process and that a replica was asked to cancel.
+  std::vector<std::string> cancel_requested;
+  std::int64_t turns_interrupted = 0;  // of replicas that stopped renewing their lease
+  std::int64_t jobs_failed = 0;        // likewise
+};
+
 struct Swept {
   std::int64_t sessions = 0;
   std::int64_t jobs = 0;
@@ -224,6 +233,28 @@ class Store {
   // --- retention ---
   // Deletes sessions (not running) and jobs (finished) last updated before `cutoff`.
   virtual boost::asio::awaitable<Result<Swept>> delete_expired(TimePoint cutoff) = 0;
+
+  // --- replicas ---
+  // A shared store serves several `serve` processes at once (docs/architecture.md,
+  // "Replicas"): turns and jobs then carry a lease their process renews through keep_leases(),
+  // and no process may treat what is running as a leftover of its own crash. The defaults
+  // below are those of a store with one process.
+  virtual bool shared() const { return false; }
+  // Notified whenever events of `session_id` may have been stored, by any process; a store
+  // without notifications returns one that is never notified (the follower polls).
+  virtual std::shared_ptr<Wakeup> watch_events(const std::string& session_id);
+  // Asks the process that runs the session's turn to cancel it; false when no turn runs (or
+  // the store has one process: the caller cancels its own turns).
+  virtual boost::asio::awaitable<Result<bool>> request_cancel(std::string owner,
+                                                              std::string session_id);
+  // Called (on a store thread, quickly) with the session id when another process asked to
+  // cancel a turn this process may run.
+  virtual void on_cancel_requested(std::function<void(const std::string& session_id)> handler);
+  // Renews the leases of this process's running turns and jobs and ends those of processes
+  // whose lease ran out: such a turn gets `interrupted_event` appended and the status
+  // "interrupted", such a job becomes FAILED with `job_error`.
+  virtual boost::asio::awaitable<Result<LeaseSweep>> keep_leases(
+      boost::json::object interrupted_event, std::string job_error);
 };
 
 }  // namespace idp::service

@@ -266,11 +266,26 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
                       std::make_move_iterator(t->pending.end()));
     t->pending.clear();
     end.terminal_event = *t->terminal;
+    TurnEnd later = end;  // for storing the end once the store takes writes again
     auto stored = co_await store->finish_turn(std::move(end));
     remove(t);  // before the terminal event is seen: the session takes a new turn at once
     if (!stored) {
       log_store_failure(*t, "its end", stored.error());
-      t->publish({}, true);
+      if (stored.error().code() == ErrorCode::kNotFound) {
+        t->publish({}, true);
+      } else {
+        // The store refuses writes (a full or read-only disk). The reader is told why the answer
+        // stops here, in an event that is not stored (no seq), and the end -- with that event --
+        // is stored as soon as the store takes writes again: until then the session's turn
+        // stays running there, after that the session takes new questions, no restart needed.
+        bj::object shown = error_event(
+            "store_failed", "the answer could not be saved: " + stored.error().message());
+        later.status = status_of(shown);
+        later.terminal_event = shown;
+        t->publish({FeedItem{0, std::make_shared<const std::string>(bj::serialize(shown)), true}},
+                   true);
+        net::co_spawn(t->strand, store_end_later(t, std::move(later)), net::detached);
+      }
     } else {
       std::vector<FeedItem> items;
       items.reserve(stored->events.size() + 1);
@@ -284,6 +299,30 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
     }
     if (options.on_turn)
       options.on_turn(std::chrono::steady_clock::now() - t->started, status_of(*t->terminal));
+  }
+
+  // On the strand: retries storing a turn's end, backing off up to 5 s, until the store takes it,
+  // the session is gone, or the manager stops (a restart then marks the turn interrupted).
+  awaitable<void> store_end_later(std::shared_ptr<Turn> t, TurnEnd end) {
+    auto self = shared_from_this();
+    net::steady_timer timer(t->strand);
+    std::chrono::milliseconds wait{100};
+    for (;;) {
+      timer.expires_after(wait);
+      co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+      {
+        std::lock_guard lock(mu);
+        if (stopping) co_return;
+      }
+      TurnEnd attempt = end;
+      auto stored = co_await store->finish_turn(std::move(attempt));
+      if (stored) {
+        log::info("turn {}: its end was stored once the store took writes again", t->turn_id);
+        co_return;
+      }
+      if (stored.error().code() == ErrorCode::kNotFound) co_return;  // the session was deleted
+      wait = std::min(wait * 2, std::chrono::milliseconds(5'000));
+    }
   }
 
   // Starts the runner of a begun turn.

@@ -21,6 +21,7 @@
 #include "idp/mcp/client.h"
 #include "idp/mcp/server.h"
 #include "idp/mcp/streamable_http_server.h"
+#include "local_cognito_fixture.h"
 #include "raw_http.h"
 
 namespace idp::auth {
@@ -29,13 +30,8 @@ namespace {
 namespace bj = boost::json;
 using boost::asio::awaitable;
 
-bj::object call(LocalCognito& idp, std::string_view op, const bj::object& body) {
-  auto r = idp.handle(std::string("AWSCognitoIdentityProviderService.") + std::string(op),
-                      bj::serialize(body));
-  auto v = ::idp::json::parse(r.body);
-  EXPECT_EQ(r.status, 200) << op << ": " << r.body;
-  return v && v->is_object() ? v->get_object() : bj::object{};
-}
+// The provider's admin operations: admin_call (local_cognito_fixture.h).
+const auto& call = admin_call;
 
 class BearerAuthTest : public ::testing::Test {
  protected:

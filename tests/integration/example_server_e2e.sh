@@ -200,11 +200,17 @@ pass "HTTPS with the local CA: our client connects to 127.0.0.1 and localhost wi
 
 # Bad flags and files fail before listening, naming the flag.
 for args in "--listen 0.0.0.0:9 --allow-anonymous" "--tls-cert $TMP/none.pem --tls-key $TMP/none.pem --allow-anonymous" \
-  "--rate-limit 5/fortnight --allow-anonymous" "--jwt-issuer $COG/$POOL" "--audit-log $TMP/no/such/dir/a.log --allow-anonymous"; do
+  "--rate-limit 5/fortnight --allow-anonymous" "--jwt-issuer $COG/$POOL" "--audit-log $TMP/no/such/dir/a.log --allow-anonymous" \
+  "--tool-scope calculator=x --allow-anonymous" "--jwt-issuer $COG/$POOL --cognito-client-id $CLIENT --tool-scope calculator"; do
   rc=0
   # shellcheck disable=SC2086
   err=$("$BIN/idp-mcp-server" --listen 127.0.0.1:0 --db "$TMP/example.db" $args 2>&1) || rc=$?
   ((rc != 0)) && [[ $err == *"error:"* && $err != *listening* ]] || fail "idp-mcp-server $args (exit $rc): $err"
 done
+rc=0
+err=$("$BIN/idp-mcp-server" --listen 127.0.0.1:0 --db "$TMP/example.db" --jwt-issuer "$COG/$POOL" \
+  --cognito-client-id "$CLIENT" --tool-scope sendmail=mcp/write 2>&1) || rc=$?
+((rc == 1)) && [[ $err == *"--tool-scope sendmail=...: this server has no tool sendmail (its tools: calculator,"* ]] ||
+  fail "a --tool-scope of an unknown tool (exit $rc): $err"
 pass "bad flags and unreadable files are errors before listening"
 echo "$PASSED passed, 0 failed"

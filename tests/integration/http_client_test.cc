@@ -210,6 +210,35 @@ TEST_F(HttpClientTest, KeepAliveReusesOneConnection) {
   EXPECT_EQ(c.stats().connections_reused, 2u);
 }
 
+// The client keeps the last URL it parsed: requests that alternate between URLs (and a bad one
+// in between) must each still reach their own server, over that server's pooled connection.
+TEST_F(HttpClientTest, RequestsAlternatingBetweenUrlsEachReachTheirOwn) {
+  start();
+  Server other(ServerOptions{});
+  other.route("GET", "/hello", [](const Request& req, Responder& res) -> net::awaitable<void> {
+    Response r = Response::text(200, "other " + std::string(req.query()));
+    co_await res.send(std::move(r));
+  });
+  auto other_port = other.start();
+  ASSERT_TRUE(other_port) << other_port.error().message();
+  const std::string other_base = "http://127.0.0.1:" + std::to_string(*other_port);
+  Client c(ioc_.get_executor(), plain());
+  for (int i = 0; i < 3; ++i) {
+    auto a = get(c, base_ + "/hello?n=" + std::to_string(i));
+    ASSERT_TRUE(a) << a.error().message();
+    EXPECT_EQ(a->body, "hello n=" + std::to_string(i));
+    auto bad = get(c, "ftp://127.0.0.1/x");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("unsupported URL scheme 'ftp'"), std::string::npos)
+        << bad.error().message();
+    auto b = get(c, other_base + "/hello?n=" + std::to_string(i));
+    ASSERT_TRUE(b) << b.error().message();
+    EXPECT_EQ(b->body, "other n=" + std::to_string(i));
+  }
+  EXPECT_EQ(c.stats().connections_opened, 2u);  // one per server, each reused
+  other.stop();
+}
+
 TEST_F(HttpClientTest, AConnectionClosedByTheServerIsReplaced) {
   ServerOptions opt;
   opt.idle_timeout = milliseconds(100);
@@ -544,6 +573,66 @@ TEST_F(HttpClientTest, HttpsThroughAProxyUsesConnect) {
   auto lines = proxy.lines();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0], "CONNECT upstream.test:443 HTTP/1.1");
+}
+
+// Link-local and cloud metadata addresses are refused where the client connects: the addresses
+// the system resolver returned are the ones checked, so a number the resolver reads ("2852039166"
+// is 169.254.169.254 to getaddrinfo, no DNS asked) or a name that resolves there never reaches
+// the socket. Nothing is sent: a server at that address would never see the request.
+TEST_F(HttpClientTest, LinkLocalAndMetadataAddressesAreRefusedAtConnect) {
+  ClientOptions o = plain();
+  o.connect_timeout = std::chrono::milliseconds(300);
+  Client c(ioc_.get_executor(), o);
+  struct Case {
+    const char* url;
+    const char* says;
+  };
+  for (const Case& k : std::initializer_list<Case>{
+           {"http://169.254.169.254/latest/meta-data/",
+            "connect to 169.254.169.254 refused: 169.254.169.254, the cloud instance metadata"},
+           {"http://2852039166/latest/api/token",
+            "connect to 2852039166 refused: 2852039166 resolves to 169.254.169.254, the cloud "
+            "instance metadata address"},
+           {"https://0xa9.0xfea9fe/x", "resolves to 169.254.169.254"},
+           {"http://[::ffff:169.254.170.2]/v2/credentials", "the AWS ECS container credentials agent"},
+           {"http://[fe80::1]:8080/mcp", "a link-local IPv6 address (fe80::/10)"},
+       }) {
+    auto r = get(c, k.url);
+    ASSERT_FALSE(r) << k.url;
+    EXPECT_EQ(r.error().code(), ErrorCode::kPermissionDenied) << r.error().message();
+    EXPECT_NE(r.error().message().find(k.says), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("\"allow_link_local\": true"), std::string::npos);
+  }
+  EXPECT_EQ(c.stats().connections_opened, 0u);
+
+  // Allowed (the AWS credential sources, an entry with allow_link_local): the client tries.
+  o.allow_link_local = true;
+  Client allowed(ioc_.get_executor(), o);
+  auto r = get(allowed, "http://169.254.169.254:9/latest/meta-data/");
+  // Whatever answers there (or fails to), it is not the client's refusal.
+  if (!r) {
+    EXPECT_EQ(r.error().message().find("refused: "), std::string::npos) << r.error().message();
+  }
+}
+
+// Through a proxy the proxy would resolve the name: the URL's own host is checked before the
+// proxy hears of it.
+TEST_F(HttpClientTest, LinkLocalHostsAreRefusedBeforeTheProxy) {
+  start();
+  TestProxy proxy(port_);
+  ClientOptions o = plain();
+  o.http_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+  {
+    Client c(ioc_.get_executor(), o);
+    for (const char* url : {"http://169.254.169.254/latest/meta-data/",
+                            "http://metadata.google.internal/computeMetadata/v1/",
+                            "http://2852039166/x"}) {
+      auto r = get(c, url);
+      ASSERT_FALSE(r) << url;
+      EXPECT_EQ(r.error().code(), ErrorCode::kPermissionDenied) << r.error().message();
+    }
+  }
+  EXPECT_TRUE(proxy.lines().empty());
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // idp::http::Server limits and lifecycle, seen from a client.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "idp/http/server.h"
 #include "raw_http.h"
@@ -31,6 +34,11 @@ class HttpServerTest : public ::testing::Test {
         std::string chunk = "data: " + std::to_string(i) + "\n\n";
         co_await res.write(chunk);
       }
+    });
+    server_->route("GET", "/thread", [](const Request&, Responder& res) -> awaitable<void> {
+      Response r = Response::text(
+          200, std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+      co_await res.send(std::move(r));
     });
     server_->route("GET", "/throw", [](const Request&, Responder&) -> awaitable<void> {
       throw std::runtime_error("boom");
@@ -131,6 +139,63 @@ TEST_F(HttpServerTest, ListeningOnABadAddressIsAClearError) {
   auto r = s.start();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("'not-an-ip' is not an IP address"), std::string::npos);
+}
+
+// Shared-nothing threads: the single acceptor hands connections to the threads in turn, and every
+// request of a connection is handled on the thread that got it.
+TEST_F(HttpServerTest, ConnectionsAreSpreadOverTheThreadsAndStayOnOne) {
+  ServerOptions opt;
+  opt.threads = 2;
+  start(opt);
+  std::vector<std::unique_ptr<test::RawConnection>> conns;
+  std::set<std::string> threads;
+  for (int i = 0; i < 4; ++i) {
+    auto& c = conns.emplace_back(std::make_unique<test::RawConnection>(port_));
+    std::string first;
+    for (int k = 0; k < 3; ++k) {
+      c->send("GET", "/thread", {}, "");
+      auto r = c->read();
+      ASSERT_EQ(r.status, 200);
+      if (k == 0) first = r.body;
+      EXPECT_EQ(r.body, first) << "connection " << i << " moved to another thread";
+    }
+    threads.insert(first);
+  }
+  EXPECT_EQ(threads.size(), 2u);
+  server_->stop();
+  for (auto& c : conns) EXPECT_TRUE(c->closed_by_peer());  // idle ones are closed on stop
+}
+
+// reuse_port: one SO_REUSEPORT acceptor per thread on one port; all of them serve, and stop()
+// closes every one of them.
+TEST_F(HttpServerTest, ReusePortAcceptorsServeOnOnePort) {
+  ServerOptions opt;
+  opt.threads = 3;
+  opt.reuse_port = true;
+  start(opt);
+  for (int i = 0; i < 12; ++i) {
+    auto r = test::request(port_, "GET", "/hello?n=" + std::to_string(i), {}, "");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello n=" + std::to_string(i));
+  }
+  server_->stop();
+  server_->wait();
+}
+
+// Without reuse_port the port stays exclusive: a second server on it is a clear error.
+TEST_F(HttpServerTest, ASecondServerOnTheSamePortIsRefused) {
+  ServerOptions opt;
+  opt.threads = 2;
+  start(opt);
+  ServerOptions again;
+  again.port = port_;
+  again.threads = 2;
+  Server second(again);
+  auto r = second.start();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("cannot listen on 127.0.0.1:" + std::to_string(port_)),
+            std::string::npos)
+      << r.error().message();
 }
 
 }  // namespace

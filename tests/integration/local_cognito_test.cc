@@ -24,37 +24,13 @@
 #include "idp/core/clock.h"
 #include "idp/core/random.h"
 #include "idp/http/server.h"
+#include "local_cognito_fixture.h"
 #include "raw_http.h"
 
 namespace idp::auth {
 namespace {
 
 namespace bj = boost::json;
-
-struct Call {
-  int status = 0;
-  bj::object body;
-  std::string raw;
-  std::string type() const {
-    auto* t = body.if_contains("__type");
-    return t && t->is_string() ? std::string(t->as_string()) : std::string();
-  }
-  std::string message() const {
-    auto* t = body.if_contains("message");
-    return t && t->is_string() ? std::string(t->as_string()) : std::string();
-  }
-  std::string str(std::initializer_list<std::string_view> path) const {
-    const bj::value* v = nullptr;
-    const bj::object* o = &body;
-    for (auto k : path) {
-      if (!o) return {};
-      v = o->if_contains(k);
-      if (!v) return {};
-      o = v->if_object();
-    }
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-  }
-};
 
 std::string secret_hash(const std::string& secret, const std::string& username,
                         const std::string& client_id) {
@@ -64,15 +40,6 @@ std::string secret_hash(const std::string& secret, const std::string& username,
   EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
             reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, sizeof out, &len);
   return base64_encode(std::string(reinterpret_cast<char*>(out), len));
-}
-
-bj::object json_part(const std::string& jwt, int index) {
-  std::size_t start = 0;
-  for (int i = 0; i < index; ++i) start = jwt.find('.', start) + 1;
-  std::size_t end = jwt.find('.', start);
-  auto text = base64_decode(jwt.substr(start, end == std::string::npos ? end : end - start));
-  if (!text) return {};
-  return bj::parse(*text).as_object();
 }
 
 // Verifies an RS256 JWT against one JWK {n, e} with OpenSSL directly.
@@ -116,54 +83,6 @@ std::string read_file(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-// One LocalCognito in one server.
-struct Instance {
-  std::unique_ptr<LocalCognito> idp;
-  std::unique_ptr<http::Server> server;
-  std::uint16_t port = 0;
-
-  explicit Instance(const std::string& dir, std::shared_ptr<const TimeSource> clock = nullptr) {
-    idp = std::make_unique<LocalCognito>(dir);
-    if (clock) idp->set_clock(std::move(clock));
-    server = std::make_unique<http::Server>(http::ServerOptions{});
-    idp->attach(*server);
-    auto p = server->start();
-    if (!p) throw std::runtime_error(p.error().message());
-    port = *p;
-  }
-  ~Instance() {
-    server->stop();
-    server->wait();
-  }
-
-  Call call(const std::string& op, const bj::object& input) const {
-    return call_raw("AWSCognitoIdentityProviderService." + op, bj::serialize(input));
-  }
-  Call call_raw(const std::string& target, const std::string& body) const {
-    std::vector<std::pair<std::string, std::string>> headers{
-        {"Content-Type", "application/x-amz-json-1.1"}};
-    if (!target.empty()) headers.emplace_back("X-Amz-Target", target);
-    auto r = test::request(port, "POST", "/", headers, body);
-    Call c;
-    c.status = r.status;
-    c.raw = r.body;
-    boost::system::error_code ec;
-    auto v = bj::parse(r.body, ec);
-    if (!ec && v.is_object()) c.body = v.as_object();
-    return c;
-  }
-  Call get(const std::string& path) const {
-    auto r = test::request(port, "GET", path, {}, "");
-    Call c;
-    c.status = r.status;
-    c.raw = r.body;
-    boost::system::error_code ec;
-    auto v = bj::parse(r.body, ec);
-    if (!ec && v.is_object()) c.body = v.as_object();
-    return c;
-  }
-};
 
 class LocalCognitoTest : public ::testing::Test {
  protected:

@@ -208,5 +208,27 @@ TEST_F(McpOAuthTest, RefusesMetadataBehindARedirect) {
   EXPECT_EQ(token_requests_.load(), 0);
 }
 
+TEST_F(McpOAuthTest, AGivenTokenEndpointSkipsTheAuthorizationServerMetadata) {
+  as_ = "redirect:https://elsewhere.example/as";  // refused if it were read
+  auto config = m2m();
+  config.token_endpoint = base_ + "/as/token";
+  with_provider(config, [&](std::shared_ptr<McpOAuthProvider> p) -> awaitable<void> {
+    auto t = co_await p->on_challenge(401, challenge());
+    EXPECT_TRUE(t && t->reveal() == "tok-1") << (t ? "" : t.error().message());
+  });
+  EXPECT_EQ(token_requests_.load(), 1);
+  // The protected resource's metadata still names the resource.
+  EXPECT_NE(last_body().find("resource=http%3A%2F%2F127.0.0.1"), std::string::npos) << last_body();
+}
+
+TEST_F(McpOAuthTest, RefusesAnAuthorizationServerAtTheMetadataAddress) {
+  // A server that steers discovery at the cloud metadata service gets nothing fetched there.
+  prm_ = fmt::format(R"({{"resource":"{}/mcp","authorization_servers":["https://169.254.169.254/latest"]}})",
+                     base_);
+  std::string e = refusal();
+  EXPECT_NE(e.find("169.254.169.254, the cloud instance metadata address"), std::string::npos) << e;
+  EXPECT_EQ(token_requests_.load(), 0);
+}
+
 }  // namespace
 }  // namespace idp::auth

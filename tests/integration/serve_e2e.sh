@@ -31,8 +31,13 @@ rc=0
 err=$("$BIN/idp-agents" "${ARGS[@]}" --listen 0.0.0.0:0 2>&1) || rc=$?
 ((rc == 2)) && [[ $err == *"plain http is served on loopback only"*"--tls-cert"* ]] || fail "--listen 0.0.0.0 (exit $rc): $err"
 rc=0
-err=$("$BIN/idp-agents" "${ARGS[@]}" --listen 127.0.0.1:0 --store postgres://x 2>&1) || rc=$?
-((rc == 2)) && [[ $err == *"--store postgres://x: unsupported; use sqlite:PATH"* ]] || fail "--store postgres (exit $rc): $err"
+err=$("$BIN/idp-agents" "${ARGS[@]}" --listen 127.0.0.1:0 --store mysql://u:pw@x/db 2>&1) || rc=$?
+((rc == 2)) && [[ $err == *"--store mysql:...: unsupported; use sqlite:PATH or postgresql://"* && $err != *pw* ]] ||
+  fail "--store mysql (exit $rc): $err"
+rc=0
+err=$("$BIN/idp-agents" "${ARGS[@]}" --listen 127.0.0.1:0 --store postgres://idp:s3cret@127.0.0.1:1/idp 2>&1) || rc=$?
+((rc == 1)) && [[ $err == *"cannot connect to PostgreSQL at postgres://idp@127.0.0.1:1/idp"* && $err != *s3cret* ]] ||
+  fail "--store postgres:// with no server (exit $rc): $err"
 rc=0
 err=$("$BIN/idp-agents" serve --secret "file://$TMP/agents.json" 2>&1) || rc=$?
 ((rc != 0)) && [[ $err == *"--user-pool-id is required"* ]] || fail "no --user-pool-id (exit $rc): $err"

@@ -10,43 +10,11 @@
 // Prints one line per check ("ok ..." or "FAIL ...") and, last, a JSON line
 // {"pool":..., "client":..., "username":..., "password":...} for the calling script; exits 1 on a
 // failed check. Packages come from $IDP_PEERS_DIR/peers-aws (scripts/install-deps.sh).
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { check, cip, cognitoClient, expectError, failed } from './cognito-sdk-lib.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const peersRoot = path.resolve(repo, process.env.IDP_PEERS_DIR || path.join('build', 'peers'));
-const require = createRequire(path.join(peersRoot, 'peers-aws', 'package.json'));
-const cip = require('@aws-sdk/client-cognito-identity-provider');
-
-const endpoint = process.argv[2];
-if (!endpoint) {
-  console.error('usage: node cognito-sdk.mjs ENDPOINT');
-  process.exit(2);
-}
-const client = new cip.CognitoIdentityProviderClient({
-  endpoint,
-  region: 'us-east-1',
-  // The admin operations are SigV4-signed; the local provider does not check them.
-  credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
-  maxAttempts: 1,
-});
-let failed = 0;
-function check(cond, what, detail) {
-  console.log(`${cond ? 'ok' : 'FAIL'} ${what}${cond || detail === undefined ? '' : `: ${detail}`}`);
-  if (!cond) failed++;
-}
+const client = cognitoClient('cognito-sdk.mjs');
 function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
-}
-async function expectError(promise, name, what) {
-  try {
-    await promise;
-    check(false, what, 'no error');
-  } catch (e) {
-    check(e.name === name && e.$metadata?.httpStatusCode === 400 && typeof e.message === 'string' && e.message.length > 0,
-      what, `${e.name} ${e.$metadata?.httpStatusCode} ${e.message}`);
-  }
 }
 
 const password = 'Passw0rd!Sdk';
@@ -138,4 +106,4 @@ await expectError(client.send(new cip.AdminGetUserCommand({ UserPoolId: pool.Id,
   'UserNotFoundException', 'an unknown user is UserNotFoundException');
 
 console.log(JSON.stringify({ pool: pool.Id, client: app.ClientId, username: 'sdk-user', password }));
-process.exit(failed ? 1 : 0);
+process.exit(failed() ? 1 : 0);

@@ -5,7 +5,8 @@
 # client registration, authorization code + PKCE with consent given at once, token
 # introspection). No browser: the script plays it, opening the authorization URL the command
 # prints with curl, which follows the redirect to the command's loopback listener.
-#  1. `idp-agents auth login URL` signs in and says what was granted;
+#  1. `idp-agents auth login URL` signs in and says what was granted, keeps the tokens in a 0600
+#     --token-file that `call --token-file` then uses without signing in again;
 #  2. `idp-agents call URL greet --arg name=idp --scope mcp:tools` signs in the same way and calls;
 #  3. with --oauth-strict (tokens must be bound to the resource, RFC 8707) `idp-agents call URL
 #     greet --oauth` (scopes from the server's metadata) still works.
@@ -64,10 +65,15 @@ signed_in() {
 }
 
 start_example
-signed_in login auth login "$MCP_URL"
+signed_in login auth login "$MCP_URL" --token-file "$IDP_TMP/tokens.json"
 grep -E '^signed in to http://localhost:[0-9]+/? as client .+; scopes: mcp:tools; access token valid for [0-9]+ s' "$IDP_TMP/login.out" >/dev/null ||
   fail "auth login printed: $(cat "$IDP_TMP/login.out")"
 pass "auth login: $(head -c 200 "$IDP_TMP/login.out")"
+[[ $(stat -c %a "$IDP_TMP/tokens.json") == 600 ]] || fail "the token file is not 0600: $(stat -c %a "$IDP_TMP/tokens.json")"
+out=$(run_bounded 30 "$IDP_BIN/idp-agents" call "$MCP_URL" greet --arg name=file --token-file "$IDP_TMP/tokens.json" 2>&1) ||
+  fail "call with the token file of auth login: $out"
+[[ $out == *"Hello, file!"* && $out != *authorize* ]] || fail "call with the token file signed in again or failed: $out"
+pass "auth login --token-file keeps the tokens (0600); call --token-file uses them without a new sign-in"
 
 signed_in call call "$MCP_URL" greet --arg name=idp --scope mcp:tools
 grep -q "Hello, idp!" "$IDP_TMP/call.out" || fail "call greet printed: $(cat "$IDP_TMP/call.out")"

@@ -59,6 +59,8 @@ enum class Behaviour {
   kSlow,   // waits until cancelled (text "cancelled")
   kPair,   // waits until two kPair calls are in flight at once: "together" (else "alone")
   kBig,    // 50,000 bytes of text
+  kStream,  // logs "working" (notifications/message), then waits as kSlow: with a session (the
+            // initialize era) the answer is an SSE stream that stays open until the call ends
 };
 
 struct SeenCall {
@@ -207,6 +209,11 @@ class ToolServer {
       }
       case Behaviour::kBig:
         co_return mcp::CallToolResult::text(std::string(50'000, 'x'));
+      case Behaviour::kStream: {
+        ctx.log(mcp::LogLevel::kInfo, bj::value("working"));
+        bool slept = co_await ctx.sleep(kEventGuard);
+        co_return mcp::CallToolResult::text(slept ? "nobody cancelled" : "cancelled");
+      }
     }
     co_return mcp::CallToolResult::error("no behaviour");
   }

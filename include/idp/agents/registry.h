@@ -19,10 +19,11 @@
 //   static bearer token, or none.
 //
 // Thread-safety: all state lives on a strand of the executor given to the constructor; the
-// coroutine members (start, refresh, stop, call_tool) may be co_awaited from any executor (they
-// hop onto the strand). list_available_agents(), agent(), tools(), findings(), stats(), version()
+// coroutine members (start, refresh, stop, call_tool) may be co_awaited from any executor (start,
+// refresh and stop hop onto the strand; call_tool reads the published snapshot and runs the call
+// on the caller's executor, so calls of all agents run in parallel). list_available_agents(), agent(), tools(), findings(), stats(), version()
 // and the JSON renderings read a snapshot under a mutex and may be called from any thread.
-// client() hands out the live mcp::Client: co_await its members only on executor(). Destroy the
+// client() hands out the live mcp::Client (thread-safe: see idp/mcp/client.h). Destroy the
 // registry on the executor's thread or after its io_context stopped; call stop() first for a
 // graceful end (sessions are closed with HTTP DELETE).
 #pragma once
@@ -54,7 +55,8 @@ struct RegistryOptions {
   std::chrono::milliseconds refresh_interval{30'000};  // source version checks
   // Bound of one discovery (token + connect + tools/list) when the entry has no timeout_seconds.
   // An entry's timeout_seconds bounds its discovery and is also its client's per-request timeout
-  // (tool calls; progress resets it); without it tool calls use the MCP client's default.
+  // (tool calls, also when the caller asks for longer; progress resets it); without it tool calls
+  // use the caller's timeout or the MCP client's default.
   std::chrono::milliseconds default_timeout{30'000};
   std::chrono::milliseconds retry_initial{1'000};  // first retry of an unavailable agent
   std::chrono::milliseconds retry_max{0};          // backoff cap; 0: refresh_interval
@@ -134,7 +136,7 @@ class AgentRegistry {
   std::optional<AgentInfo> agent(std::string_view agent_id) const;
   // The agent's tools as the model sees them (prefixed names, the servers' schemas).
   std::optional<std::vector<mcp::Tool>> tools(std::string_view agent_id) const;
-  // The connected client of a ready agent (nullptr otherwise). Use it on executor() only.
+  // The connected client of a ready agent (nullptr otherwise).
   std::shared_ptr<mcp::Client> client(std::string_view agent_id) const;
 
   // Findings of the current version, plus a whole-secret finding when the last read failed and

@@ -12,11 +12,14 @@
 //   cognito_password                                /
 //   agent_name, agent_description, transport ("http" default | "sse": the legacy HTTP+SSE)
 //   agent_id (stable id, [A-Za-z0-9_-]{1,64}), cognito_client_secret,
-//   auth: {"type":"oauth2_client_credentials","token_url","client_id","client_secret","scope"}
+//   auth: {"type":"oauth2","client_id","client_secret"|"private_key","signing_alg"?,"scope"?,
+//          "token_endpoint"?} (MCP authorization: the rest is discovered from the server)
+//       | {"type":"oauth2_client_credentials","token_url","client_id","client_secret","scope"}
 //       | {"type":"bearer","token"} | {"type":"none"} (loopback mcp_url only),
 //   tools_allow / tools_deny (tool names or globs with * and ?), tool_prefix, timeout_seconds,
 //   headers (object of strings), ca_file, sample_queries (array of strings), enabled (boolean:
-//   false lists the agent as disabled without connecting).
+//   false lists the agent as disabled without connecting), allow_link_local (boolean: mcp_url
+//   and the token endpoints may be link-local or cloud metadata addresses, refused otherwise).
 //
 // Numbering: Finding::index and AgentEntry::index are 0-based positions in the array; messages
 // say "secret entry N" with N = index + 1, as a person counts (entry 1 is the first).
@@ -56,8 +59,8 @@ struct Finding {
 enum class Transport { kHttp, kSse };
 const char* to_string(Transport transport);  // "http" | "sse"
 
-enum class AuthType { kCognito, kOAuth2ClientCredentials, kBearer, kNone };
-// "cognito" | "oauth2_client_credentials" | "bearer" | "none"
+enum class AuthType { kCognito, kOAuth2, kOAuth2ClientCredentials, kBearer, kNone };
+// "cognito" | "oauth2" | "oauth2_client_credentials" | "bearer" | "none"
 const char* to_string(AuthType type);
 
 struct CognitoCredentials {
@@ -75,6 +78,16 @@ struct OAuthCredentials {
   std::string scope;
 };
 
+// MCP authorization with a pre-registered confidential client (client_credentials grant).
+struct OAuth2Credentials {
+  std::string client_id;
+  Secret client_secret;              // client_secret_basic / _post, or
+  Secret private_key;                // PEM, private_key_jwt
+  std::string signing_alg = "RS256";  // of private_key
+  std::string scope;                 // "" : from the server's challenge or metadata
+  std::string token_endpoint;        // "" : discovered; given: no authorization server metadata
+};
+
 // One valid entry, with defaults applied and its agent id and name resolved.
 struct AgentEntry {
   std::size_t index = 0;  // position in the array
@@ -85,6 +98,7 @@ struct AgentEntry {
   Transport transport = Transport::kHttp;
   AuthType auth = AuthType::kNone;
   std::optional<CognitoCredentials> cognito;  // AuthType::kCognito
+  std::optional<OAuth2Credentials> oauth2;    // AuthType::kOAuth2
   std::optional<OAuthCredentials> oauth;      // AuthType::kOAuth2ClientCredentials
   std::optional<Secret> bearer_token;         // AuthType::kBearer
   std::vector<std::string> tools_allow;       // empty: every tool
@@ -95,6 +109,7 @@ struct AgentEntry {
   std::string ca_file;
   std::vector<std::string> sample_queries;  // the three defaults when not given
   bool enabled = true;
+  bool allow_link_local = false;  // link-local and cloud metadata addresses allowed
   // SHA-256 over the entry's JSON text and its resolved id: equal fingerprints mean an entry
   // that did not change between two versions of the secret.
   std::string fingerprint;

@@ -7,7 +7,9 @@
 // 401 `WWW-Authenticate: Bearer error="invalid_token", ..., resource_metadata="..."` (403
 // `insufficient_scope` when a scope is missing), serves the RFC 9728 protected-resource
 // metadata, and hands the verified subject and claims to tool handlers (ToolContext::identity()).
-// Thread-safe: one BearerAuth serves every connection of a server.
+// Tools may need scopes of their own (tool_scopes): a tools/call of such a tool with a token
+// that lacks one gets 403 `insufficient_scope` naming the scopes it needs, so that an MCP client
+// can step up. Thread-safe: one BearerAuth serves every connection of a server.
 //
 // The verified-token cache is keyed by the exact token: a lookup hashes only the token's last
 // bytes (its signature, which an attacker cannot choose for a token the issuer signed) and then
@@ -18,6 +20,7 @@
 
 #include <chrono>
 #include <expected>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +39,11 @@ struct BearerAuthOptions {
   std::string jwks_url;      // default: <issuer>/.well-known/jwks.json
   std::string resource;      // this server's URL for the metadata; default: from the Host header
   std::vector<std::string> scopes_supported;
+  // Scopes a tools/call of a tool needs on top of rules.required_scopes (tool name -> scopes, all
+  // needed). The authenticator reads the JSON-RPC body of a POST for the method and the tool's
+  // name; a token without one of them gets 403 with `WWW-Authenticate: Bearer
+  // error="insufficient_scope", scope="<rules.required_scopes and the tool's>"`.
+  std::map<std::string, std::vector<std::string>> tool_scopes;
   std::chrono::seconds jwks_ttl{600};         // keys younger than this are used as they are
   std::chrono::seconds jwks_max_age{3600};    // older keys are dropped, even if refetches fail
   std::chrono::seconds refetch_interval{30};  // at most one unknown-kid refetch per interval

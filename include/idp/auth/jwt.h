@@ -98,6 +98,10 @@ std::expected<void, JwtError> verify_jws_signature(std::string_view alg, const J
 // Never a basis for trust. Empty when `token` is not three parts with a JSON object payload.
 boost::json::object unverified_claims(std::string_view token);
 
+// The scopes a token's claims grant: the space-separated `scope` (Cognito, RFC 9068), else `scp`
+// (a string or an array, as Okta and Entra ID send it).
+std::vector<std::string> granted_scopes(const boost::json::object& claims);
+
 // The `WWW-Authenticate` value for a failed verification:
 //   Bearer error="invalid_token", error_description="...", resource_metadata="..."
 //   Bearer error="insufficient_scope", scope="...", error_description="...",

@@ -18,8 +18,10 @@
 // none (omitted); offline_access is added for authorization_code only when the authorization
 // server lists it. The `resource` parameter (RFC 8707) names the protected resource. An HTTP
 // 403 with error="insufficient_scope" steps up: a new grant for the scopes held plus the ones
-// asked for, at most `max_step_ups` times in the provider's life for the same scope set.
-// Tokens live in memory only, per provider (one per server URL), refreshed before expiry.
+// asked for (also when `scope` is set: it is where the client starts), at most `max_step_ups` times in the provider's life for the same scope set.
+// Tokens live in memory only, per provider (one per server URL), refreshed before expiry; a
+// caller that keeps them (the CLI's --token-file) takes saved() and gives them back with
+// restore().
 // One provider serves one mcp::Client, which asks on_challenge once for all its callers;
 // token() may be called from any thread (two callers that find the token expired at once may
 // both refresh it).
@@ -31,6 +33,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,7 +61,12 @@ struct McpOAuthConfig {
   std::string signing_alg = "RS256";  // of private_key: RS256 or ES256
   std::string client_metadata_url;    // https URL used as client_id (SEP-991)
   std::string client_name = "idp-agents";
-  std::string scope;  // space-separated; overrides the scope selection
+  std::string scope;  // space-separated; overrides the first scope selection (not step-ups)
+  // Given: the authorization server's token endpoint, and its metadata is not read (the
+  // protected resource's metadata still is, for the resource and its scopes). For servers whose
+  // authorization server publishes no metadata, or to pin the endpoint (Cognito's
+  // https://<domain>/oauth2/token).
+  std::string token_endpoint;
   // authorization_code: the redirect URI registered for the client, and who opens the URL.
   std::string redirect_uri = "http://127.0.0.1:8976/callback";
   Authorizer authorize;
@@ -97,6 +105,26 @@ class McpOAuthProvider final : public mcp::TokenProvider, public mcp::ChallengeH
     Secret access_token;
   };
   TokenInfo info() const;
+
+  // What a token store keeps: enough to use the access token and to refresh it without
+  // discovery. Holds secrets (the tokens; the client secret of a dynamically registered client,
+  // never the configured one).
+  struct SavedTokens {
+    std::string server_url;
+    std::string resource;  // of the protected-resource metadata ("" when there was none)
+    std::string issuer, token_endpoint;
+    std::string client_id, auth_method;
+    Secret client_secret;
+    std::string scope;
+    Secret access_token, refresh_token;
+    std::chrono::system_clock::time_point expires{};
+  };
+  // The current tokens; nullopt before the server asked for one.
+  std::optional<SavedTokens> saved() const;
+  // Starts from `saved`: token() hands out its access token until it expires and then refreshes
+  // it; a 401 starts over with discovery. Refused (kInvalidArgument, naming both) when `saved`
+  // is for another server URL or, with a configured client id, for another client.
+  Result<void> restore(SavedTokens saved);
 
  private:
   struct Impl;

@@ -31,6 +31,11 @@ struct ClientOptions {
   std::size_t max_idle_per_origin = 8;
   std::string ca_file;     // PEM; empty: the system CA store
   bool verify_tls = true;  // false only for tests
+  // Link-local and cloud metadata destinations (url_policy.h, link_local_reason) are refused
+  // at connect time: the URL's host and every address a name resolves to, so a name that
+  // resolves (or rebinds) to 169.254.169.254 is caught where the address is used. True only for
+  // the AWS credential sources and secret entries with "allow_link_local": true.
+  bool allow_link_local = false;
   std::string user_agent = "idp-agents/0.1";
   // Proxies: explicit values win; otherwise, with use_env_proxy, HTTPS_PROXY / HTTP_PROXY /
   // NO_PROXY (lowercase first). Loopback hosts never go through a proxy.

@@ -1,8 +1,11 @@
 // idp::http::Server is an HTTP/1.1 server on Boost.Beast with one C++20 coroutine per
 // connection: keep-alive, a method/path router, limits (header and body size, header/body/idle
 // timeouts, maximum connections), optional TLS, streamed (chunked) responses for SSE, and a
-// graceful stop. It binds 127.0.0.1 unless told otherwise. Handlers run on the server's thread
-// pool; several may run at once, so anything they share must be synchronized.
+// graceful stop. It binds 127.0.0.1 unless told otherwise. Shared-nothing threads: each of the
+// `threads` runs its own io_context, and a connection stays on one thread for its whole life (its
+// handlers never need a strand); handlers of different connections run at once on different
+// threads, so anything they share must be synchronized, and a handler that blocks its thread
+// stalls that thread's connections.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +27,11 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: pick a free port (see Server::port())
   int threads = 1;
+  // How connections reach the threads: false, one acceptor (on the first thread) hands them out
+  // in turn; true, every thread has its own SO_REUSEPORT acceptor on the port and the kernel
+  // spreads them. Note that with true, another program of the same user may bind the same port
+  // with SO_REUSEPORT and share the connections instead of failing with "Address already in use".
+  bool reuse_port = false;
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_connections = 1024;

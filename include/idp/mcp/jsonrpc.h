@@ -58,6 +58,8 @@ std::expected<Message, RpcError> parse(json::value value);
 std::string response(const json::value& id, const json::value& result);
 // A response whose result is already serialized JSON.
 std::string response_raw(const json::value& id, std::string_view result_json);
+// The same, wrapped around `result_json` in place (no new string when it has the room).
+std::string response_raw(const json::value& id, std::string&& result_json);
 std::string error_response(const json::value& id, const RpcError& error);
 std::string request(const json::value& id, std::string_view method, const json::object& params);
 std::string notification(std::string_view method, const json::object& params);

@@ -3,11 +3,13 @@
 // by default), serves the HTTP API of docs/api.md and the static web UI, and sweeps expired data.
 //
 // Start-up: open the store (migrating it), mark turns that a crash left running as interrupted
-// (and jobs as failed), start the registry in the background (/readyz says when it has read the
-// secret), then listen. Shutdown (stop(), or SIGINT/SIGTERM in run_until_signal()): new turns
-// are refused, running turns end at once with error "interrupted" (stored) and their runners
-// are cancelled, running jobs fail the same way, then the HTTP server closes its connections
-// (SSE streams end after their last event) and the registry closes its MCP sessions.
+// (and jobs as failed; with a store shared by replicas, a lease keeper does that instead for any
+// replica that stopped, see docs/architecture.md "Replicas"), start the registry in the background
+// (/readyz says when it has read the secret), then listen. Shutdown (stop(), or SIGINT/SIGTERM in
+// run_until_signal()): new turns are refused, running turns end at once with error "interrupted"
+// (stored) and their runners are cancelled, running jobs fail the same way, then the HTTP server
+// closes its connections (SSE streams end after their last event) and the registry closes its MCP
+// sessions.
 //
 // Thread-safety: start(), stop() and run_until_signal() belong to one controlling thread;
 // port() may be called from any thread after start().
@@ -54,7 +56,12 @@ struct ServiceOptions {
   std::uint16_t port = 8080;  // 0: any free port (see port())
   std::string tls_cert_file;  // HTTPS when both are set
   std::string tls_key_file;
-  std::string store_path;  // the SQLite file
+  std::string store_path;  // the SQLite file (when store_url is empty)
+  // postgresql://... (or postgres://): a PostgreSQL store shared by several replicas.
+  std::string store_url;
+  // With a shared store: a replica's running turns and jobs are ended by another replica once it
+  // has not renewed their lease for this long (it was killed or cut off).
+  std::chrono::milliseconds lease{10'000};
   // The web users' Cognito pool and app client; the endpoint of a local identity provider
   // (empty: AWS). The same endpoint serves the secret's Cognito entries unless
   // registry.cognito_endpoint says otherwise.

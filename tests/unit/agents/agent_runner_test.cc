@@ -481,5 +481,36 @@ TEST_F(AgentLoopTest, AnUnknownAgentIsNamedWithTheKnownOnes) {
   EXPECT_TRUE(speaks_as(model->requests().front(), "only"));
 }
 
+// Indirect prompt injection: a tool result may tell the model to use another agent's tool. An
+// agent's turn holds only its own tools, so the call never reaches the other server.
+TEST_F(AgentLoopTest, AToolOfAnotherAgentIsNotCallableFromThisAgentsTurn) {
+  auto& mine = server();
+  mine.add("lookup", Behaviour::kEcho);
+  auto& theirs = server();
+  theirs.add("wire_money", Behaviour::kEcho);
+  auto model = std::make_shared<ScriptedModel>([](const llm::ModelRequest& r) {
+    std::string results = joined(last_results(r));
+    if (results.empty()) return Step{.uses = {use("lookup")}};
+    if (results.find("wire_money") == std::string::npos) {
+      return Step{.uses = {use("wire_money", R"({"to":"attacker"})")}};
+    }
+    return Step{.text = "done: " + results};
+  });
+  start_agents({{"reader", &mine}, {"bank", &theirs}}, model);
+
+  Outcome o = ask("look it up", {"reader"});
+  ASSERT_TRUE(o.result.ok) << o.dump();
+  auto requests = model->requests();
+  ASSERT_EQ(requests.size(), 3u);
+  for (const auto& t : requests[0].tools) EXPECT_NE(t.name, "wire_money");
+  auto refused = last_results(requests[2]);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_NE(refused[0].find("there is no tool named wire_money; the tools are: lookup"),
+            std::string::npos)
+      << refused[0];
+  EXPECT_TRUE(theirs.calls().empty());
+  EXPECT_EQ(mine.calls().size(), 1u);
+}
+
 }  // namespace
 }  // namespace idp::agents::test

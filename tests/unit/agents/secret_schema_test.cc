@@ -358,9 +358,8 @@ TEST(SecretSchemaTest, AuthAlternatives) {
   EXPECT_TRUE(
       has(bad,
           "secret entry 1: auth type none is allowed only when mcp_url is on loopback (localhost, "
-          "127.0.0.0/8, [::1]); a remote server needs credentials (Cognito, "
-          "oauth2_client_credentials or "
-          "bearer)"))
+          "127.0.0.0/8, [::1]); a remote server needs credentials (Cognito, oauth2, "
+          "oauth2_client_credentials or bearer)"))
       << dump(bad);
   EXPECT_TRUE(has(bad, "secret entry 2: auth.token is missing")) << dump(bad);
   EXPECT_TRUE(mentions(bad, "secret entry 3: auth.token_url must use https://")) << dump(bad);
@@ -371,8 +370,8 @@ TEST(SecretSchemaTest, AuthAlternatives) {
       << dump(bad);
   EXPECT_TRUE(
       has(bad,
-          "secret entry 4: auth.type must be oauth2_client_credentials, bearer or none; got "
-          "'kerberos'"))
+          "secret entry 4: auth.type must be oauth2, oauth2_client_credentials, bearer or none; "
+          "got 'kerberos'"))
       << dump(bad);
   EXPECT_TRUE(has(bad, "secret entry 5: auth.type is missing")) << dump(bad);
   // With auth given the Cognito fields are not needed; if present they are ignored (a warning).
@@ -380,6 +379,105 @@ TEST(SecretSchemaTest, AuthAlternatives) {
   ASSERT_EQ(both.entries.size(), 1u);
   EXPECT_EQ(both.entries[0].auth, AuthType::kBearer);
   EXPECT_TRUE(has(both, "secret entry 1: the cognito_* fields are ignored because auth is set"));
+}
+
+TEST(SecretSchemaTest, OAuth2EntriesDiscoverTheRestFromTheServer) {
+  auto v = validate_secret(R"([
+    {"mcp_url": "https://gw.example.com/mcp", "auth": {"type": "oauth2", "client_id": "m2m",
+       "client_secret": "M2mSecretValue"}},
+    {"mcp_url": "https://gw.example.com/mcp", "auth": {"type": "oauth2", "client_id": "m2m",
+       "client_secret": "M2mSecretValue", "scope": "gateway/invoke",
+       "token_endpoint": "https://my-pool.auth.us-east-1.amazoncognito.com/oauth2/token"}},
+    {"mcp_url": "https://gw.example.com/mcp", "auth": {"type": "oauth2", "client_id": "jwt-client",
+       "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+       "signing_alg": "ES256"}}
+  ])");
+  EXPECT_TRUE(v.findings.empty()) << dump(v);
+  ASSERT_EQ(v.entries.size(), 3u);
+  EXPECT_EQ(v.entries[0].auth, AuthType::kOAuth2);
+  EXPECT_STREQ(to_string(v.entries[0].auth), "oauth2");
+  EXPECT_EQ(v.entries[0].oauth2->client_id, "m2m");
+  EXPECT_EQ(v.entries[0].oauth2->client_secret.reveal(), "M2mSecretValue");
+  EXPECT_TRUE(v.entries[0].oauth2->token_endpoint.empty());
+  EXPECT_TRUE(v.entries[0].oauth2->scope.empty());
+  EXPECT_EQ(v.entries[1].oauth2->scope, "gateway/invoke");
+  EXPECT_EQ(v.entries[1].oauth2->token_endpoint,
+            "https://my-pool.auth.us-east-1.amazoncognito.com/oauth2/token");
+  EXPECT_TRUE(v.entries[2].oauth2->client_secret.empty());
+  EXPECT_EQ(v.entries[2].oauth2->signing_alg, "ES256");
+
+  const std::string pw = "Oauth2-Never-Print-Me";
+  auto bad = validate_secret(fmt::format(R"([
+    {{"mcp_url": "https://a.example.com/mcp", "auth": {{"type": "oauth2", "client_secret": "{0}"}}}},
+    {{"mcp_url": "https://b.example.com/mcp", "auth": {{"type": "oauth2", "client_id": "c"}}}},
+    {{"mcp_url": "https://c.example.com/mcp", "auth": {{"type": "oauth2", "client_id": "c",
+       "client_secret": "{0}", "private_key": "{0}"}}}},
+    {{"mcp_url": "https://d.example.com/mcp", "auth": {{"type": "oauth2", "client_id": "c",
+       "private_key": "{0}"}}}},
+    {{"mcp_url": "https://e.example.com/mcp", "auth": {{"type": "oauth2", "client_id": "c",
+       "client_secret": "{0}", "token_endpoint": "http://auth.example.com/token?s={0}",
+       "signing_alg": "HS256"}}}},
+    {{"mcp_url": "https://f.example.com/mcp", "auth": {{"type": "oauth2", "client_id": "c",
+       "client_secret": 42, "token_url": "https://x.example.com/t"}}}}
+  ])", pw));
+  EXPECT_TRUE(bad.entries.empty()) << dump(bad);
+  EXPECT_TRUE(has(bad, "secret entry 1: auth.client_id is missing")) << dump(bad);
+  EXPECT_TRUE(has(bad, "secret entry 2: auth.client_secret is missing (oauth2 needs client_secret "
+                       "or private_key)"))
+      << dump(bad);
+  EXPECT_TRUE(mentions(bad, "secret entry 3: auth.client_secret and auth.private_key are both set"))
+      << dump(bad);
+  EXPECT_TRUE(mentions(bad, "secret entry 4: auth.private_key must be a PEM private key")) << dump(bad);
+  EXPECT_TRUE(mentions(bad, "secret entry 5: auth.token_endpoint must use https://")) << dump(bad);
+  EXPECT_TRUE(has(bad, "secret entry 5: auth.signing_alg must be RS256 or ES256, got 'HS256'"))
+      << dump(bad);
+  EXPECT_TRUE(has(bad, "secret entry 6: auth.client_secret must be a string, got number")) << dump(bad);
+  EXPECT_TRUE(has(bad, "secret entry 6: auth.token_url is not a field of oauth2 auth and is ignored"))
+      << dump(bad);
+  for (const auto& f : bad.findings) {
+    EXPECT_EQ(f.message.find(pw), std::string::npos) << f.message;
+    EXPECT_TRUE(f.field.starts_with("auth.")) << f.field;
+  }
+}
+
+TEST(SecretSchemaTest, LinkLocalAndMetadataUrlsNeedTheEntryToOptIn) {
+  auto v = validate_secret(R"([
+    {"mcp_url": "https://169.254.169.254/mcp", "auth": {"type": "bearer", "token": "t"}},
+    {"mcp_url": "https://[::ffff:a9fe:a9fe]/mcp", "auth": {"type": "bearer", "token": "t"}},
+    {"mcp_url": "https://metadata.google.internal/mcp", "auth": {"type": "bearer", "token": "t"}},
+    {"mcp_url": "https://mcp.example.com/mcp", "auth": {"type": "oauth2", "client_id": "c",
+       "client_secret": "s", "token_endpoint": "https://[fe80::1]/token"}},
+    {"mcp_url": "https://mcp.example.com/mcp", "auth": {"type": "oauth2_client_credentials",
+       "client_id": "c", "client_secret": "s", "token_url": "https://100.100.100.200/token"}},
+    {"mcp_url": "https://169.254.10.10/mcp", "auth": {"type": "bearer", "token": "t"},
+     "allow_link_local": "yes"}
+  ])");
+  EXPECT_TRUE(v.entries.empty()) << dump(v);
+  EXPECT_TRUE(has(v,
+                  "secret entry 1: mcp_url points at 169.254.169.254, the cloud instance metadata "
+                  "address (AWS, Azure, Google Cloud, Oracle Cloud, OpenStack and others); "
+                  "link-local and cloud metadata addresses are refused (they reach the machine's "
+                  "own cloud credentials, not a server); if the server really is there, set "
+                  "\"allow_link_local\": true in this entry"))
+      << dump(v);
+  EXPECT_TRUE(mentions(v, "secret entry 2: mcp_url points at [::ffff:a9fe:a9fe] (169.254.169.254"))
+      << dump(v);
+  EXPECT_TRUE(mentions(v, "secret entry 3: mcp_url points at metadata.google.internal")) << dump(v);
+  EXPECT_TRUE(mentions(v, "secret entry 4: auth.token_endpoint points at [fe80::1], a link-local"))
+      << dump(v);
+  EXPECT_TRUE(mentions(v, "secret entry 5: auth.token_url points at 100.100.100.200")) << dump(v);
+  EXPECT_TRUE(has(v, "secret entry 6: allow_link_local must be true or false, got string")) << dump(v);
+
+  auto allowed = validate_secret(R"([
+    {"mcp_url": "https://169.254.10.10/mcp", "auth": {"type": "oauth2", "client_id": "c",
+       "client_secret": "s", "token_endpoint": "https://169.254.10.11/token"},
+     "allow_link_local": true},
+    {"mcp_url": "https://mcp.example.com/mcp", "auth": {"type": "bearer", "token": "t"}}
+  ])");
+  EXPECT_TRUE(allowed.findings.empty()) << dump(allowed);
+  ASSERT_EQ(allowed.entries.size(), 2u);
+  EXPECT_TRUE(allowed.entries[0].allow_link_local);
+  EXPECT_FALSE(allowed.entries[1].allow_link_local);
 }
 
 TEST(SecretSchemaTest, UnknownFieldsWarnWithASuggestion) {

@@ -22,6 +22,23 @@ TEST(Secret, NeverPrintsItsValue) {
   EXPECT_EQ(s.reveal(), "hunter2-password");
 }
 
+// The bytes of a secret do not outlive it. A short value sits in the string's own buffer
+// (small-string optimisation), inside storage this test owns, so what is left there after the
+// destructor can be read without touching freed memory.
+TEST(Secret, ItsBytesAreZeroedWhenItIsDestroyed) {
+  constexpr std::string_view kValue = "hunter2-pw";  // short: stays inside the object
+  alignas(Secret) unsigned char storage[sizeof(Secret)];
+  auto* s = new (storage) Secret(std::string(kValue));
+  ASSERT_EQ(s->reveal(), kValue);
+  const auto* inside = reinterpret_cast<const unsigned char*>(s->reveal().data());
+  ASSERT_TRUE(inside >= storage && inside + kValue.size() <= storage + sizeof storage)
+      << "the value is not stored inline; this check needs the small-string buffer";
+  s->~Secret();
+  std::string_view left(reinterpret_cast<const char*>(storage), sizeof storage);
+  // clear() alone would only put a NUL over the first byte: look for the rest.
+  EXPECT_EQ(left.find("unter2-pw"), std::string_view::npos);
+}
+
 TEST(Secret, MovedFromIsEmptyAndComparisonWorks) {
   Secret a("token");
   Secret b = std::move(a);
