@@ -17,7 +17,7 @@ namespace idp::mcp {
 
 class Notifier : public std::enable_shared_from_this<Notifier> {
  public:
-  explicit Notifier(const boost::asio::any_io_executor& ex) : timer_(ex) {}
+  explicit Notifier(boost::asio::any_io_executor ex) : timer_(std::move(ex)) {}
 
   // Returns true when woken, false when `timeout` passed first.
   boost::asio::awaitable<bool> wait(std::chrono::steady_clock::duration timeout) {
