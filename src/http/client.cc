@@ -578,9 +578,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           a.error = Error(ErrorCode::kResourceExhausted,
                           "response body exceeds the limit of " +
                               std::to_string(opt.max_response_bytes) + " bytes");
-        } else if (ec == beast::error::timeout) {
-          a.error = step_error("reading the response body", ec, dl, armed);
-        } else if (is_connection_lost(ec)) {
+        } else if (is_connection_lost(ec)) {  // (a timeout is neither this nor the next)
           a.error = Error(ErrorCode::kUnavailable,
                           "the connection was closed in the middle of the response: " +
                               ec.message());

@@ -427,11 +427,13 @@ Analysis analyse(std::string_view text) {
     std::string_view w0 = t.substr(tokens[k].begin, tokens[k].end - tokens[k].begin);
     std::string_view w1 = t.substr(tokens[k + 1].begin, tokens[k + 1].end - tokens[k + 1].begin);
     int year = parse_int(trimmed(k + 2));
-    int month = 0, day = -1;
-    if ((month = month_of(trimmed(k))) != 0) {
+    int month = month_of(trimmed(k));
+    int day = -1;
+    if (month != 0) {
       day = day_of(w1);
-    } else if ((month = month_of(trimmed(k + 1))) != 0) {
-      day = day_of(w0);
+    } else {
+      month = month_of(trimmed(k + 1));
+      if (month != 0) day = day_of(w0);
     }
     if (month == 0 || day < 1 || year < 1000) continue;
     if (auto d = iso_date(year, month, day)) {

@@ -41,7 +41,7 @@ void add_assistant(bj::array& out, const Message& m) {
   if (text.empty() && !calls.empty()) {
     msg["content"] = nullptr;
   } else {
-    msg["content"] = std::move(text);
+    msg["content"] = text;  // boost::json copies from a string_view either way
   }
   if (!calls.empty()) msg["tool_calls"] = std::move(calls);
   out.push_back(std::move(msg));

@@ -58,78 +58,24 @@ pg_stop() {
   PG_DIR=
 }
 
-# nginx_start HOST:PORT...: nginx (Debian's nginx-light) on 127.0.0.1 and a free port, in a
-# temporary folder, balancing round-robin over the given servers, streaming answers unbuffered
-# (Server-Sent Events) and moving to the next server when one does not answer. Workers run as
-# nobody when we are root. Sets NGINX_URL and NGINX_PID; nginx_stop stops it by pid.
+# nginx_start HOST:PORT...: the reverse proxy of tests/lib/nginx_proxy.sh (127.0.0.1, a free
+# port, unbuffered streams, the next server when one refuses the connection, workers as nobody
+# when we are root) in a temporary folder, round robin over the given servers. Sets NGINX_URL
+# and NGINX_PID; nginx_stop stops it by pid and removes its folder.
+# shellcheck source=tests/lib/nginx_proxy.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/nginx_proxy.sh"
 NGINX_PID=
 NGINX_DIR=
 nginx_start() {
   NGINX_DIR=$(mktemp -d "${TMPDIR:-/tmp}/idp-nginx.XXXXXX")
-  chmod 755 "$NGINX_DIR"
-  mkdir -p "$NGINX_DIR/tmp"
-  local user_line='' servers='' s attempt
-  if [[ $(id -u) == 0 ]]; then
-    user_line='user nobody nogroup;'
-    chown nobody:nogroup "$NGINX_DIR/tmp"
-  fi
-  for s in "$@"; do servers+="    server $s max_fails=1 fail_timeout=2s;"$'\n'; done
-  for attempt in 1 2 3 4 5 6 7 8; do
-    local port=$((20000 + RANDOM % 40000))
-    cat >"$NGINX_DIR/nginx.conf" <<CONF
-$user_line
-worker_processes 1;
-pid nginx.pid;
-error_log error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path tmp/body;
-  proxy_temp_path tmp/proxy;
-  fastcgi_temp_path tmp/fastcgi;
-  uwsgi_temp_path tmp/uwsgi;
-  scgi_temp_path tmp/scgi;
-  upstream replicas {
-$servers    keepalive 16;
-  }
-  server {
-    listen 127.0.0.1:$port;
-    location / {
-      proxy_pass http://replicas;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-      proxy_read_timeout 300s;
-      proxy_connect_timeout 2s;
-      proxy_next_upstream error timeout;
-    }
-  }
-}
-CONF
-    nginx -p "$NGINX_DIR" -c nginx.conf -g 'daemon off;' 2>>"$NGINX_DIR/stderr.log" &
-    NGINX_PID=$!
-    for _ in $(seq 200); do
-      if ! kill -0 "$NGINX_PID" 2>/dev/null; then break; fi
-      if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
-        NGINX_URL="http://127.0.0.1:$port"
-        return 0
-      fi
-      sleep 0.05
-    done
-    kill "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
-    NGINX_PID=
-  done
-  echo "nginx_start: nginx did not start: $(cat "$NGINX_DIR/stderr.log" "$NGINX_DIR/error.log" 2>/dev/null | tail -5)" >&2
-  return 1
+  nginx_proxy_start "$NGINX_DIR" "" "$@" || return 1
+  NGINX_PID=$NGINX_PROXY_PID
+  NGINX_URL=$NGINX_PROXY_URL
 }
 
 nginx_stop() {
-  if [[ -n $NGINX_PID ]]; then
-    kill -QUIT "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
-    NGINX_PID=
-  fi
+  nginx_proxy_stop
+  NGINX_PID=
   [[ -n $NGINX_DIR ]] && rm -rf "$NGINX_DIR"
   NGINX_DIR=
 }
