@@ -87,6 +87,7 @@ struct TurnManager::Turn {
   // On the strand only.
   std::deque<bj::object> pending;
   bool writing = false;
+  bool finish_after_writing = false;  // the runner returned while a batch was being written
   std::optional<bj::object> terminal;  // held until the runner returns
   std::optional<agents::TurnResult> result;
   bool closed = false;         // finishing: the runner's events are ignored from now on
@@ -188,12 +189,15 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
                                                   t->assistant_message_id, std::move(batch), text);
       t->text_in_flight.clear();
       if (!stored) {
-        if (t->closed) break;  // ended meanwhile (cancel grace, shutdown): expected
+        if (t->closed) break;  // ended meanwhile (shutdown): expected
         log_store_failure(*t, "its events", stored.error());
-        // Nothing unstored is ever shown: end the turn with the store's error.
-        t->terminal = error_event("store_failed",
-                                  "the answer could not be saved: " + stored.error().message());
-        t->cancel->cancel();
+        // Nothing unstored is ever shown: end the turn with the store's error (unless it has
+        // ended already and only waits for this write).
+        if (!t->result) {
+          t->terminal = error_event("store_failed",
+                                    "the answer could not be saved: " + stored.error().message());
+          t->cancel->cancel();
+        }
         break;
       }
       t->text_so_far += text;
@@ -206,17 +210,25 @@ struct TurnManager::State : std::enable_shared_from_this<TurnManager::State> {
       t->publish(items, false);
     }
     t->writing = false;
+    if (t->finish_after_writing) {
+      t->finish_after_writing = false;
+      net::co_spawn(t->strand, finish(t), net::detached);
+    }
   }
 
   // On the strand: the runner returned (or the manager gave up waiting for it). The end is
-  // handed to the store at once, also while earlier events are being written: the store runs
-  // its calls in order (and may commit them together), and their results come back to the
-  // strand in that order, so the earlier events are published before the terminal one.
+  // stored once the batch being written (if any) is stored: a store may run calls on several
+  // connections (PostgreSQL), so only this order keeps the terminal event after the turn's other
+  // events, in seq and in what readers see. Events still pending go with the end, in one call.
   void on_result(const std::shared_ptr<Turn>& t, agents::TurnResult r) {
     if (t->closed || t->result) return;
     t->result = std::move(r);
     if (t->grace) t->grace->cancel();
-    net::co_spawn(t->strand, finish(t), net::detached);
+    if (t->writing) {
+      t->finish_after_writing = true;
+    } else {
+      net::co_spawn(t->strand, finish(t), net::detached);
+    }
   }
 
   // Ends the turn without the runner, with `terminal` as its last event.
