@@ -14,9 +14,10 @@ DEMO_TARGETS ?= idp-agents idp-mcp-server idp_ui
 DEMO_ARGS ?=
 # What `make bench` builds and runs (bench/<name> each; docs/benchmarks.md).
 BENCH_TARGETS ?= mcp-conformance-server idp-agents idp-mcp-server bench-client-latency bench-jwt-verify \
-  bench-discovery bench-agent-turn bench-fake-model agent-test-server bench-service-chat
+  bench-discovery bench-agent-turn bench-fake-model agent-test-server bench-service-chat \
+  bench-chat-load
 BENCHMARKS ?= server_throughput client_latency jwt_verify discovery example_server scaling agent_turn \
-  service_chat
+  service_chat scale_out
 # `make fuzz` (docs/fuzzing.md): each target in fuzz/targets runs FUZZ_SECONDS under libFuzzer
 # with ASan+UBSan, built by clang in $(FUZZ_BUILD).
 FUZZ_BUILD ?= build-fuzz
