@@ -209,9 +209,11 @@ TEST_F(PgStoreTest, ACancelRequestAndNewEventsReachTheOtherReplica) {
   ASSERT_TRUE(swept);
   EXPECT_EQ(swept->cancel_requested, std::vector<std::string>{"s"});
 
+  // The io_context first: the Wakeup's timer (made by a wait that came before the notification)
+  // must go before the io_context it was made on.
+  net::io_context ioc;
   auto watch = b->watch_events("s");
   append(*a, "s", "t1", 1);
-  net::io_context ioc;
   bool woken = false;
   net::co_spawn(ioc, wait_woken(watch, woken), net::detached);
   ioc.run();
