@@ -90,6 +90,9 @@ int with_session(const Common& c, mcp::ClientOptions opt,
                  std::function<awaitable<int>(mcp::Client&)> body) {
   return run([&]() -> awaitable<int> {
     auto ex = co_await boost::asio::this_coro::executor;
+    // The token provider holds connections on this io_context: it lives in this frame, and so
+    // goes before the io_context does (not in the caller's `opt`, which outlives it).
+    mcp::ClientOptions options = opt;
     std::shared_ptr<auth::McpOAuthProvider> oauth_used;
     if (c.oauth.any()) {
       if (!c.auth.token_env.empty() || c.auth.any_cognito()) {
@@ -101,7 +104,7 @@ int with_session(const Common& c, mcp::ClientOptions opt,
         print_error(oauth.error());
         co_return kUsage;
       }
-      opt.token_provider = *oauth;
+      options.token_provider = *oauth;
       oauth_used = *oauth;
     } else {
       auto provider = token_provider(c.auth, ex);
@@ -109,9 +112,9 @@ int with_session(const Common& c, mcp::ClientOptions opt,
         print_error(provider.error());
         co_return kUsage;
       }
-      opt.token_provider = *provider;
+      options.token_provider = *provider;
     }
-    mcp::Client client(ex, c.url, opt);
+    mcp::Client client(ex, c.url, options);
     auto connected = co_await client.connect();
     if (!connected) {
       print_error(connected.error());
