@@ -28,6 +28,8 @@ class Notifier : public std::enable_shared_from_this<Notifier> {
     co_return static_cast<bool>(ec);  // operation_aborted: woken
   }
 
+  boost::asio::any_io_executor executor() { return timer_.get_executor(); }
+
   void notify() {
     flag_.store(true);
     boost::asio::post(timer_.get_executor(),

@@ -7,7 +7,10 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <functional>
@@ -35,7 +38,7 @@ class SingleFlight {
     {
       std::lock_guard lock(mu_);
       if (running_) {
-        waiter = std::make_shared<Notifier>(ex);
+        waiter = std::make_shared<Notifier>(Strand(ex));
         waiters_.push_back(waiter);
         joined = completed_;
       } else if (stale()) {
@@ -70,7 +73,7 @@ class SingleFlight {
     {
       std::lock_guard lock(mu_);
       if (!running_) co_return;
-      waiter = std::make_shared<Notifier>(ex);
+      waiter = std::make_shared<Notifier>(Strand(ex));
       waiters_.push_back(waiter);
       joined = completed_;
     }
@@ -83,10 +86,23 @@ class SingleFlight {
   }
 
  private:
+  using Strand = boost::asio::strand<boost::asio::any_io_executor>;
+
   // Waits until the renewal the waiter joined (the `joined`-th completion was the last before
-  // it) has finished; its result (or a later one's).
+  // it) has finished; its result (or a later one's). The check and the wait run on the waiter's
+  // strand, where notify() posts its wake-up: on an executor of several threads (not a strand)
+  // the wake-up could otherwise run between the check and the wait's start and be lost.
   boost::asio::awaitable<Result<void>> wait_for(std::shared_ptr<Notifier> waiter,
                                                 std::uint64_t joined) {
+    auto strand = waiter->executor();
+    auto on_strand = check_and_wait(waiter, joined);  // a named local (GCC 12 rule)
+    Result<void> r =
+        co_await boost::asio::co_spawn(strand, std::move(on_strand), boost::asio::use_awaitable);
+    co_return r;
+  }
+
+  boost::asio::awaitable<Result<void>> check_and_wait(std::shared_ptr<Notifier> waiter,
+                                                      std::uint64_t joined) {
     for (;;) {
       {
         std::lock_guard lock(mu_);
