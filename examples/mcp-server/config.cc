@@ -46,7 +46,8 @@ std::expected<Config, ConfigError> parse_config(int argc, char** argv) {
   Config c;
   CLI::App app{
       "idp-mcp-server: an example MCP server built on the idp::mcp SDK. Tools: calculator, "
-      "get_client_address, send_verification_email, list_outbox. Every request needs a Cognito "
+      "get_client_address, send_verification_email, list_outbox, summarize_document. Every "
+      "request needs a Cognito "
       "access token; calls are rate-limited, validated and audited; /metrics and /healthz are "
       "served next to /mcp."};
   std::string listen = "127.0.0.1:8000", rate_limit, rate_limit_file;
@@ -133,6 +134,12 @@ std::expected<Config, ConfigError> parse_config(int argc, char** argv) {
       ->group(ops);
   app.add_option("--smtp-max-attempts", c.smtp_max_attempts, "attempts before a message fails")
       ->capture_default_str()
+      ->group(ops);
+  app.add_option("--summarize-delay", c.summarize_delay_seconds,
+                 "SECONDS summarize_document takes per document (it reports progress ten times; "
+                 "MCP clients that support tasks get a task for it)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0))
       ->group(ops);
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error (logs go to stderr)")
       ->capture_default_str();

@@ -39,6 +39,9 @@ struct Config {
   std::string smtp_url, mail_from = "no-reply@idp-mcp-server.example";
   int smtp_retry_ms = 1000, smtp_max_attempts = 5;
 
+  // summarize_document's reading time per document (--summarize-delay SECONDS).
+  double summarize_delay_seconds = 5;
+
   bool stateless = false;
   int threads = 0;  // 0: the number of cores
   int drain_seconds = 10;

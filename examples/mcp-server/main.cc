@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "idp/auth/bearer_auth.h"
+#include "idp/core/core_dumps.h"
 #include "idp/core/log.h"
 #include "idp/core/metrics.h"
 #include "idp/http/local_ca.h"
@@ -46,6 +47,9 @@ int main(int argc, char** argv) {
   if (!log::parse_level(cfg.log_level, &level))
     return fail("--log-level: unknown level " + cfg.log_level);
   log::init(level);
+  // The server holds its JWKS, an SMTP password and callers' tokens: none is written to a core
+  // file.
+  disable_core_dumps_or_warn();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   // Everything that can fail is opened before the server listens.
@@ -98,10 +102,15 @@ int main(int argc, char** argv) {
   so.instructions =
       "Client records and verification e-mails. Look up addresses with get_client_address "
       "(ids like C-1001), send a verification e-mail with send_verification_email and check it "
-      "with list_outbox; calculator does arithmetic.";
+      "with list_outbox; calculator does arithmetic; summarize_document summarizes a text (slowly: "
+      "it runs as a task where the client supports tasks).";
   mcp::Server server(so);
   mcp::ServerGuard guard(server, go);
-  if (auto ok = example::add_tools(guard, **store, mailer.get()); !ok) return fail(ok.error());
+  const auto summarize_delay = std::chrono::milliseconds(
+      static_cast<std::int64_t>(cfg.summarize_delay_seconds * 1000));
+  if (auto ok = example::add_tools(guard, **store, mailer.get(), summarize_delay); !ok) {
+    return fail(ok.error());
+  }
   for (const auto& [tool, scopes] : cfg.tool_scopes) {
     if (std::find(std::begin(example::kToolNames), std::end(example::kToolNames), tool) ==
         std::end(example::kToolNames)) {

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "calculator.h"
+#include "summarize.h"
 #include "idp/core/crypto.h"
 #include "idp/core/random.h"
 #include "idp/mcp/audit.h"
@@ -164,7 +165,8 @@ std::string arg(const bj::object& args, std::string_view name) {
 
 }  // namespace
 
-std::expected<void, std::string> add_tools(mcp::ServerGuard& guard, Store& store, Mailer* mailer) {
+std::expected<void, std::string> add_tools(mcp::ServerGuard& guard, Store& store, Mailer* mailer,
+                                           std::chrono::milliseconds summarize_delay) {
   auto add = [&](mcp::Tool tool, mcp::ToolHandler handler) -> std::expected<void, std::string> {
     std::string name = tool.name;
     if (auto r = guard.add_tool(std::move(tool), std::move(handler)); !r) {
@@ -256,6 +258,26 @@ std::expected<void, std::string> add_tools(mcp::ServerGuard& guard, Store& store
         co_return r;
       });
   if (!send) return send;
+
+  // Reads the document in ten steps over the delay; as a task, each step's progress message is
+  // the task's statusMessage.
+  auto summary = add(
+      summarize_tool(),
+      [summarize_delay](const bj::object& args,
+                        mcp::ToolContext& ctx) -> awaitable<mcp::CallToolResult> {
+        const std::string text = arg(args, "text");
+        constexpr int kSteps = 10;
+        for (int i = 0; i < kSteps; ++i) {
+          ctx.progress(i, kSteps,
+                       fmt::format("read {}% of {} characters", i * 100 / kSteps, text.size()));
+          if (!co_await ctx.sleep(summarize_delay / kSteps)) {
+            co_return tool_error("summarize_document was cancelled");
+          }
+        }
+        ctx.progress(kSteps, kSteps, "summary ready");
+        co_return summary_result(summarize(text));
+      });
+  if (!summary) return summary;
 
   return add(
       outbox_tool(),

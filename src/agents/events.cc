@@ -33,6 +33,13 @@ Event tool_start(std::string_view call_id, std::string_view agent_id, std::strin
                {"input", input}};
 }
 
+Event tool_progress(std::string_view call_id, std::string_view agent_id, std::string_view tool,
+                    std::string_view task_id, std::string_view status, std::string_view message) {
+  return Event{{"type", "tool_progress"}, {"call_id", call_id}, {"agent_id", agent_id},
+               {"tool", tool},           {"task_id", task_id}, {"status", status},
+               {"message", message}};
+}
+
 Event tool_end(std::string_view call_id, std::string_view agent_id, std::string_view tool,
                bool is_error, bj::object output, std::int64_t ms) {
   return Event{{"type", "tool_end"}, {"call_id", call_id}, {"agent_id", agent_id},

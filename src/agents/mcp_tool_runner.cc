@@ -16,6 +16,15 @@ awaitable<ToolOutput> McpToolRunner::run(ToolCall call) {
   mcp::CallOptions options;
   options.timeout = timeout_;
   options.cancel = call.cancel;
+  // A tool that allows tasks runs as one (a long document job outlives any one request); the
+  // tool timeout bounds the whole task, and the turn's stop (the user's Stop, the turn deadline)
+  // cancels it on the server. Each change of the task's status is a tool_progress event.
+  options.task = mcp::TaskMode::kPrefer;
+  options.task_timeout = timeout_;
+  options.on_task_status = [voice = call.voice, call_id = call.call_id, agent = agent_id_,
+                            tool = call.tool](const mcp::TaskInfo& s) {
+    voice.emit(event::tool_progress(call_id, agent, tool, s.task_id, s.status, s.status_message));
+  };
   std::string agent = agent_id_;
   std::string tool = call.tool;
   bj::object input = call.input;

@@ -1,7 +1,10 @@
 // The ToolRunner of an agent: a tool use goes to the agent's MCP server through the registry,
-// bounded by the per-tool timeout and stopped (notifications/cancelled) with the agent. Emits
-// tool_start and tool_end (the whole result); a transport failure is an error output the model
-// reads ("the tool call failed: ..."), never an exception.
+// bounded by the per-tool timeout and stopped (notifications/cancelled) with the agent. A tool
+// whose listing allows tasks (taskSupport optional or required) runs as an MCP task: the
+// per-tool timeout bounds the whole task, the agent's stop cancels it on the server (tasks/cancel),
+// and each change of its status is a tool_progress event. Emits tool_start and tool_end (the
+// whole result); a transport failure is an error output the model reads ("the tool call failed:
+// ..."), never an exception.
 #pragma once
 
 #include <memory>

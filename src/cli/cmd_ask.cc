@@ -109,6 +109,11 @@ void print_human(const agents::Event& e, AnswerTextFilter& answer) {
     print_line("-> " + field(e, "agent_id") + " " + field(e, "tool") + " " +
                    bj::serialize(e.at("input")),
                stderr);
+  } else if (type == "tool_progress") {
+    std::string message = field(e, "message");
+    print_line(".. " + field(e, "tool") + " task " + field(e, "task_id") + " " +
+                   field(e, "status") + (message.empty() ? "" : ": " + message),
+               stderr);
   } else if (type == "tool_end") {
     std::string verdict = e.at("is_error").as_bool() ? "failed" : "ok";
     print_line("<- " + field(e, "tool") + " " + verdict + " (" +

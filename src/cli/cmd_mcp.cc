@@ -3,12 +3,15 @@
 // sign-in, or MCP authorization (--oauth-client-id ...: src/cli/cmd_oauth.cc). Both MCP protocol eras: --protocol-era auto (default: 2026-07-28 when the server
 // answers server/discover, else the initialize handshake), modern or legacy; `tools` names the
 // negotiated version and era in its human output (--json stays the Inspector's {"tools":[...]}).
+// `call` runs a tool as an MCP task when the tool requires one (--task: also when it allows one),
+// printing the task's status changes to stderr; --task-timeout bounds the whole task.
 // Exit codes: 0 success, 1 the server could not be reached or failed, 2 usage, 3 the tool
 // returned isError.
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -163,8 +166,13 @@ int cmd_tools(const Common& c) {
   });
 }
 
+struct TaskFlags {
+  bool prefer = false;        // --task: also a tool that only allows tasks
+  double timeout_s = 0;       // --task-timeout: the whole task (0: the client's maximum)
+};
+
 int cmd_call(const Common& c, const std::string& tool, const std::vector<std::string>& kv,
-             const std::string& args_json) {
+             const std::string& args_json, const TaskFlags& task) {
   auto opt = client_options(c);
   if (!opt) {
     print_error(opt.error());
@@ -191,8 +199,24 @@ int cmd_call(const Common& c, const std::string& tool, const std::vector<std::st
     auto parsed = ::idp::json::parse(value);
     args[item.substr(0, eq)] = parsed ? *parsed : bj::value(value);
   }
+  if (task.timeout_s < 0) {
+    std::fprintf(stderr, "error: --task-timeout must be 0 or more seconds\n");
+    return kUsage;
+  }
+  mcp::CallOptions call_options;
+  if (task.prefer) call_options.task = mcp::TaskMode::kPrefer;
+  if (task.timeout_s > 0) {
+    call_options.task_timeout =
+        std::chrono::milliseconds(static_cast<long long>(task.timeout_s * 1000));
+  }
+  // A tool that runs as a task: each change of its status on stderr.
+  call_options.on_task_status = [](const mcp::TaskInfo& s) {
+    std::string line = ".. task " + s.task_id + " " + s.status +
+                       (s.status_message.empty() ? "" : ": " + s.status_message) + "\n";
+    std::fputs(line.c_str(), stderr);
+  };
   return with_session(c, *opt, [&](mcp::Client& client) -> awaitable<int> {
-    auto r = co_await client.call_tool(tool, std::move(args));
+    auto r = co_await client.call_tool(tool, std::move(args), std::move(call_options));
     if (!r) {
       print_error(r.error());
       co_return kFailed;
@@ -250,6 +274,7 @@ void register_mcp_commands(CLI::App& app, Commands& out) {
     std::string tool;
     std::vector<std::string> kv;
     std::string args_json;
+    TaskFlags task;
   };
   auto args = std::make_shared<CallArgs>();
   auto* call = app.add_subcommand("call", "call one tool of an MCP server and print its result");
@@ -257,7 +282,15 @@ void register_mcp_commands(CLI::App& app, Commands& out) {
   call->add_option("tool", args->tool, "tool name")->required();
   call->add_option("--arg", args->kv, "argument name=value (JSON values are parsed: n=2 is a number)");
   call->add_option("--args-json", args->args_json, "all arguments as one JSON object");
-  out.push_back({call, [common_call, args] { return cmd_call(*common_call, args->tool, args->kv, args->args_json); }});
+  call->add_flag("--task", args->task.prefer,
+                 "run the tool as an MCP task when it allows one (taskSupport optional); a tool "
+                 "that requires one always runs as a task");
+  call->add_option("--task-timeout", args->task.timeout_s,
+                   "seconds the whole task may take; past it the task is cancelled on the server "
+                   "(default: 600)");
+  out.push_back({call, [common_call, args] {
+                   return cmd_call(*common_call, args->tool, args->kv, args->args_json, args->task);
+                 }});
 }
 
 }  // namespace idp::cli

@@ -114,13 +114,7 @@ int main(int argc, char** argv) {
   }
   log::init(level);
   // Every command may hold a password, client secret or token: none is written to a core file.
-  if (auto off = disable_core_dumps(); !off) {
-    log::warn("{}", off.error().message());
-  } else if (!*off) {
-    log::warn(
-        "core dumps stay enabled (IDP_ALLOW_CORE_DUMPS=1): a crash may write secrets held "
-        "in memory to disk");
-  }
+  disable_core_dumps_or_warn();
   for (const auto& c : commands) {
     if (c.sub->parsed()) return c.run();
   }

@@ -1,5 +1,7 @@
 #include "idp/core/core_dumps.h"
 
+#include "idp/core/log.h"
+
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -28,6 +30,16 @@ Result<bool> disable_core_dumps() {
         std::string("cannot disable core dumps (prctl PR_SET_DUMPABLE): ") + std::strerror(errno));
   }
   return true;
+}
+
+void disable_core_dumps_or_warn() {
+  if (auto off = disable_core_dumps(); !off) {
+    log::warn("{}", off.error().message());
+  } else if (!*off) {
+    log::warn(
+        "core dumps stay enabled (IDP_ALLOW_CORE_DUMPS=1): a crash may write secrets held "
+        "in memory to disk");
+  }
 }
 
 }  // namespace idp

@@ -7,10 +7,12 @@ namespace idp::http {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
+    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    // Only an ASCII letter may differ, and only in case (bit 0x20).
+    if ((x ^ y) != 0x20) return false;
+    x |= 0x20;
+    if (x < 'a' || x > 'z') return false;
   }
   return true;
 }
@@ -46,10 +48,14 @@ std::string_view Request::query() const {
   return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
 }
 
+// A scan of the fields in arrival order, the length compared first: a request has a handful of
+// fields, and this costs less than Beast's case-insensitive ordered lookup.
 std::optional<std::string_view> Request::header(std::string_view name) const {
-  auto it = impl_->message.find(name);
-  if (it == impl_->message.end()) return std::nullopt;
-  return it->value();
+  for (const auto& f : impl_->message) {
+    std::string_view n = f.name_string();
+    if (n.size() == name.size() && iequals(n, name)) return f.value();
+  }
+  return std::nullopt;
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> Request::headers() const {

@@ -14,6 +14,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <time.h>
+
 #include <array>
 #include <algorithm>
 #include <atomic>
@@ -27,35 +29,32 @@
 #include "idp/core/log.h"
 #include "idp/core/random.h"
 #include "request_impl.h"
+#include "server_conn.h"
 
 namespace idp::http {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-using tcp = net::ip::tcp;
-using net::awaitable;
+using namespace server_detail;  // the server's private parts (server_conn.h)
 
 namespace {
-
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
 struct Route {
   std::string method;
   Handler handler;
 };
 
-// What stop() needs to reach a connection from outside its thread.
-struct ConnControl {
-  net::any_io_executor executor;
-  bool busy = false;   // touched only on the connection's thread
-  bool alive = true;   // idem
-  std::function<void()> close;  // idem; closes the socket
-};
+// How often a worker sweeps its connections for passed deadlines: an eighth of the shortest
+// timeout, between 5 and 250 ms.
+std::chrono::milliseconds sweep_period(const ServerOptions& o) {
+  auto shortest = std::min({o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout});
+  return std::clamp(shortest / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
+}
 
 // One server thread: its own io_context (nothing of it is shared with the other threads: no
 // scheduler lock, no strands) and, with reuse_port, its own acceptor on the shared port.
 struct Worker {
+  // The worker's open connections, for the timeout sweep (its thread only). Declared before the
+  // io_context: a connection's coroutine destroyed with the io_context still unlists itself.
+  std::vector<ConnControl*> live;
   net::io_context ioc{1};
   std::optional<tcp::acceptor> acceptor;
   // Keeps run() going while the thread has no connection yet; the drain stops the io_context.
@@ -65,18 +64,6 @@ struct Worker {
 
 // SO_REUSEPORT: every worker's acceptor binds the same port and the kernel spreads connections.
 using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
-template <class Stream>
-auto& lowest(Stream& s) {
-  return beast::get_lowest_layer(s);
-}
-
-bool is_benign(const beast::error_code& ec) {
-  return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-         ec == net::error::operation_aborted || ec == beast::error::timeout ||
-         ec == net::error::connection_reset || ec == net::error::bad_descriptor ||
-         ec == net::ssl::error::stream_truncated || ec == net::error::broken_pipe;
-}
 
 }  // namespace
 
@@ -128,149 +115,41 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   template <class Stream>
-  awaitable<void> serve(Stream stream, std::shared_ptr<ConnControl> ctl, std::string remote);
+  awaitable<void> serve(Stream stream, Worker& worker, std::shared_ptr<ConnControl> ctl,
+                        std::string remote);
   net::io_context& main_ioc() { return workers.front()->ioc; }
   awaitable<void> listen(Worker& worker);
+  awaitable<void> sweep(Worker& worker);
   awaitable<void> drain();
   void close_acceptors();
   void finish_stop();
 };
 
-namespace {
 
 template <class Stream>
-class ResponderImpl final : public Responder {
- public:
-  ResponderImpl(Stream& stream, const ServerOptions& opt, const RequestImpl& req,
-                const std::atomic<bool>& stopping, std::pmr::memory_resource* arena)
-      : stream_(stream), opt_(opt), req_(req), stopping_(stopping), arena_(arena),
-        keep_alive_(req.message.keep_alive()) {}
-
-  awaitable<void> send(Response r) override {
-    if (state_ != State::kNone) co_return;
-    state_ = State::kDone;
-    bhttp::response<bhttp::string_body, Fields> res{
-        std::piecewise_construct, std::make_tuple(),
-        std::make_tuple(std::pmr::polymorphic_allocator<char>(arena_))};
-    res.result(static_cast<bhttp::status>(r.status));
-    res.version(req_.message.version());
-    for (const auto& [k, v] : r.headers.items()) res.insert(k, v);
-    if (stopping_) keep_alive_ = false;
-    res.keep_alive(keep_alive_);
-    res.body() = std::move(r.body);
-    res.prepare_payload();
-    lowest(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
-    // No expires_never() here: the connection loop arms the next read's timeout anyway, and
-    // every timer change costs on the hot path.
-    if (ec) failed_ = true;
-  }
-
-  awaitable<bool> start_stream(Response head) override {
-    if (state_ != State::kNone) co_return false;
-    state_ = State::kStreaming;
-    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(head.status),
-                                           req_.message.version()};
-    for (const auto& [k, v] : head.headers.items()) res.insert(k, v);
-    if (req_.message.version() >= 11) {
-      res.chunked(true);
-    } else {
-      chunked_ = false;
-      keep_alive_ = false;
-    }
-    res.keep_alive(keep_alive_);
-    bhttp::response_serializer<bhttp::empty_body> sr{res};
-    lowest(stream_).expires_after(opt_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kUseTuple);
-    lowest(stream_).expires_never();
-    if (ec) failed_ = true;
-    co_return !failed_;
-  }
-
-  awaitable<bool> write(std::string_view data) override {
-    if (state_ != State::kStreaming || failed_) co_return false;
-    if (data.empty()) co_return true;
-    lowest(stream_).expires_after(opt_.write_timeout);
-    beast::error_code ec;
-    if (chunked_) {
-      std::tie(ec, std::ignore) =
-          co_await net::async_write(stream_, bhttp::make_chunk(net::buffer(data)), kUseTuple);
-    } else {
-      std::tie(ec, std::ignore) = co_await net::async_write(stream_, net::buffer(data), kUseTuple);
-    }
-    lowest(stream_).expires_never();
-    if (ec) failed_ = true;
-    co_return !failed_;
-  }
-
-  awaitable<void> finish() override {
-    if (state_ != State::kStreaming) co_return;
-    state_ = State::kDone;
-    if (failed_) co_return;
-    if (chunked_) {
-      lowest(stream_).expires_after(opt_.write_timeout);
-      auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), kUseTuple);
-      lowest(stream_).expires_never();
-      if (ec) failed_ = true;
-    }
-  }
-
-  bool stopping() const override { return stopping_; }
-
-  bool started() const { return state_ != State::kNone; }
-  bool streaming() const { return state_ == State::kStreaming; }
-  bool reusable() const { return !failed_ && keep_alive_ && !stopping_; }
-
- private:
-  enum class State { kNone, kStreaming, kDone };
-  Stream& stream_;
-  const ServerOptions& opt_;
-  const RequestImpl& req_;
-  const std::atomic<bool>& stopping_;
-  std::pmr::memory_resource* arena_;
-  State state_ = State::kNone;
-  bool keep_alive_;
-  bool chunked_ = true;
-  bool failed_ = false;
-};
-
-// The answer to a failed read of a request: (0, "") when the peer just went away.
-std::pair<int, std::string> read_error_reply(const beast::error_code& ec, const ServerOptions& opt) {
-  if (ec == bhttp::error::header_limit) {
-    return {431, "request header fields exceed " + std::to_string(opt.max_header_bytes) + " bytes"};
-  }
-  if (ec == bhttp::error::body_limit) {
-    return {413, "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"};
-  }
-  if (!is_benign(ec)) return {400, "malformed HTTP request: " + ec.message()};
-  return {0, {}};
-}
-
-template <class Stream>
-awaitable<void> write_plain_error(Stream& stream, const ServerOptions& opt, int status,
-                                  const std::string& text) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-  res.keep_alive(false);
-  res.body() = std::string(text) + "\n";
-  res.prepare_payload();
-  lowest(stream).expires_after(opt.write_timeout);
-  co_await bhttp::async_write(stream, res, kUseTuple);
-}
-
-}  // namespace
-
-template <class Stream>
-awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> ctl,
+awaitable<void> Server::Impl::serve(Stream stream, Worker& worker, std::shared_ptr<ConnControl> ctl,
                                     std::string remote) {
   ctl->close = [&stream] {
     beast::error_code ignored;
-    lowest(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest(stream).socket().close(ignored);
+    lowest(stream).shutdown(tcp::socket::shutdown_both, ignored);
+    lowest(stream).close(ignored);
   };
-  constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  // Listed for the worker's timeout sweep while this coroutine lives.
+  ctl->slot = worker.live.size();
+  worker.live.push_back(ctl.get());
+  struct Unlist {
+    Worker& w;
+    ConnControl* c;
+    ~Unlist() {
+      ConnControl* last = w.live.back();
+      w.live[c->slot] = last;
+      last->slot = c->slot;
+      w.live.pop_back();
+    }
+  } unlist{worker, ctl.get()};
+  constexpr bool kTls = !std::is_same_v<Stream, Socket>;
   if constexpr (kTls) {
-    lowest(stream).expires_after(opt.header_timeout);
+    arm(*ctl, opt.header_timeout);
     auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, kUseTuple);
     if (ec) {
       log::debug("tls handshake from {} failed: {}", remote, ec.message());
@@ -282,6 +161,7 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
   bool first = true;
   bool close_gracefully = true;
   alignas(std::max_align_t) std::array<std::byte, 4096> arena_buffer;
+  std::string head;  // response header block, reused
   for (;;) {
     ctl->busy = false;
     if (stopping) break;
@@ -292,40 +172,45 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
         std::make_tuple(std::pmr::polymorphic_allocator<char>(&arena)));
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
-    lowest(stream).expires_after(first ? opt.header_timeout : opt.idle_timeout);
+    arm(*ctl, first ? opt.header_timeout : opt.idle_timeout);
     first = false;
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
     ctl->busy = true;
     if (ec) {
       // A named local around co_await: GCC 12 mishandles temporaries there.
       auto [status, text] = read_error_reply(ec, opt);
-      if (status) co_await write_plain_error(stream, opt, status, text);
+      if (status) co_await write_plain_error(stream, *ctl, opt, status, text);
       break;
     }
     if (auto it = parser.get().find(bhttp::field::expect);
         it != parser.get().end() && iequals(it->value(), "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-      lowest(stream).expires_after(opt.write_timeout);
+      arm(*ctl, opt.write_timeout);
       co_await bhttp::async_write(stream, cont, kUseTuple);
     }
-    // Small bodies usually arrive with the header: then no timer change is needed.
+    // Small bodies usually arrive with the header: then the parser takes them from the buffer
+    // here, with no timer change and no second asynchronous read (whose completion Beast would
+    // post even with nothing to read).
     auto length = parser.content_length();
     bool buffered = parser.is_done() || (length && buffer.size() >= *length);
-    if (!buffered) lowest(stream).expires_after(opt.body_timeout);
-    std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
-    // Handlers may run long (SSE): no read/write is pending then, so disarm the timer.
-    lowest(stream).expires_never();
+    if (buffered) parse_buffered(parser, buffer, ec);
+    if (!ec && !parser.is_done()) {
+      if (!buffered) arm(*ctl, opt.body_timeout);
+      std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+    }
+    // Handlers may run long (SSE): no read/write is pending then, so no deadline.
+    disarm(*ctl);
     if (ec) {
       // A named local around co_await: GCC 12 mishandles temporaries there.
       auto [status, text] = read_error_reply(ec, opt);
-      if (status) co_await write_plain_error(stream, opt, status, text);
+      if (status) co_await write_plain_error(stream, *ctl, opt, status, text);
       break;
     }
 
     // Constructed from the parsed message (not assigned) so the fields stay in the arena.
     RequestImpl req{parser.release(), remote, trace_id(), kTls};
     Request request(req);
-    ResponderImpl<Stream> responder(stream, opt, req, stopping, &arena);
+    ResponderImpl<Stream> responder(stream, *ctl, opt, req, stopping, &arena, head);
 
     std::string allow;
     const Handler* handler = find(request.method(), request.path(), &allow);
@@ -369,12 +254,33 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<ConnControl> 
   beast::error_code ignored;
   if constexpr (kTls) {
     if (close_gracefully) {
-      lowest(stream).expires_after(std::chrono::seconds(2));
+      arm(*ctl, std::chrono::seconds(2));
       co_await stream.async_shutdown(kUseTuple);
     }
   }
-  lowest(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
-  lowest(stream).close();
+  disarm(*ctl);
+  lowest(stream).shutdown(tcp::socket::shutdown_send, ignored);
+  lowest(stream).close(ignored);
+}
+
+// Closes the connections of this worker whose read or write passed its deadline (the pending
+// operation then ends with an error and the connection loop ends).
+awaitable<void> Server::Impl::sweep(Worker& worker) {
+  net::steady_timer timer(worker.ioc);
+  const auto period = sweep_period(opt);
+  for (;;) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(kUseTuple);
+    if (ec) co_return;
+    const std::int64_t now = coarse_now_ms();
+    // close() only cancels: no completion runs inside it, so the list does not change here.
+    for (ConnControl* c : worker.live) {
+      if (c->deadline_ms != 0 && now >= c->deadline_ms) {
+        c->deadline_ms = 0;
+        if (c->close) c->close();
+      }
+    }
+  }
 }
 
 // Coroutines and handlers hold no shared_ptr to the Impl: a handler still pending when the
@@ -390,7 +296,7 @@ awaitable<void> Server::Impl::listen(Worker& worker) {
     Worker& target =
         opt.reuse_port ? worker : *workers[next_worker++ % workers.size()];
     auto [ec, accepted] = co_await acceptor.async_accept(target.ioc.get_executor(), kUseTuple);
-    tcp::socket socket(std::move(accepted));
+    Socket socket(std::move(accepted));
     if (ec) {
       if (stopping || ec == net::error::operation_aborted) break;
       log::warn("accept failed: {}", ec.message());
@@ -407,9 +313,11 @@ awaitable<void> Server::Impl::listen(Worker& worker) {
       auto ex = socket.get_executor();
       net::co_spawn(
           ex,
-          [s = beast::tcp_stream(std::move(socket)), this]() mutable -> awaitable<void> {
-            const std::string text = "too many connections; try again later";
-            co_await write_plain_error(s, opt, 503, text);
+          [s = beast::tcp_stream(tcp::socket(std::move(socket))),
+           this]() mutable -> awaitable<void> {
+            auto res = plain_error(503, "too many connections; try again later");
+            s.expires_after(opt.write_timeout);
+            co_await bhttp::async_write(s, res, kUseTuple);
             s.close();
           },
           net::detached);
@@ -443,11 +351,9 @@ awaitable<void> Server::Impl::listen(Worker& worker) {
     };
     auto ex = ctl->executor;
     if (ssl) {
-      using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-      net::co_spawn(ex, serve(TlsStream(beast::tcp_stream(std::move(socket)), *ssl), ctl, remote),
-                    on_done);
+      net::co_spawn(ex, serve(TlsStream(std::move(socket), *ssl), target, ctl, remote), on_done);
     } else {
-      net::co_spawn(ex, serve(beast::tcp_stream(std::move(socket)), ctl, remote), on_done);
+      net::co_spawn(ex, serve(std::move(socket), target, ctl, remote), on_done);
     }
   }
 }
@@ -567,6 +473,7 @@ Result<std::uint16_t> Server::start() {
   s.started = true;
   for (auto& w : s.workers) {
     if (w->acceptor) net::co_spawn(w->ioc, s.listen(*w), net::detached);
+    net::co_spawn(w->ioc, s.sweep(*w), net::detached);
   }
   for (auto& w : s.workers) {
     w->thread = std::thread([self = impl_, w = w.get()] {

@@ -87,16 +87,10 @@ awaitable<Result<std::vector<Tool>>> Client::list_tools() {
 
 awaitable<Result<CallToolResult>> Client::call_tool(std::string_view name, json::object arguments,
                                                     CallOptions options) {
-  json::object params{{"name", name}, {"arguments", std::move(arguments)}};
-  const std::string_view method = "tools/call";
-  auto r = co_await request(method, std::move(params), std::move(options));
-  if (!r) co_return std::unexpected(r.error());
-  try {
-    co_return json::value_to<CallToolResult>(*r);
-  } catch (const std::exception& e) {
-    co_return make_error(ErrorCode::kProtocol,
-                         impl_->where(method) + ": malformed result: " + e.what());
-  }
+  if (!connected(*impl_)) co_return std::unexpected(not_connected(*impl_, "tools/call"));
+  std::string tool(name);
+  auto r = co_await impl_->call_tool(std::move(tool), std::move(arguments), std::move(options));
+  co_return r;
 }
 
 awaitable<Result<json::array>> Client::list_resources() {

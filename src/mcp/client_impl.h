@@ -7,12 +7,14 @@
 //                              for all concurrent callers; 401: one token refresh for all;
 //                              -32020: list the tools again), messages from the server
 //   client_negotiation.cc      connect(): server/discover or initialize, the era cache
+//   client_envelope.cc         capabilities, the 2026-07-28 _meta envelope and Mcp-* headers
 //   client_streamable_http.cc  the Streamable HTTP exchange (POST, JSON or SSE, resumption with
 //                              Last-Event-ID), notification POSTs, the standalone GET and
 //                              subscriptions/listen streams, DELETE
 //   client_legacy_sse.cc       the 2024-11-05 HTTP+SSE transport
 //   client_mrtr.cc             the multi round-trip loop (InputRequiredResult) and the hooks
 //   client_tools.cc            tools/list with its cache and x-mcp-header annotations
+//   client_tasks.cc            tools/call as a task: create, poll, input, result, cancel
 //
 // Thread-safety: the state every request reads (session, era, token, tool cache, the legacy
 // transport's waiters, the listening flags) is under `mu`, held only for short copies, never
@@ -115,13 +117,25 @@ struct Call {
 struct Outcome {
   // kUnauthorized: HTTP 401, or 403 with error="insufficient_scope" (auth_status says which).
   enum Kind { kDone, kAccepted, kSessionGone, kUnauthorized, kRateLimited, kFailed } kind = kFailed;
-  json::value result;  // kDone
+  // kDone. Optional so that the answer is moved in with the storage it was parsed into (an
+  // arena): assigning it to a value of another storage would copy it whole.
+  std::optional<json::value> result;
   int auth_status = 0;    // kUnauthorized
   std::string challenge;  // kUnauthorized: the WWW-Authenticate header
   Error error{ErrorCode::kInternal, "no outcome"};
   ReplyInfo info;
   std::optional<std::chrono::seconds> retry_after;  // kRateLimited: the server's Retry-After
 };
+
+// Which task protocol a server speaks (set when it describes itself): none, the experimental
+// tasks of 2025-11-25 (capabilities.tasks.requests.tools.call, params.task, tasks/result), or
+// the tasks extension (capabilities.extensions["io.modelcontextprotocol/tasks"], a flat
+// CreateTaskResult, the result inline in tasks/get, tasks/update).
+enum class TaskWire { kNone, kV1, kV2 };
+
+// Notes a listed tool's execution.taskSupport when it allows tasks (client_tasks.cc).
+void remember_task_support(std::map<std::string, std::string, std::less<>>& into,
+                           const std::string& name, const json::value& listed);
 
 // What auto negotiation learned about servers, by URL, for the life of the process.
 std::optional<ProtocolEra> remembered_era(const std::string& url);
@@ -157,6 +171,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::optional<std::vector<Tool>> tools_cache;
   std::chrono::steady_clock::time_point tools_cache_until;
   std::map<std::string, std::vector<xheader::ParamHeader>, std::less<>> tool_headers;
+  // execution.taskSupport of the last listing ("required", "optional"), by tool name.
+  std::map<std::string, std::string, std::less<>> task_support;
+  bool tools_listed = false;
+  std::atomic<TaskWire> task_wire{TaskWire::kNone};  // of the last server description
   // Calls waiting for progress, by progress token: progress may arrive on another stream (the
   // standalone one) than the call's own.
   std::map<std::string, std::weak_ptr<Call>> progress_calls;
@@ -180,13 +198,21 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   SingleFlight session_renewal;  // re-initialize after HTTP 404
   SingleFlight token_refresh;    // ask the provider for a fresh token after HTTP 401
   std::atomic<std::int64_t> next_id{1};
+  // The serialized envelope (the 2026-07-28 _meta) of the last protocol version, under mu:
+  // [0] plain, [1] declaring the tasks extension (a task call's).
+  mutable std::string envelope_version;
+  mutable std::string envelope_json[2];
 
   SessionView view() const;
   bool legacy() const { return opt.transport == ClientOptions::Transport::kLegacySse; }
   std::string where(std::string_view method) const { return std::string(method) + " " + url; }
 
   // ---- client_session.cc ----
+  // The headers of a request: Content-Type, Accept, the protocol version and session, then the
+  // token from the provider (asked every time).
   boost::asio::awaitable<http::Headers> headers(Envelope envelope, Sent* sent);
+  // The same without the token (nothing to await).
+  http::Headers plain_headers(const Envelope& envelope, Sent* sent) const;
   boost::asio::awaitable<Result<json::value>> send_request(std::string_view method,
                                                            json::object params, CallOptions options,
                                                            SendOptions send = {});
@@ -195,12 +221,23 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   boost::asio::awaitable<Result<void>> refresh_token(std::uint64_t seen_generation, int status,
                                                      std::string challenge);
   boost::asio::awaitable<Result<void>> fetch_fresh_token(int status, std::string challenge);
-  json::object capabilities(bool modern_era) const;
-  void add_envelope(json::object& params, std::string_view version) const;
-  http::Headers modern_headers(std::string_view method, const json::object& params) const;
   void on_message(Call& call, std::string_view text, bool modern_era);
   void on_notification(Call& stream_call, const jsonrpc::Message& m);
   Error unauthorized(std::string_view method, std::string_view challenge, bool had_token) const;
+
+  // ---- client_envelope.cc ----
+  json::object capabilities(bool modern_era) const;
+  void add_envelope(json::object& params, std::string_view version) const;
+  // jsonrpc::request(id, method, params) with the envelope of add_envelope() added to params,
+  // the envelope serialized once per protocol version (params must not have "_meta");
+  // tasks_extension: the envelope declares the tasks extension, as a task call's does.
+  std::string request_with_envelope(const json::value& id, std::string_view method,
+                                    const json::object& params, std::string_view version,
+                                    bool tasks_extension = false) const;
+  // True when params' _meta holds only what a task call declares (the tasks extension in the
+  // client capabilities): then it is taken out, for request_with_envelope(..., true).
+  static bool take_tasks_declaration(json::object& params);
+  http::Headers modern_headers(std::string_view method, const json::object& params) const;
 
   // ---- client_negotiation.cc ----
   boost::asio::awaitable<Result<void>> connect();
@@ -249,6 +286,23 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   // ---- client_tools.cc ----
   boost::asio::awaitable<Result<std::vector<Tool>>> list_tools(bool use_cache);
+
+  // ---- client_tasks.cc ----
+  boost::asio::awaitable<Result<CallToolResult>> call_tool(std::string name,
+                                                           json::object arguments,
+                                                           CallOptions options);
+  boost::asio::awaitable<Result<CallToolResult>> follow_task(TaskInfo created,
+                                                             json::object raw, TaskWire wire,
+                                                             CallOptions options,
+                                                             std::chrono::steady_clock::time_point
+                                                                 deadline);
+  boost::asio::awaitable<Result<json::value>> task_request(std::string_view method,
+                                                           const std::string& task_id,
+                                                           TaskWire wire, CallOptions options,
+                                                           json::object more,
+                                                           ReplyInfo* info = nullptr);
+  boost::asio::awaitable<void> cancel_on_server(const std::string& task_id, TaskWire wire);
+  static TaskWire wire_of(const json::object& capabilities, bool modern_era);
 };
 
 // Follows nextCursor of a paginated list method to the end (at most 10000 pages; a repeated

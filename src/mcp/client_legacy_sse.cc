@@ -236,7 +236,7 @@ awaitable<Outcome> Client::Impl::exchange_legacy(const std::string& body, http::
     co_return out;
   }
   out.kind = Outcome::kDone;
-  out.result = std::move(*call.result);
+  out.result.emplace(std::move(*call.result));
   co_return out;
 }
 

@@ -119,6 +119,7 @@ void Client::Impl::apply_server_description(const json::object& o, bool modern_e
   std::lock_guard lock(mu);
   if (parsed) server_info = std::move(*parsed);
   if (auto* caps = ::idp::json::find_object(o, "capabilities")) server_capabilities = *caps;
+  task_wire.store(wire_of(server_capabilities, modern_era));
   if (auto* ins = ::idp::json::find_string(o, "instructions")) instructions = std::string(*ins);
 }
 

@@ -43,15 +43,19 @@ SessionView Client::Impl::view() const {
   return SessionView{protocol_version, session_id, session_generation, modern};
 }
 
-awaitable<http::Headers> Client::Impl::headers(Envelope envelope, Sent* sent) {
-  // A request in the current session waits while the session is being replaced: it would only
-  // reach the server with a session id that is known to be gone.
-  if (envelope.with_session && !envelope.session_id && session_renewal.running()) {
-    co_await session_renewal.wait_idle();
-  }
+http::Headers Client::Impl::plain_headers(const Envelope& envelope, Sent* sent) const {
   http::Headers h = opt.headers;
-  h.set("Content-Type", "application/json");
-  h.set("Accept", "application/json, text/event-stream");
+  // add() where the caller's headers cannot hold the field already: no search, no erase.
+  const bool mine = opt.headers.items().empty();
+  auto put = [&](std::string_view name, std::string value) {
+    if (mine) {
+      h.add(std::string(name), std::move(value));
+    } else {
+      h.set(name, std::move(value));
+    }
+  };
+  put("Content-Type", "application/json");
+  put("Accept", "application/json, text/event-stream");
   std::string version, sid;
   std::uint64_t generation = 0, token_gen = 0;
   {
@@ -65,9 +69,19 @@ awaitable<http::Headers> Client::Impl::headers(Envelope envelope, Sent* sent) {
     generation = session_generation;
     token_gen = token_generation;
   }
-  if (!version.empty()) h.set("MCP-Protocol-Version", version);
-  if (!sid.empty()) h.set("Mcp-Session-Id", sid);
-  bool had_token = false;
+  if (!version.empty()) put("MCP-Protocol-Version", std::move(version));
+  if (!sid.empty()) put("Mcp-Session-Id", sid);
+  if (sent) *sent = Sent{std::move(sid), generation, token_gen, false};
+  return h;
+}
+
+awaitable<http::Headers> Client::Impl::headers(Envelope envelope, Sent* sent) {
+  // A request in the current session waits while the session is being replaced: it would only
+  // reach the server with a session id that is known to be gone.
+  if (envelope.with_session && !envelope.session_id && session_renewal.running()) {
+    co_await session_renewal.wait_idle();
+  }
+  http::Headers h = plain_headers(envelope, sent);
   if (opt.token_provider) {
     // Asked every time: the provider caches and refreshes before expiry. When it fails, the
     // last token goes out (the server's 401 then tells the caller).
@@ -81,10 +95,9 @@ awaitable<http::Headers> Client::Impl::headers(Envelope envelope, Sent* sent) {
     if (!t) log::warn("{}: no token: {}", url, t.error().message());
     if (use && !use->empty()) {
       h.set("Authorization", "Bearer " + use->reveal());
-      had_token = true;
+      if (sent) sent->had_token = true;
     }
   }
-  if (sent) *sent = Sent{sid, generation, token_gen, had_token};
   co_return h;
 }
 
@@ -103,56 +116,6 @@ Error Client::Impl::unauthorized(std::string_view method, std::string_view chall
     msg += "; WWW-Authenticate: " + shown;
   }
   return Error(ErrorCode::kUnauthenticated, std::move(msg));
-}
-
-json::object Client::Impl::capabilities(bool modern_era) const {
-  json::object caps;
-  if (opt.hooks.sampling) caps["sampling"] = json::object{};
-  if (opt.hooks.elicitation) caps["elicitation"] = json::object{{"form", json::object{}}};
-  if (opt.hooks.roots) {
-    if (modern_era) {
-      caps["roots"] = json::object{};
-    } else {
-      caps["roots"] = json::object{{"listChanged", false}};
-    }
-  }
-  return caps;
-}
-
-void Client::Impl::add_envelope(json::object& params, std::string_view version) const {
-  json::value& meta = params["_meta"];
-  if (!meta.is_object()) meta = json::object{};
-  json::object& m = meta.get_object();
-  m[meta_keys::kProtocolVersion] = version;
-  m[meta_keys::kClientCapabilities] = capabilities(true);
-  m[meta_keys::kClientInfo] = json::value_from(opt.info);
-  // 2026-07-28 has no logging/setLevel: a request gets notifications/message only when it names
-  // a level.
-  if (opt.hooks.log && !opt.log_level.empty()) m[meta_keys::kLogLevel] = opt.log_level;
-}
-
-// Mcp-Method always; Mcp-Name for the methods that name a thing; Mcp-Param-* for the tool's
-// x-mcp-header arguments (when the tool was listed by this client).
-http::Headers Client::Impl::modern_headers(std::string_view method,
-                                           const json::object& params) const {
-  http::Headers h;
-  h.set("Mcp-Method", std::string(method));
-  std::string_view key;
-  if (method == "tools/call" || method == "prompts/get") key = "name";
-  if (method == "resources/read") key = "uri";
-  const json::string* name = key.empty() ? nullptr : ::idp::json::find_string(params, key);
-  if (name) h.set("Mcp-Name", xheader::encode(*name));
-  if (method != "tools/call" || !name) return h;
-  const json::object* args = ::idp::json::find_object(params, "arguments");
-  std::lock_guard lock(mu);
-  auto tool = tool_headers.find(std::string_view(*name));
-  if (tool == tool_headers.end() || !args) return h;
-  for (const auto& ph : tool->second) {
-    const json::value* v = xheader::find_argument(args, ph.path);
-    if (!v) continue;
-    if (auto value = xheader::param_value(*v)) h.set("Mcp-Param-" + ph.name, std::move(*value));
-  }
-  return h;
 }
 
 // ---- messages from the server -----------------------------------------------------------------
@@ -379,11 +342,22 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
   }
   const SessionView session = view();
   const bool modern_era = send.envelope.modern.value_or(session.modern);
+  std::string body;
   if (modern_era) {
-    add_envelope(params, send.envelope.protocol_version.value_or(session.protocol_version));
+    const std::string version = send.envelope.protocol_version.value_or(session.protocol_version);
     call->extra = modern_headers(method, params);
+    // A task call's declaration of the tasks extension has a cached envelope of its own.
+    const bool tasks_extension = take_tasks_declaration(params);
+    if (params.contains("_meta")) {
+      add_envelope(params, version);
+      body = jsonrpc::request(call->id, method, params);
+    } else {
+      // The usual case: the envelope, the same for every request, is spliced in serialized.
+      body = request_with_envelope(call->id, method, params, version, tasks_extension);
+    }
+  } else {
+    body = jsonrpc::request(call->id, method, params);
   }
-  const std::string body = jsonrpc::request(call->id, method, params);
 
   bool retried_session = false;
   int auth_retries = 0;  // a 401 once, then scope step-ups (the token provider limits those)
@@ -392,7 +366,14 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
   bool retried_rate = false;
   for (;;) {
     Sent sent;
-    http::Headers attempt_headers = co_await headers(send.envelope, &sent);
+    // Without a token provider and outside a session renewal nothing is awaited: the headers
+    // are built here, not in another coroutine.
+    http::Headers attempt_headers;
+    if (opt.token_provider || session_renewal.running()) {
+      attempt_headers = co_await headers(send.envelope, &sent);
+    } else {
+      attempt_headers = plain_headers(send.envelope, &sent);
+    }
     std::variant<Outcome, std::monostate> raced;
     if (call->watchdog) {
       // if/else, not ?: (GCC 12 evaluates both co_await arms of a conditional).
@@ -442,7 +423,7 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
     if (send.info) *send.info = out.info;
     switch (out.kind) {
       case Outcome::kDone:
-        co_return std::move(out.result);
+        co_return std::move(*out.result);
       case Outcome::kAccepted:
         co_return make_error(ErrorCode::kProtocol,
                              where(method) + ": the server answered a request with 202 Accepted");

@@ -76,10 +76,13 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   bool too_big = false;
   http::SseParser parser;
   bool sse = false;
+  bool json_body = false;
   auto on_head = [&](const http::ClientResponse& head) {
     status = head.status;
-    content_type = std::string(head.headers.get("Content-Type").value_or(""));
-    sse = content_type.starts_with("text/event-stream");
+    const std::string_view type = head.headers.get("Content-Type").value_or("");
+    sse = type.starts_with("text/event-stream");
+    json_body = type.starts_with("application/json");
+    if (!sse && !json_body) content_type = std::string(type);  // for the error only
     if (status == 401 || status == 403) {
       challenge = std::string(head.headers.get("WWW-Authenticate").value_or(""));
     }
@@ -225,7 +228,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
       }
     }
   } else {
-    if (!content_type.starts_with("application/json")) {
+    if (!json_body) {
       out.error = Error(ErrorCode::kProtocol,
                         where(method) + ": expected application/json or text/event-stream, got '" +
                             content_type + "': " + excerpt(text));
@@ -267,7 +270,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     co_return out;
   }
   out.kind = Outcome::kDone;
-  out.result = std::move(*call.result);
+  out.result.emplace(std::move(*call.result));
   co_return out;
 }
 

@@ -58,6 +58,7 @@ awaitable<Result<std::vector<Tool>>> Client::Impl::list_tools(bool use_cache) {
   const bool modern_era = view().modern;
   std::vector<Tool> tools;
   std::map<std::string, std::vector<xheader::ParamHeader>, std::less<>> headers_by_tool;
+  std::map<std::string, std::string, std::less<>> support;
   std::optional<double> ttl_ms;
   bool every_page_has_ttl = true;
   auto self = shared_from_this();
@@ -92,6 +93,7 @@ awaitable<Result<std::vector<Tool>>> Client::Impl::list_tools(bool use_cache) {
         }
         if (!annotated->empty()) headers_by_tool[tool.name] = std::move(*annotated);
       }
+      remember_task_support(support, tool.name, t);
       tools.push_back(std::move(tool));
     }
     return {};
@@ -100,6 +102,8 @@ awaitable<Result<std::vector<Tool>>> Client::Impl::list_tools(bool use_cache) {
   if (!walked) co_return std::unexpected(walked.error());
   std::lock_guard lock(mu);
   if (modern_era) tool_headers = std::move(headers_by_tool);
+  task_support = std::move(support);
+  tools_listed = true;
   tools_cache.reset();
   if (every_page_has_ttl && ttl_ms && *ttl_ms >= 1) {
     auto ttl =

@@ -12,13 +12,13 @@
 #include "idp/core/random.h"
 #include "mrtr.h"
 #include "server_core.h"
+#include "task_engine.h"
 
 namespace idp::mcp {
 
 namespace {
 
 using boost::asio::awaitable;
-using jsonrpc::RpcError;
 using Reply = std::optional<std::string>;
 
 // One request as a method handler sees it.
@@ -36,9 +36,7 @@ std::string ok(const json::value& id, const json::value& result) {
 // A JSON-RPC error answer, recorded for the transport's observer.
 std::string fail(RequestState& rs, const json::value& id, int code, std::string message,
                  std::optional<json::value> data = std::nullopt) {
-  rs.outcome = RequestOutcome::kError;
-  rs.rpc_error = code;
-  return jsonrpc::error_response(id, RpcError{code, std::move(message), std::move(data)});
+  return fail_request(rs, id, code, std::move(message), std::move(data));
 }
 std::string fail(const Call& c, int code, std::string message,
                  std::optional<json::value> data = std::nullopt) {
@@ -155,19 +153,6 @@ std::string report_exception(const RequestState& rs, std::string_view what_faile
   return internal_error_text(rs.trace_id);
 }
 
-// Runs a handler, catching what it throws: the exception's text, or nothing when it returned.
-template <class T>
-awaitable<std::optional<std::string>> guarded(awaitable<T> handler, T& out) {
-  try {
-    out = co_await std::move(handler);
-  } catch (const std::exception& e) {
-    co_return std::string(e.what());
-  } catch (...) {
-    co_return std::string("an exception that is not a std::exception");
-  }
-  co_return std::nullopt;
-}
-
 // The 2026-07-28 round around a tools/call, prompts/get or resources/read handler; nothing for
 // handshake-era requests.
 class HandlerRound {
@@ -213,7 +198,7 @@ awaitable<Reply> discover(Call c) {
   json::array versions;
   for (auto v : all_protocol_versions()) versions.emplace_back(v);
   json::object result{{"supportedVersions", std::move(versions)},
-                      {"capabilities", c.core->capabilities()}};
+                      {"capabilities", c.core->capabilities(true)}};
   if (c.core->options.instructions) result["instructions"] = *c.core->options.instructions;
   co_return c.core->reply(*c.request, std::move(result), true);
 }
@@ -268,27 +253,24 @@ awaitable<Reply> tools_call(Call c) {
                                                   entry->tool.name + "': " + problem->message));
     }
   }
+  // Tools that can be tasks (an enum compare for every other tool).
+  if (entry->tool.task_support != TaskSupport::kForbidden) {
+    PlainRun plain;
+    auto task = start_task_if_asked(*c.core, c.session, c.request, c.m, entry, *args_value, plain);
+    if (auto answer = co_await std::move(task)) co_return std::move(*answer);
+    if (plain.cancelled) co_return Reply{};
+    if (plain.done) {
+      if (auto replaced = round.end()) co_return std::move(*replaced);
+      CallToolResult ran = finish_tool_result(*entry, rs, plain.failure, std::move(plain.result));
+      co_return tool_result(core, rs, std::move(ran));
+    }
+  }
   ToolContext ctx(c.request);
   CallToolResult result;
   awaitable<CallToolResult> handler = entry->handler(args, ctx);
   auto failure = co_await guarded(std::move(handler), result);
   if (auto replaced = round.end()) co_return std::move(*replaced);
-  if (failure) {
-    std::string shown = report_exception(rs, "tool '" + entry->tool.name + "'", *failure);
-    result = CallToolResult::error("Tool '" + entry->tool.name + "' failed: " + shown);
-  } else if (entry->output && !result.is_error) {
-    if (!result.structured_content) {
-      result = CallToolResult::error("Tool '" + entry->tool.name +
-                                     "' declares an outputSchema but returned no "
-                                     "structuredContent");
-    } else if (auto problem = entry->output->validate(*result.structured_content)) {
-      result = CallToolResult::error("Tool '" + entry->tool.name +
-                                     "' returned structuredContent that does not match its "
-                                     "outputSchema: " +
-                                     *problem);
-    }
-  }
-  if (result.is_error) rs.outcome = RequestOutcome::kToolError;
+  result = finish_tool_result(*entry, rs, failure, std::move(result));
   co_return tool_result(core, rs, std::move(result));
 }
 
@@ -489,7 +471,14 @@ enum Era : unsigned {
 };
 
 // What a 2026-07-28 server must have declared for the method to exist.
-enum class Needs { kNothing, kResources, kPrompts, kCompletions };
+enum class Needs { kNothing, kResources, kPrompts, kCompletions, kTasks };
+
+// The task methods (task_methods.cc), in the table's shape.
+template <TaskMethod method>
+awaitable<Reply> task_method(Call c) {
+  awaitable<Reply> call = method(*c.core, std::move(c.session), std::move(c.request), c.m);
+  co_return co_await std::move(call);
+}
 
 struct Method {
   std::string_view name;
@@ -513,6 +502,13 @@ constexpr Method kMethods[] = {
     {"prompts/get", prompts_get, kBoth, Needs::kPrompts},
     {"completion/complete", complete, kBoth, Needs::kCompletions},
     {"logging/setLevel", set_level, kHandshake},
+    // Tasks: 2025-11-25 (experimental) and the 2026-07-28 extension, which dropped tasks/result
+    // and tasks/list and added tasks/update.
+    {"tasks/get", task_method<tasks_get>, kBoth, Needs::kTasks},
+    {"tasks/cancel", task_method<tasks_cancel>, kBoth, Needs::kTasks},
+    {"tasks/result", task_method<tasks_result>, kHandshake},
+    {"tasks/list", task_method<tasks_list>, kHandshake},
+    {"tasks/update", task_method<tasks_update>, kStateless, Needs::kTasks},
 };
 
 const Method* find_method(std::string_view name, bool modern) {
@@ -528,6 +524,29 @@ const Method* find_method(std::string_view name, bool modern) {
 
 }  // namespace
 
+CallToolResult finish_tool_result(const ToolEntry& entry, RequestState& rs,
+                                  const std::optional<std::string>& failure,
+                                  CallToolResult result) {
+  const std::string& name = entry.tool.name;
+  if (failure) {
+    std::string shown = report_exception(rs, "tool '" + name + "'", *failure);
+    result = CallToolResult::error("Tool '" + name + "' failed: " + shown);
+  } else if (entry.output && !result.is_error) {
+    if (!result.structured_content) {
+      result = CallToolResult::error("Tool '" + name +
+                                     "' declares an outputSchema but returned no "
+                                     "structuredContent");
+    } else if (auto problem = entry.output->validate(*result.structured_content)) {
+      result = CallToolResult::error("Tool '" + name +
+                                     "' returned structuredContent that does not match its "
+                                     "outputSchema: " +
+                                     *problem);
+    }
+  }
+  if (result.is_error) rs.outcome = RequestOutcome::kToolError;
+  return result;
+}
+
 bool ServerCore::modern_method_available(std::string_view method) const {
   const Method* m = find_method(method, true);
   if (!m) return false;
@@ -540,6 +559,8 @@ bool ServerCore::modern_method_available(std::string_view method) const {
       return !prompts.empty();
     case Needs::kCompletions:
       return !completers.empty();
+    case Needs::kTasks:
+      return tasks->task_tools.load() > 0;
     case Needs::kNothing:
       break;
   }

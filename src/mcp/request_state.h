@@ -32,6 +32,12 @@
 namespace idp::mcp {
 
 using RequestState = ToolContext::State;
+struct RunningTask;  // task_engine.h
+struct TaskLaunch;   // task_engine.h
+
+// The client capability a question to the client needs: "sampling", "elicitation" or "roots";
+// empty for a method that is no such question (tool_context.cc).
+std::string_view capability_for(std::string_view method);
 
 // Log level meaning "send no notifications/message" (2026-07-28 request without logLevel).
 inline constexpr int kNoLogs = 1000;
@@ -40,6 +46,9 @@ inline constexpr int kNoLogs = 1000;
 // makes a fresh one (with an empty id) for every POST.
 struct ProtocolSession {
   virtual ~ProtocolSession() = default;
+  // A server-initiated message to the client outside any request (the transport's standalone
+  // stream); dropped where there is none. For a task's status notifications.
+  virtual void notify(std::string message) { (void)message; }
 
   std::string id;  // empty for the one-shot sessions of stateless mode
   std::string protocol_version{kLatestProtocolVersion};
@@ -132,6 +141,11 @@ struct ToolContext::State {
   Identity identity;
   std::string trace_id;  // of the HTTP request, for logs
   std::string peer;      // the remote address
+  // Set for the background run of a task's tool (task_engine.h): questions wait for
+  // tasks/update, progress messages become the task's statusMessage.
+  std::shared_ptr<RunningTask> task;
+  // Set while a TaskStart::kOnRequest tool may still turn its call into a task.
+  std::shared_ptr<TaskLaunch> launch;
 
   // How the dispatcher ended the request, for the transport's observer (request_hooks.h).
   RequestOutcome outcome = RequestOutcome::kOk;

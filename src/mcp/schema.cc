@@ -355,6 +355,38 @@ const boost::json::value* at_path(const boost::json::value& root,
   return cur;
 }
 
+// valijson's Boost.JSON adapter counts only int64 values as integers, so a uint64 (what a
+// std::size_t becomes) would fail "type": "integer". Such values up to INT64_MAX are made int64
+// for the check; larger ones stay what they are (numbers).
+bool has_int64_sized_uint64(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::uint64:
+      return v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX);
+    case boost::json::kind::array:
+      for (const auto& item : v.get_array()) {
+        if (has_int64_sized_uint64(item)) return true;
+      }
+      return false;
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (has_int64_sized_uint64(kv.value())) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+void uint64_to_int64(boost::json::value& v) {
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    v = static_cast<std::int64_t>(v.get_uint64());
+  } else if (auto* a = v.if_array()) {
+    for (auto& item : *a) uint64_to_int64(item);
+  } else if (auto* o = v.if_object()) {
+    for (auto& kv : *o) uint64_to_int64(kv.value());
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> SchemaValidator::validate(const boost::json::value& instance) const {
@@ -374,6 +406,11 @@ std::optional<SchemaViolation> SchemaValidator::check(const boost::json::value& 
   if (c.fast && c.fast->accepts(instance)) {
     if (auto bad = c.formats.check(instance)) return SchemaViolation{std::move(*bad), true};
     return std::nullopt;
+  }
+  if (has_int64_sized_uint64(instance)) {
+    boost::json::value same = instance;
+    uint64_to_int64(same);
+    return check(same);
   }
   valijson::adapters::BoostJsonAdapter target(instance);
   if (valijson_accepts(c.schema, target, nullptr)) {

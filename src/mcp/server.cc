@@ -11,6 +11,7 @@
 #include "idp/core/log.h"
 #include "idp/core/random.h"
 #include "server_core.h"
+#include "task_engine.h"
 
 namespace idp::mcp {
 
@@ -18,6 +19,13 @@ namespace net = boost::asio;
 
 std::string internal_error_text(std::string_view trace_id) {
   return "internal error, trace id " + std::string(trace_id);
+}
+
+std::string fail_request(RequestState& rs, const json::value& id, int code, std::string message,
+                         std::optional<json::value> data) {
+  rs.outcome = RequestOutcome::kError;
+  rs.rpc_error = code;
+  return jsonrpc::error_response(id, jsonrpc::RpcError{code, std::move(message), std::move(data)});
 }
 
 // ---- PendingRegistry, RequestState ------------------------------------------------------------
@@ -105,6 +113,7 @@ ServerCore::ServerCore(ServerOptions o) : options(std::move(o)) {
                  R"(,"cacheScope":")" + (options.cache_public ? "public" : "private") + '"';
   state_key =
       options.request_state_key.empty() ? random_token(32) : options.request_state_key.reveal();
+  tasks = std::make_shared<TaskEngine>(options.tasks);
 }
 
 void ServerCore::broadcast(std::string_view method, const json::object& params,
@@ -117,8 +126,18 @@ void ServerCore::broadcast(std::string_view method, const json::object& params,
   for (auto& l : ls) l(method, params, only_subscribed_uri);
 }
 
-json::object ServerCore::capabilities() const {
+json::object ServerCore::capabilities(bool modern) const {
   json::object caps{{"tools", json::object{{"listChanged", true}}}, {"logging", json::object{}}};
+  if (tasks->task_tools.load() > 0) {
+    if (modern) {
+      caps["extensions"] = json::object{{kTasksExtension, json::object{}}};
+    } else {
+      caps["tasks"] = json::object{
+          {"list", json::object{}},
+          {"cancel", json::object{}},
+          {"requests", json::object{{"tools", json::object{{"call", json::object{}}}}}}};
+    }
+  }
   std::shared_lock lock(mu);
   if (!resources.empty() || !templates.empty()) {
     caps["resources"] = json::object{{"subscribe", true}, {"listChanged", true}};
@@ -176,7 +195,7 @@ json::object ServerCore::initialize(ProtocolSession& session, const json::object
   if (auto* info = ::idp::json::find_object(params, "clientInfo")) session.client_info = *info;
 
   json::object result{{"protocolVersion", session.protocol_version},
-                      {"capabilities", capabilities()},
+                      {"capabilities", capabilities(false)},
                       {"serverInfo", server_info}};
   if (options.instructions) result["instructions"] = *options.instructions;
   return result;
@@ -260,9 +279,9 @@ std::shared_ptr<ServerCore::Running> ServerCore::start_request(
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-Server::~Server() = default;
+Server::~Server() { impl_->core.tasks->cancel_all(); }
 
-Result<void> Server::add_tool(Tool tool, ToolHandler handler) {
+Result<void> Server::add_tool(Tool tool, ToolHandler handler, TaskStart task_start) {
   ServerCore& core = impl_->core;
   if (tool.name.empty()) return make_error(ErrorCode::kInvalidArgument, "a tool needs a name");
   if (!handler) {
@@ -290,6 +309,7 @@ Result<void> Server::add_tool(Tool tool, ToolHandler handler) {
   entry->listing = json::value_from(tool);
   entry->tool = std::move(tool);
   entry->handler = std::move(handler);
+  entry->task_start = task_start;
   {
     std::unique_lock lock(core.mu);
     if (core.tools.contains(entry->tool.name)) {
@@ -298,6 +318,7 @@ Result<void> Server::add_tool(Tool tool, ToolHandler handler) {
     }
     entry->seq = core.next_seq++;
     if (!entry->param_headers.empty()) ++core.tools_with_param_headers;
+    if (entry->tool.task_support != TaskSupport::kForbidden) ++core.tasks->task_tools;
     core.tools.emplace(entry->tool.name, std::move(entry));
   }
   core.broadcast("notifications/tools/list_changed", {});
@@ -311,6 +332,7 @@ bool Server::remove_tool(std::string_view name) {
     auto it = core.tools.find(name);
     if (it == core.tools.end()) return false;
     if (!it->second->param_headers.empty()) --core.tools_with_param_headers;
+    if (it->second->tool.task_support != TaskSupport::kForbidden) --core.tasks->task_tools;
     core.tools.erase(it);
   }
   core.broadcast("notifications/tools/list_changed", {});

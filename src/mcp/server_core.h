@@ -32,6 +32,8 @@
 
 namespace idp::mcp {
 
+class TaskEngine;  // task_engine.h
+
 struct ToolEntry {
   std::uint64_t seq;
   Tool tool;
@@ -40,6 +42,7 @@ struct ToolEntry {
   std::optional<SchemaValidator> output;
   std::vector<xheader::ParamHeader> param_headers;
   ToolHandler handler;
+  TaskStart task_start = TaskStart::kAtOnce;
 };
 
 struct ResourceEntry {
@@ -96,8 +99,12 @@ struct ServerCore {
   // Builds the InitializeResult for a requested version; records it in the session.
   json::object initialize(ProtocolSession& session, const json::object& params);
 
-  // The capabilities both eras advertise (initialize, server/discover).
-  json::object capabilities() const;
+  // The capabilities advertised by initialize (modern false) and server/discover (true): the
+  // same but for tasks (2025-11-25 "tasks"; 2026-07-28 extensions["io.modelcontextprotocol/tasks"]).
+  json::object capabilities(bool modern) const;
+
+  // Tasks (task_engine.h): the store and the tasks running here.
+  std::shared_ptr<TaskEngine> tasks;
   // Whether a 2026-07-28 request for `method` is served (in the method table for that era and
   // its capability declared); the transport answers 404 / -32601 otherwise.
   // subscriptions/listen is the transport's own.
@@ -177,5 +184,30 @@ struct ServerAccess {
 // "internal error, trace id X": what a client is told about a failure whose details stay in the
 // server's log.
 std::string internal_error_text(std::string_view trace_id);
+
+// Runs a handler, catching what it throws: the exception's text, or nothing when it returned.
+template <class T>
+boost::asio::awaitable<std::optional<std::string>> guarded(boost::asio::awaitable<T> handler,
+                                                           T& out) {
+  try {
+    out = co_await std::move(handler);
+  } catch (const std::exception& e) {
+    co_return std::string(e.what());
+  } catch (...) {
+    co_return std::string("an exception that is not a std::exception");
+  }
+  co_return std::nullopt;
+}
+
+// A JSON-RPC error answer to `request`, recorded for the transport's observer.
+std::string fail_request(RequestState& request, const json::value& id, int code,
+                         std::string message, std::optional<json::value> data = std::nullopt);
+
+// What a tools/call handler's outcome becomes (dispatch.cc): the exception's text (`failure`)
+// is logged and replaced by an internal error with the trace id; a result that breaks the tool's
+// outputSchema becomes an error result. Records a tool error in the request's outcome.
+CallToolResult finish_tool_result(const ToolEntry& entry, RequestState& request,
+                                  const std::optional<std::string>& failure,
+                                  CallToolResult result);
 
 }  // namespace idp::mcp

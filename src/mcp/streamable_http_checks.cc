@@ -226,9 +226,13 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
                          "' does not match body method '" + m.method + "'",
                      id);
   }
+  // The tasks extension routes tasks/get, tasks/update and tasks/cancel by params.taskId.
   const char* name_field = m.method == "tools/call" || m.method == "prompts/get" ? "name"
                            : m.method == "resources/read"                        ? "uri"
-                                                                                 : nullptr;
+                           : m.method == "tasks/get" || m.method == "tasks/update" ||
+                                   m.method == "tasks/cancel"
+                               ? "taskId"
+                               : nullptr;
   const json::string* name = name_field ? ::idp::json::find_string(m.params, name_field) : nullptr;
   if (name) {
     auto raw = header_value(req, "Mcp-Name");

@@ -315,7 +315,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
           m.id);
       co_return co_await res.send(std::move(invalid));
     }
-    json::object caps = core.capabilities();
+    json::object caps = core.capabilities(true);
     auto l =
         listeners.open(m.id, *filter, caps, opt.replay_events, opt.max_subscriptions_per_session);
     auto ex = co_await net::this_coro::executor;

@@ -43,7 +43,7 @@ struct Session : ProtocolSession {
   std::uint64_t next_stream = 1;
 
   // Sends a message on the standalone stream (server-initiated, unrelated to a request).
-  void notify(std::string message);
+  void notify(std::string message) override;
   // Keeps a stream the client has seen replayable until `retained` newer ones push it out.
   void remember_stream(const std::shared_ptr<EventStream>& stream, std::size_t retained);
   // The stream a Last-Event-ID names ("g" is the standalone one); null when unknown.

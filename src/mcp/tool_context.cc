@@ -4,6 +4,7 @@
 
 #include "idp/core/random.h"
 #include "request_state.h"
+#include "task_engine.h"
 
 namespace idp::mcp {
 
@@ -11,10 +12,19 @@ ToolContext::ToolContext(std::shared_ptr<State> state) : state_(std::move(state)
 ToolContext::~ToolContext() = default;
 
 void ToolContext::progress(double progress, std::optional<double> total, std::string_view message) {
+  if (state_->task) report_task_status(*state_, message);
   if (!state_->progress_token) return;
   json::object params{{"progressToken", *state_->progress_token}, {"progress", progress}};
   if (total) params["total"] = *total;
   if (!message.empty()) params["message"] = message;
+  if (state_->task) {
+    // A 2025-11-25 task keeps its call's progressToken; the call's stream is gone, so the
+    // notification takes the session's standalone stream.
+    if (auto session = state_->session.lock()) {
+      session->notify(jsonrpc::notification("notifications/progress", params));
+    }
+    return;
+  }
   state_->push(jsonrpc::notification("notifications/progress", params));
 }
 
@@ -33,7 +43,8 @@ void ToolContext::log(LogLevel level, json::value data, std::string_view logger)
 
 bool ToolContext::cancelled() const {
   if (state_->cancelled()) return true;
-  if (state_->modern) return false;
+  // A task outlives its session: only tasks/cancel, its expiry or the server's end stop it.
+  if (state_->modern || state_->task) return false;
   auto session = state_->session.lock();
   return session && session->closed;
 }
@@ -55,15 +66,14 @@ boost::asio::awaitable<bool> ToolContext::sleep(std::chrono::milliseconds durati
   co_return !cancelled();
 }
 
-namespace {
-
-// The client capability a question needs ("" for methods that are not MRTR questions).
 std::string_view capability_for(std::string_view method) {
   if (method == "sampling/createMessage") return "sampling";
   if (method == "elicitation/create") return "elicitation";
   if (method == "roots/list") return "roots";
   return {};
 }
+
+namespace {
 
 std::string_view key_prefix(std::string_view method) {
   if (method == "sampling/createMessage") return "sampling";
@@ -106,6 +116,10 @@ Result<json::value> ask(RequestState& rs, std::string_view method, json::object 
 
 boost::asio::awaitable<Result<json::value>> ToolContext::request(
     std::string_view method, json::object params, std::chrono::milliseconds timeout) {
+  if (state_->task) {
+    auto answer = ask_in_task(*state_, method, std::move(params), {});
+    co_return co_await std::move(answer);
+  }
   if (state_->modern) co_return ask(*state_, method, std::move(params), {});
   if (!state_->can_push() || !state_->pending) {
     co_return make_error(ErrorCode::kUnavailable,
@@ -155,6 +169,10 @@ boost::asio::awaitable<Result<json::value>> ToolContext::request(
 boost::asio::awaitable<Result<json::value>> ToolContext::create_message(json::object params,
                                                                         std::string_view key) {
   const std::string_view method = "sampling/createMessage";
+  if (state_->task) {
+    auto answer = ask_in_task(*state_, method, std::move(params), key);
+    co_return co_await std::move(answer);
+  }
   if (state_->modern) co_return ask(*state_, method, std::move(params), key);
   if (!client_capabilities().contains("sampling")) {
     co_return make_error(ErrorCode::kUnavailable,
@@ -167,6 +185,10 @@ boost::asio::awaitable<Result<json::value>> ToolContext::create_message(json::ob
 boost::asio::awaitable<Result<json::value>> ToolContext::elicit(json::object params,
                                                                 std::string_view key) {
   const std::string_view method = "elicitation/create";
+  if (state_->task) {
+    auto answer = ask_in_task(*state_, method, std::move(params), key);
+    co_return co_await std::move(answer);
+  }
   if (state_->modern) co_return ask(*state_, method, std::move(params), key);
   if (!client_capabilities().contains("elicitation")) {
     co_return make_error(ErrorCode::kUnavailable,
@@ -178,6 +200,10 @@ boost::asio::awaitable<Result<json::value>> ToolContext::elicit(json::object par
 
 boost::asio::awaitable<Result<json::value>> ToolContext::list_roots(std::string_view key) {
   const std::string_view method = "roots/list";
+  if (state_->task) {
+    auto answer = ask_in_task(*state_, method, json::object{}, key);
+    co_return co_await std::move(answer);
+  }
   if (state_->modern) co_return ask(*state_, method, json::object{}, key);
   if (!client_capabilities().contains("roots")) {
     co_return make_error(ErrorCode::kUnavailable,
@@ -189,6 +215,19 @@ boost::asio::awaitable<Result<json::value>> ToolContext::list_roots(std::string_
 }
 
 bool ToolContext::input_required() const { return !state_->input_requests.empty(); }
+bool ToolContext::in_task() const { return state_->task != nullptr; }
+
+boost::asio::awaitable<bool> ToolContext::start_task() {
+  if (state_->task) co_return true;
+  auto start = start_launched_task(*state_);
+  std::shared_ptr<State> task_state = co_await std::move(start);
+  if (!task_state) co_return false;
+  state_ = std::move(task_state);
+  co_return true;
+}
+std::string_view ToolContext::task_id() const {
+  return state_->task ? std::string_view(state_->task->id) : std::string_view{};
+}
 bool ToolContext::resumed() const { return state_->resumed; }
 bool ToolContext::stateless_protocol() const { return state_->modern; }
 

@@ -1,5 +1,6 @@
 #include "idp/mcp/types.h"
 #include "idp/mcp/jsonrpc.h"
+#include "idp/core/json_util.h"
 
 #include <boost/json/serialize.hpp>
 
@@ -174,6 +175,9 @@ void tag_invoke(json::value_from_tag, json::value& v, const Tool& x) {
   if (x.output_schema) o["outputSchema"] = *x.output_schema;
   if (x.annotations) o["annotations"] = json::value_from(*x.annotations);
   if (x.meta) o["_meta"] = *x.meta;
+  if (x.task_support != TaskSupport::kForbidden) {
+    o["execution"] = json::object{{"taskSupport", to_string(x.task_support)}};
+  }
   for (const auto& [k, val] : x.extra) {
     if (!o.contains(k)) o[k] = val;
   }
@@ -198,7 +202,31 @@ Tool tag_invoke(json::value_to_tag<Tool>, const json::value& v) {
   if (auto it = o.find("_meta"); it != o.end() && it->value().is_object()) {
     x.meta = it->value().get_object();
   }
+  if (auto* execution = ::idp::json::find_object(o, "execution")) {
+    if (auto* support = ::idp::json::find_string(*execution, "taskSupport")) {
+      x.task_support = parse_task_support(*support).value_or(TaskSupport::kForbidden);
+    }
+  }
   return x;
+}
+
+std::string_view to_string(TaskSupport support) {
+  switch (support) {
+    case TaskSupport::kOptional:
+      return "optional";
+    case TaskSupport::kRequired:
+      return "required";
+    case TaskSupport::kForbidden:
+      break;
+  }
+  return "forbidden";
+}
+
+std::optional<TaskSupport> parse_task_support(std::string_view text) {
+  if (text == "forbidden") return TaskSupport::kForbidden;
+  if (text == "optional") return TaskSupport::kOptional;
+  if (text == "required") return TaskSupport::kRequired;
+  return std::nullopt;
 }
 
 std::string serialize(const CallToolResult& x) {

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 
+#include "../lib/run_coroutine.h"
 #include "idp/auth/bearer_auth.h"
 #include "idp/auth/cognito.h"
 #include "idp/auth/local_cognito.h"
@@ -182,16 +183,6 @@ TEST_F(BearerAuthTest, ProtectedResourceMetadataNamesThePool) {
   EXPECT_EQ(::idp::json::parse(disc.body)->at("issuer").as_string(), idp_->issuer(pool_));
 }
 
-template <class T>
-T run_on(std::function<awaitable<T>(boost::asio::any_io_executor)> body) {
-  boost::asio::io_context ioc;
-  std::optional<T> out;
-  boost::asio::co_spawn(ioc, body(ioc.get_executor()), [&](std::exception_ptr e, T v) {
-    if (!e) out = std::move(v);
-  });
-  ioc.run();
-  return std::move(*out);
-}
 
 // Starts `n` copies of `body` at once on `ex` and returns when all have finished.
 awaitable<void> all_at_once(boost::asio::any_io_executor ex, int n, std::function<awaitable<void>()> body) {
@@ -208,7 +199,7 @@ awaitable<void> all_at_once(boost::asio::any_io_executor ex, int n, std::functio
 
 TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes) {
   CognitoConfig cfg = alice();
-  auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+  auto report = test::run_coroutine<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
     // Eight concurrent callers: one sign-in.
     int good = 0;
@@ -239,7 +230,7 @@ TEST_F(BearerAuthTest, CognitoTokenProviderSignsInOnceForManyCallersAndRefreshes
 TEST_F(BearerAuthTest, FiveSecondTokensThroughAThirtySecondStreamOfCalls) {
   idp_->set_token_lifetime(std::chrono::seconds(5));
   CognitoConfig cfg = alice();
-  auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+  auto report = test::run_coroutine<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg, http::ClientOptions{},
                                                            std::chrono::seconds(120), clock_);
     mcp::ClientOptions o;
@@ -271,7 +262,7 @@ TEST_F(BearerAuthTest, FiveSecondTokensThroughAThirtySecondStreamOfCalls) {
 // 50 agents' first calls at once share one provider: exactly one InitiateAuth.
 TEST_F(BearerAuthTest, FiftyConcurrentFirstCallsSignInOnce) {
   CognitoConfig cfg = alice();
-  auto report = run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+  auto report = test::run_coroutine<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
     auto provider = std::make_shared<CognitoTokenProvider>(ex, cfg);
     int good = 0;
     co_await all_at_once(ex, 50, [&]() -> awaitable<void> {
@@ -301,7 +292,7 @@ TEST_F(BearerAuthTest, CognitoErrorsTellTheOperatorWhatToDo) {
   std::string sc_secret(secret_client.at("UserPoolClient").at("ClientSecret").as_string());
   std::string endpoint = fmt::format("http://127.0.0.1:{}/", idp_http_->port());
   auto attempt = [&](CognitoConfig cfg) {
-    return run_on<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
+    return test::run_coroutine<std::string>([&](boost::asio::any_io_executor ex) -> awaitable<std::string> {
       CognitoClient client(ex);
       auto t = co_await client.sign_in(cfg);
       if (!t) co_return t.error().message();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Core dumps are off in a running `idp-agents serve` (and in every idp-agents command): its
-# /proc/<pid>/limits shows a core file size of 0, soft and hard, although the shell that started
+# Core dumps are off in a running `idp-agents serve` (and in every idp-agents command) and in a
+# running `idp-mcp-server` (the example MCP server): their /proc/<pid>/limits shows a core file size of 0, soft and hard, although the shell that started
 # it allowed cores. With IDP_ALLOW_CORE_DUMPS=1 (debugging a crash) the limit is left as it was
 # and a warning says so. (Non-dumpability, PR_SET_DUMPABLE, is checked from inside a process by
 # unit.CoreDumpsTest: from outside it shows only to a user other than root.)
@@ -30,6 +30,15 @@ wait_line "$TMP/serve.out" 'listening on http://127\.0\.0\.1:[0-9]+' >/dev/null
 [[ $(core_limit "$SERVE") == "0 0" ]] ||
   fail "serve runs with core file size '$(core_limit "$SERVE")' (the shell allowed $allowed)"
 pass "a running serve has core dumps off (Max core file size 0 0)"
+
+"$BIN/idp-mcp-server" --listen 127.0.0.1:0 --db "$TMP/example.db" --jwt-issuer "$COG/$COG_POOL" \
+  --cognito-client-id "$COG_CLIENT" >"$TMP/example.out" 2>&1 &
+EXAMPLE=$!
+PIDS+=($EXAMPLE)
+wait_line "$TMP/example.out" 'http://127\.0\.0\.1:[0-9]+/mcp' >/dev/null
+[[ $(core_limit "$EXAMPLE") == "0 0" ]] ||
+  fail "idp-mcp-server runs with core file size '$(core_limit "$EXAMPLE")' (the shell allowed $allowed)"
+pass "a running idp-mcp-server has core dumps off (Max core file size 0 0)"
 
 IDP_ALLOW_CORE_DUMPS=1 "$BIN/idp-agents" local-cognito --port 0 --data "$TMP/cognito2" \
   >"$TMP/allowed.out" 2>"$TMP/allowed.err" &

@@ -326,6 +326,54 @@ TEST_F(HttpClientTest, BadUrls) {
   EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST_F(HttpClientTest, AMethodOrHeaderThatWouldBreakTheMessageIsRefusedBeforeSending) {
+  start();
+  Client c(ioc_.get_executor(), plain());
+  ClientRequest bad_value;
+  bad_value.url = base_ + "/hello";
+  bad_value.headers.add("X-Note", "a\r\nX-Injected: 1");
+  auto r = run(ioc_, c.request(bad_value));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("header X-Note contains a line break"), std::string::npos)
+      << r.error().message();
+  ClientRequest bad_name;
+  bad_name.url = base_ + "/hello";
+  bad_name.headers.add("X Note", "1");
+  r = run(ioc_, c.request(bad_name));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("invalid header name 'X Note'"), std::string::npos)
+      << r.error().message();
+  ClientRequest bad_method;
+  bad_method.method = "GET /x HTTP/1.1\r\n";
+  bad_method.url = base_ + "/hello";
+  r = run(ioc_, c.request(bad_method));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("invalid HTTP method"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(c.stats().connections_opened, 0u);  // nothing reached the server
+}
+
+TEST_F(HttpClientTest, AChunkedRequestBodyArrivesWhole) {
+  start();
+  Client c(ioc_.get_executor(), plain());
+  ClientRequest post;
+  post.method = "POST";
+  post.url = base_ + "/echo";
+  post.headers.add("Content-Type", "application/json");
+  post.headers.add("Transfer-Encoding", "chunked");
+  post.body = R"({"chunked":true,"n":[1,2,3]})";
+  auto r = run(ioc_, c.request(post));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, post.body);
+  post.body.clear();  // the last chunk alone
+  r = run(ioc_, c.request(post));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->body, "");
+  EXPECT_EQ(c.stats().connections_opened, 1u);  // the framing left the connection reusable
+}
+
 TEST_F(HttpClientTest, UnresolvableHostIsUnavailable) {
   Client c(ioc_.get_executor(), plain());
   auto r = get(c, "http://no-such-host.invalid/x");

@@ -14,6 +14,19 @@ namespace {
 
 using boost::asio::awaitable;
 
+// Streams 64 KiB chunks until a write fails, then sets `cut`.
+awaitable<void> flood(Responder& res, test::Event& cut) {
+  Response head;
+  head.headers.add("Content-Type", "application/octet-stream");
+  co_await res.start_stream(std::move(head));
+  const std::string chunk(64 * 1024, 'x');
+  for (;;) {
+    bool written = co_await res.write(chunk);
+    if (!written) break;
+  }
+  cut.set();
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(ServerOptions opt) {
@@ -40,6 +53,19 @@ class HttpServerTest : public ::testing::Test {
           200, std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
       co_await res.send(std::move(r));
     });
+    server_->route("GET", "/created", [](const Request&, Responder& res) -> awaitable<void> {
+      Response r = Response::json(201, R"({"ok":true})");
+      r.headers.add("X-Trace", "t-1");
+      co_await res.send(std::move(r));
+    });
+    server_->route("GET", "/injected", [](const Request&, Responder& res) -> awaitable<void> {
+      Response r = Response::text(200, "body");
+      r.headers.add("X-Bad", "a\r\nX-Injected: yes");
+      co_await res.send(std::move(r));
+    });
+    server_->route("GET", "/flood", [this](const Request&, Responder& res) {
+      return flood(res, flood_cut_);
+    });
     server_->route("GET", "/throw", [](const Request&, Responder&) -> awaitable<void> {
       throw std::runtime_error("boom");
       co_return;
@@ -48,9 +74,17 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(port) << port.error().message();
     port_ = *port;
   }
+  // Sends `bytes` (an unfinished request) on a new connection; true once the server closes it
+  // (RawConnection's 10 s guard bounds a failure).
+  bool closed_after_sending(const std::string& bytes) {
+    test::RawConnection c(port_);
+    c.send_raw(bytes);
+    return c.closed_by_peer();
+  }
   void TearDown() override {
     if (server_) server_->stop();
   }
+  test::Event flood_cut_;  // declared before the server, which outlives its handlers
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;
 };
@@ -127,9 +161,68 @@ TEST_F(HttpServerTest, SlowHeadersTimeOut) {
   ServerOptions opt;
   opt.header_timeout = std::chrono::milliseconds(200);
   start(opt);
+  EXPECT_TRUE(closed_after_sending("GET /hello HTTP/1.1\r\nHost: x\r\n"));  // header unfinished
+}
+
+TEST_F(HttpServerTest, SlowBodiesTimeOut) {
+  ServerOptions opt;
+  opt.body_timeout = std::chrono::milliseconds(200);
+  start(opt);
+  // The header is complete; the body stops after 3 of its 10 bytes.
+  EXPECT_TRUE(
+      closed_after_sending("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+}
+
+// A client that stops reading: the server's write waits on a full socket buffer until the write
+// timeout ends it.
+TEST_F(HttpServerTest, AClientThatStopsReadingIsCutOffAfterTheWriteTimeout) {
+  ServerOptions opt;
+  opt.write_timeout = std::chrono::milliseconds(200);
+  start(opt);
   test::RawConnection c(port_);
-  c.send_raw("GET /hello HTTP/1.1\r\nHost: x\r\n");  // never finishes the header
-  EXPECT_TRUE(c.closed_by_peer());  // blocks until the server closes it (or a 10 s guard)
+  c.send("GET", "/flood", {}, "");
+  EXPECT_TRUE(flood_cut_.wait(std::chrono::seconds(20)));  // a bound only a failure reaches
+}
+
+// A plain (Content-Length) answer: status line, the handler's fields, framing and keep-alive
+// as HTTP/1.0 and HTTP/1.1 clients expect them.
+TEST_F(HttpServerTest, PlainAnswersAreFramedForTheClientsVersion) {
+  start({});
+  test::RawConnection c(port_);
+  c.send("GET", "/created", {}, "");
+  auto r = c.read();
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, R"({"ok":true})");
+  EXPECT_EQ(r.header("content-length"), "11");
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.header("x-trace"), "t-1");
+  EXPECT_EQ(r.header("connection"), "");
+
+  // HTTP/1.1 with Connection: close: the answer says so and the server closes.
+  c.send("GET", "/hello", {{"Connection", "close"}}, "");
+  r = c.read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+
+  // HTTP/1.0 asking for keep-alive: the answer confirms it and the connection stays usable.
+  test::RawConnection d(port_);
+  for (int i = 0; i < 2; ++i) {
+    d.send_raw("GET /hello?v=10 HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+    r = d.read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello v=10");
+    EXPECT_EQ(r.header("connection"), "keep-alive");
+  }
+}
+
+// A field value with CR LF from a handler never splits into a second field on the wire.
+TEST_F(HttpServerTest, AFieldValueCannotInjectAField) {
+  start({});
+  test::RawConnection c(port_);
+  c.send("GET", "/injected", {}, "");
+  auto r = c.read();
+  EXPECT_EQ(r.header("x-injected"), "");
 }
 
 TEST_F(HttpServerTest, ListeningOnABadAddressIsAClearError) {

@@ -27,6 +27,7 @@
 #include <set>
 #include <thread>
 
+#include "../lib/run_coroutine.h"
 #include "idp/core/json_util.h"
 #include "idp/core/random.h"
 #include "idp/http/server.h"
@@ -42,20 +43,6 @@ namespace bj = boost::json;
 using boost::asio::awaitable;
 using Ex = boost::asio::any_io_executor;
 
-// Runs a coroutine to completion on its own io_context and returns its result.
-template <class T>
-T run(std::function<awaitable<T>(boost::asio::any_io_executor)> body) {
-  boost::asio::io_context ioc;
-  std::optional<T> out;
-  std::exception_ptr error;
-  boost::asio::co_spawn(ioc, body(ioc.get_executor()), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) out = std::move(v);
-  });
-  ioc.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*out);
-}
 
 class McpClient : public ::testing::Test {
  protected:
@@ -165,7 +152,7 @@ class McpClient : public ::testing::Test {
 };
 
 TEST_F(McpClient, ConnectsListsAndCalls) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions legacy;
     legacy.protocol_era = ProtocolEra::kLegacy;
     Client c(ex, url_, legacy);
@@ -186,7 +173,7 @@ TEST_F(McpClient, ConnectsListsAndCalls) {
 // Auto mode against our own server: 2026-07-28 when it answers server/discover, else a clean
 // fallback to 2025-11-25; either way the era, the version and the calls agree.
 TEST_F(McpClient, AutoEraAgainstOurServer) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     std::string out;
     for (int i = 0; i < 2; ++i) {  // the second connect uses the remembered era
       ClientOptions o;
@@ -221,7 +208,7 @@ TEST_F(McpClient, ReadsResourcesAndPrompts) {
       [](const std::map<std::string, std::string>& a, ToolContext&) -> awaitable<Result<GetPromptResult>> {
         co_return GetPromptResult{std::nullopt, {PromptMessage{"user", content::text("hello " + a.at("who"))}}};
       }));
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions quiet;
     quiet.listen = false;
     quiet.protocol_era = ProtocolEra::kLegacy;
@@ -246,7 +233,7 @@ TEST_F(McpClient, ReadsResourcesAndPrompts) {
 
 TEST_F(McpClient, ResumesALostStreamWithLastEventId) {
   std::vector<std::string> logs;
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o;
     o.hooks.log = [&](const bj::object& p) { logs.push_back(bj::serialize(p.at("data"))); };
     o.protocol_era = ProtocolEra::kLegacy;  // Last-Event-ID resumption is a 2025-era mechanism
@@ -262,7 +249,7 @@ TEST_F(McpClient, ResumesALostStreamWithLastEventId) {
 }
 
 TEST_F(McpClient, ReinitializesWhenTheServerForgetsTheSession) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions quiet;
     quiet.listen = false;
     quiet.protocol_era = ProtocolEra::kLegacy;  // sessions are a 2025-era mechanism
@@ -297,7 +284,7 @@ TEST_F(McpClient, RefreshesARejectedTokenOnce) {
     }
   };
   auto provider = std::make_shared<Provider>();
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o;
     o.token_provider = provider;
     o.listen = false;
@@ -317,7 +304,7 @@ TEST_F(McpClient, RefreshesARejectedTokenOnce) {
 TEST_F(McpClient, AWrongTokenIsAClearError) {
   require_token_ = "good";
   auto attempt = [&](ProtocolEra era) {
-    return run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    return test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
       ClientOptions o;
       o.token_provider = std::make_shared<StaticTokenProvider>(Secret("wrong"));
       o.protocol_era = era;
@@ -338,7 +325,7 @@ TEST_F(McpClient, AWrongTokenIsAClearError) {
 }
 
 TEST_F(McpClient, ProgressResetsTheTimeoutUpToTheHardMaximum) {
-  auto results = run<std::vector<std::string>>([&](Ex ex) -> awaitable<std::vector<std::string>> {
+  auto results = test::run_coroutine<std::vector<std::string>>([&](Ex ex) -> awaitable<std::vector<std::string>> {
     ClientOptions o;
     o.listen = false;
     o.max_timeout = std::chrono::milliseconds(2000);
@@ -373,7 +360,7 @@ TEST_F(McpClient, ProgressResetsTheTimeoutUpToTheHardMaximum) {
 }
 
 TEST_F(McpClient, CancellationStopsTheServerSide) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions quiet;
     quiet.listen = false;
     quiet.protocol_era = ProtocolEra::kLegacy;  // notifications/cancelled (2026-07-28 closes the stream)
@@ -398,7 +385,7 @@ TEST_F(McpClient, CancellationStopsTheServerSide) {
 }
 
 TEST_F(McpClient, ConcurrentCallsNeverCross) {
-  auto mismatches = run<int>([&](Ex ex) -> awaitable<int> {
+  auto mismatches = test::run_coroutine<int>([&](Ex ex) -> awaitable<int> {
     ClientOptions quiet;
     quiet.listen = false;
     Client c(ex, url_, quiet);
@@ -427,7 +414,7 @@ TEST_F(McpClient, ConcurrentCallsNeverCross) {
 }
 
 TEST_F(McpClient, ElicitationAnswersGetSchemaDefaults) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o;
     o.hooks.elicitation = [](const bj::object&) -> awaitable<Result<bj::value>> {
       co_return bj::value(bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Grace"}}}});
@@ -448,7 +435,7 @@ TEST_F(McpClient, ElicitationAnswersGetSchemaDefaults) {
 
 TEST_F(McpClient, ToolListChangesReachTheHook) {
   std::atomic<int> changes{0};
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     // Ends early when the change arrives (the hook runs on this io_context's one thread).
     boost::asio::steady_timer arrived(ex, std::chrono::seconds(30));
     ClientOptions o;
@@ -487,7 +474,7 @@ TEST_F(McpClient, BrokenEndpointsGiveErrorsNamingStepAndUrl) {
   };
   for (const auto& fc : cases) {
     std::string url = at(fc.path);
-    auto err = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    auto err = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
       ClientOptions o;
       o.timeout = std::chrono::milliseconds(300);
       o.http.max_response_bytes = 1024 * 1024;
@@ -502,7 +489,7 @@ TEST_F(McpClient, BrokenEndpointsGiveErrorsNamingStepAndUrl) {
 
 TEST_F(McpClient, RefusedConnectionAndRemotePlainHttp) {
   std::string closed = "http://127.0.0.1:1/mcp";
-  auto refused = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto refused = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, closed);
     auto ok = co_await c.connect();
     co_return ok ? "connected" : ok.error().message();
@@ -510,7 +497,7 @@ TEST_F(McpClient, RefusedConnectionAndRemotePlainHttp) {
   EXPECT_NE(refused.find(closed), std::string::npos) << refused;
   EXPECT_NE(refused.find("connect"), std::string::npos) << refused;
 
-  auto insecure = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto insecure = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, "http://mcp.example.com/mcp");
     auto ok = co_await c.connect();
     co_return ok ? "connected" : ok.error().message();
@@ -828,7 +815,7 @@ ClientOptions with_hooks() {
 }
 
 TEST_F(McpClientModern, DiscoverSelectsTheModernEra) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, at("/modern"));
     auto ok = co_await c.connect();
     if (!ok) co_return ok.error().message();
@@ -847,7 +834,7 @@ TEST_F(McpClientModern, DiscoverSelectsTheModernEra) {
 }
 
 TEST_F(McpClientModern, EveryRequestCarriesTheHeadersAndMeta) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o = with_hooks();
     o.info = {"meta-test", "9.9"};
     Client c(ex, at("/modern"), o);
@@ -899,7 +886,7 @@ TEST_F(McpClientModern, EveryRequestCarriesTheHeadersAndMeta) {
 
 TEST_F(McpClientModern, AnUnknownDiscoverFallsBackToInitializeAndIsRemembered) {
   for (std::string path : {"/legacy400", "/legacy-rpc"}) {
-    auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
       std::string out;
       for (int i = 0; i < 2; ++i) {
         ClientOptions o;
@@ -925,7 +912,7 @@ TEST_F(McpClientModern, AnUnknownDiscoverFallsBackToInitializeAndIsRemembered) {
 }
 
 TEST_F(McpClientModern, ForcedErasDoNotNegotiate) {
-  auto legacy = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto legacy = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o;
     o.listen = false;
     o.protocol_era = ProtocolEra::kLegacy;
@@ -936,7 +923,7 @@ TEST_F(McpClientModern, ForcedErasDoNotNegotiate) {
   });
   EXPECT_EQ(legacy, "2025-11-25");
   EXPECT_TRUE(seen("server/discover").empty());
-  auto modern = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto modern = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o;
     o.protocol_era = ProtocolEra::kModern;
     Client c(ex, at("/legacy400"), o);
@@ -950,7 +937,7 @@ TEST_F(McpClientModern, ForcedErasDoNotNegotiate) {
 
 TEST_F(McpClientModern, UnsupportedVersionGetsOneCorrectedRetry) {
   reject_discover_once_ = true;
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, at("/modern"));
     auto ok = co_await c.connect();
     co_return ok ? std::string(to_string(c.era())) + " " + c.protocol_version() : ok.error().message();
@@ -961,7 +948,7 @@ TEST_F(McpClientModern, UnsupportedVersionGetsOneCorrectedRetry) {
 
 TEST_F(McpClientModern, InputRequiredResultsGoThroughTheHooks) {
   int elicited = 0;
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o = with_hooks();
     auto inner = o.hooks.elicitation;
     o.hooks.elicitation = [&, inner](const bj::object& p) -> awaitable<Result<bj::value>> {
@@ -1000,7 +987,7 @@ TEST_F(McpClientModern, InputRequiredResultsGoThroughTheHooks) {
 }
 
 TEST_F(McpClientModern, InputRoundsAreBoundedAndMissingHooksFail) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o;  // no hooks
     o.max_input_rounds = 3;
     Client c(ex, at("/modern"), o);
@@ -1024,7 +1011,7 @@ TEST_F(McpClientModern, TheToolListIsCachedForItsTtl) {
   auto lists = [&](int ttl) {
     ttl_ms_ = ttl;
     std::size_t before = seen("tools/list").size();
-    auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
       Client c(ex, at("/modern"));
       (void)co_await c.connect();
       auto a = co_await c.list_tools();
@@ -1041,7 +1028,7 @@ TEST_F(McpClientModern, TheToolListIsCachedForItsTtl) {
 }
 
 TEST_F(McpClientModern, AHeaderMismatchListsTheToolsAgainAndRetries) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, at("/modern"));
     CallOptions defaults;  // named: GCC 12 and temporaries across co_await
     (void)co_await c.connect();
@@ -1062,7 +1049,7 @@ TEST_F(McpClientModern, AHeaderMismatchListsTheToolsAgainAndRetries) {
 TEST_F(McpClientModern, ListChangesArriveOnSubscriptionsListenAndEmptyTheCache) {
   ttl_ms_ = 60'000;
   std::atomic<int> changes{0};
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     boost::asio::steady_timer arrived(ex, std::chrono::seconds(30));
     ClientOptions o;
     o.hooks.tools_changed = [&] {
@@ -1091,7 +1078,7 @@ TEST_F(McpClientModern, ListChangesArriveOnSubscriptionsListenAndEmptyTheCache) 
 }
 
 TEST_F(McpClientModern, CancellingClosesTheStream) {
-  auto text = run<std::string>([&](Ex ex) -> awaitable<std::string> {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, at("/modern"));
     (void)co_await c.connect();
     auto cancel = std::make_shared<CancelSignal>();
@@ -1126,7 +1113,7 @@ TEST(McpClientTls, UnknownCaIsRejectedAndAGivenCaIsTrusted) {
   ASSERT_TRUE(port);
   std::string url = fmt::format("https://127.0.0.1:{}/mcp", *port);
   auto attempt = [&](std::string ca) {
-    return run<std::string>([&](Ex ex) -> awaitable<std::string> {
+    return test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
       ClientOptions o;
       o.http.ca_file = ca;
       o.listen = false;

@@ -31,8 +31,8 @@ check(client.getServerVersion()?.name === 'idp-mcp-server', 'initialize over HTT
 
 const { tools } = await client.listTools();
 const names = tools.map((t) => t.name).sort();
-check(JSON.stringify(names) === JSON.stringify(['calculator', 'get_client_address', 'list_outbox', 'send_verification_email']),
-  'tools/list names the four tools', names);
+check(JSON.stringify(names) === JSON.stringify(['calculator', 'get_client_address', 'list_outbox', 'send_verification_email', 'summarize_document']),
+  'tools/list names the five tools', names);
 check(tools.every((t) => t.outputSchema), 'every tool declares an outputSchema', tools.map((t) => t.name));
 
 const calc = await client.callTool({ name: 'calculator', arguments: { expression: '(12.5 + 7) * 3' } });

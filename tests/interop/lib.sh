@@ -6,6 +6,7 @@
 #   start_server PORT PID --page-size 3 # starts mcp-conformance-server --port 0 on 127.0.0.1
 #   ... use $PORT ...
 #   stop_server "$PID"                 # optional: every started server is also killed on EXIT
+#   start_node_server URL LOG script.mjs  # a Node MCP server printing "listening on URL"
 #
 # Environment:
 #   IDP_BIN_DIR    directory holding mcp-conformance-server (default <repo>/build/bin)
@@ -196,6 +197,32 @@ force_loopback_port() {
   wait_for_line "$1" \
     '^\[force-loopback\] pid [0-9]+ listening on \{"address":"127\.0\.0\.1","family":"IPv4","port":([0-9]+)\}' \
     "$2" 30
+}
+
+# start_node_server VAR_URL VAR_LOG SCRIPT [args...]: a Node server (started with PORT 0) that
+# prints "listening on http://127.0.0.1:PORT/mcp" first; VAR_LOG gets the file of its stderr.
+start_node_server() {
+  local -n _ns_url=$1 _ns_log=$2
+  local script=$3
+  shift 3
+  local base=$IDP_TMP/node-$(( ${#_idp_pids[@]} + 1 ))
+  IDP_PEERS_DIR=$IDP_PEERS "$IDP_NODE" "$script" 0 "$@" >"$base.out" 2>"$base.err" &
+  local pid=$!
+  _idp_pids+=("$pid")
+  local line=""
+  for _ in $(seq 150); do
+    line=$(head -n 1 "$base.out" 2>/dev/null || true)
+    [[ $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+/mcp)$ ]] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ ! $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+/mcp)$ ]]; then
+    tail -n 20 "$base.err" >&2 || true
+    fail "$(basename "$script") did not start"
+  fi
+  _ns_url=${BASH_REMATCH[1]}
+  _ns_log=$base.err
+  log "$(basename "$script") pid $pid at $_ns_url"
 }
 
 # run_bounded SECONDS CMD...: run CMD with a hard time limit (exit 124 on timeout).

@@ -5,7 +5,7 @@
 # cancel + ping, per-call timeout + ping, close) and stops the server by pid:
 #
 #   ours default            mcp-conformance-server
-#   ours --page-size 3      the tool listing takes 6 pages
+#   ours --page-size 3      the tool listing takes several pages
 #   ours --stateless        no session id may be issued
 #   ts stateful sse         tests/interop/ts-server.mjs (TypeScript SDK 1.32.2)
 #   ts stateful json        --json: progress cannot travel (the SDK drops notifications that belong

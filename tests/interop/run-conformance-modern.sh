@@ -5,9 +5,11 @@
 #   conformance 0.2.0-alpha.12: server --url http://localhost:PORT/mcp --requirements 2026-07-28
 #
 # Passes when the run exits 0, every scored scenario passed (the requirement set lists them; the
-# runner reports the rest under "Not scored for 2026-07-28", e.g. the tasks extension) and at
-# least one scored scenario ran. Not-scored failures are listed but do not fail the test. Result
-# files go to a temp dir (removed on exit; IDP_KEEP_TMP=1 keeps it).
+# runner reports the rest under "Not scored for 2026-07-28"), at least one scored scenario ran,
+# and every tasks-* scenario (the io.modelcontextprotocol/tasks extension, which the requirement
+# set leaves unscored) ran with 0 failed checks: at least IDP_CONFORMANCE_TASKS_MIN (9) of them.
+# Other not-scored failures are listed but do not fail the test. Result files go to a temp dir
+# (removed on exit; IDP_KEEP_TMP=1 keeps it).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_peers
@@ -38,9 +40,20 @@ scenario_lines=$(sed -n '/^=== SUMMARY ===/,/^Total: /p' "$OUT" | grep -E '^[^ ]
 
 scored_passed=0
 scored_failed=()
+tasks_passed=0
+tasks_failed=()
+TASKS_MIN=${IDP_CONFORMANCE_TASKS_MIN:-9}
 while IFS= read -r line; do
   [[ -n $line ]] || continue
   name=$(sed -E 's/^[^ ]+ ([^:]+): .*/\1/' <<<"$line")
+  if [[ $name == tasks-* ]]; then
+    if [[ $line =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] && ((BASH_REMATCH[2] == 0)); then
+      tasks_passed=$((tasks_passed + 1))
+    else
+      tasks_failed+=("$name")
+    fi
+    continue
+  fi
   grep -qxF "$name" <<<"$unscored" && continue
   if [[ $line =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] && ((BASH_REMATCH[2] == 0)); then
     scored_passed=$((scored_passed + 1))
@@ -60,6 +73,14 @@ if ((${#scored_failed[@]})); then
 fi
 if ((scored_passed == 0)); then
   log "no scored scenario passed (missing or unreadable summary)"
+  ok=0
+fi
+if ((${#tasks_failed[@]})); then
+  log "tasks-* scenarios with failures: ${tasks_failed[*]}"
+  ok=0
+fi
+if ((tasks_passed < TASKS_MIN)); then
+  log "only $tasks_passed tasks-* scenarios passed (at least $TASKS_MIN expected)"
   ok=0
 fi
 if ! server_alive "$PID"; then
@@ -87,6 +108,7 @@ if ((ok == 0)); then
   fail "conformance 0.2.0-alpha.12 --requirements 2026-07-28 (${secs}s)"
 fi
 total=$(grep -E '^Total: [0-9]+ passed, [0-9]+ failed' "$OUT" | tail -n 1 || true)
-unscored_failing=$(sed -n '/^Not scored for /,$p' "$OUT" | grep -c '^  ✗' || true)
-log "PASS - $scored_passed scored scenarios passed, 0 failed; not scored: $unscored_failing failing" \
+unscored_failing=$(sed -n '/^Not scored for /,$p' "$OUT" | grep '^  ✗' | grep -vc ' tasks-' || true)
+log "PASS - $scored_passed scored scenarios passed, 0 failed; tasks-*: $tasks_passed passed;" \
+  "other not scored: $unscored_failing failing" \
   "(all runs: $total) (${secs}s)"

@@ -92,7 +92,7 @@ inspect() {  # OUT ARGS...
     >"$out" 2>"$out.err" || fail "inspector $*: $(cat "$out" "$out.err" | head -20)"
 }
 inspect "$IDP_TMP/i1.json" --method tools/list
-jq -e '[.tools[].name] | sort == ["calculator","get_client_address","list_outbox","send_verification_email"]' "$IDP_TMP/i1.json" >/dev/null ||
+jq -e '[.tools[].name] | sort == ["calculator","get_client_address","list_outbox","send_verification_email","summarize_document"]' "$IDP_TMP/i1.json" >/dev/null ||
   fail "inspector tools/list: $(cat "$IDP_TMP/i1.json")"
 inspect "$IDP_TMP/i2.json" --method tools/call --tool-name calculator --tool-arg 'expression=2^10 - 24'
 jq -e '.structuredContent.result == 1000' "$IDP_TMP/i2.json" >/dev/null || fail "inspector calculator: $(cat "$IDP_TMP/i2.json")"

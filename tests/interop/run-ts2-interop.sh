@@ -47,31 +47,6 @@ check() { # check NAME COND-EXIT-STATUS [detail]
 }
 has() { grep -qF -- "$2" <<<"$1"; } # has TEXT NEEDLE
 
-# start_node_server VAR_URL VAR_LOG SCRIPT [args...]: a Node server printing "listening on URL".
-start_node_server() {
-  local -n _ns_url=$1 _ns_log=$2
-  local script=$3
-  shift 3
-  local base=$IDP_TMP/node-$(( ${#_idp_pids[@]} + 1 ))
-  IDP_PEERS_DIR=$IDP_PEERS "$IDP_NODE" "$script" 0 "$@" >"$base.out" 2>"$base.err" &
-  local pid=$!
-  _idp_pids+=("$pid")
-  local line=""
-  for _ in $(seq 150); do
-    line=$(head -n 1 "$base.out" 2>/dev/null || true)
-    [[ $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+/mcp)$ ]] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [[ ! $line =~ ^listening\ on\ (http://127\.0\.0\.1:[0-9]+/mcp)$ ]]; then
-    tail -n 20 "$base.err" >&2 || true
-    fail "$(basename "$script") did not start"
-  fi
-  _ns_url=${BASH_REMATCH[1]}
-  _ns_log=$base.err
-  log "$(basename "$script") pid $pid at $_ns_url"
-}
-
 # run_cli VAR_OUT VAR_RC args...: idp-agents with a time limit; stdout+stderr captured.
 run_cli() {
   local -n _rc_out=$1 _rc_rc=$2

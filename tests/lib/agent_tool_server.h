@@ -1,6 +1,7 @@
 // ToolServer: an MCP server on 127.0.0.1 whose tools behave as a test of the agent loop needs
-// (answer, add, fail, wait to be cancelled, wait for a partner call, return a lot). It records
-// what it saw (calls with their arguments, notifications/cancelled) and can tell an observer.
+// (answer, add, fail, wait to be cancelled, wait for a partner call, return a lot, run as an MCP
+// task). It records what it saw (calls with their arguments, notifications/cancelled,
+// tasks/cancel) and can tell an observer.
 // Used by the in-process agent loop tests (tests/unit/agents) and by the agent-test-server
 // fixture that the end-to-end scripts start. Waits are guarded by kEventGuard against a hang.
 // Test-only.
@@ -61,6 +62,9 @@ enum class Behaviour {
   kBig,    // 50,000 bytes of text
   kStream,  // logs "working" (notifications/message), then waits as kSlow: with a session (the
             // initialize era) the answer is an SSE stream that stays open until the call ends
+  // Tools that allow tasks (taskSupport "optional"; the server's poll interval is 20 ms):
+  kTask,      // as a task: reports "step 1 of 3" .. "step 3 of 3" (statusMessage), then "done"
+  kTaskSlow,  // as a task: waits as kSlow (tasks/cancel ends it)
 };
 
 struct SeenCall {
@@ -79,7 +83,9 @@ class ToolServer {
       : shared_(std::make_shared<Shared>()) {
     shared_->legacy_only = legacy_only;
     shared_->observer = std::move(observer);
-    server_ = std::make_unique<mcp::Server>(mcp::ServerOptions{.info = {"agent-test-server", "1.0"}});
+    mcp::ServerOptions so{.info = {"agent-test-server", "1.0"}};
+    so.tasks.poll_interval = 20ms;
+    server_ = std::make_unique<mcp::Server>(std::move(so));
     http::ServerOptions ho;
     ho.shutdown_grace = 300ms;
     ho.port = port;
@@ -99,6 +105,9 @@ class ToolServer {
     t.name = name;
     t.description = description.empty() ? "the " + name + " tool" : description;
     t.input_schema = obj(schema);
+    if (behaviour == Behaviour::kTask || behaviour == Behaviour::kTaskSlow) {
+      t.task_support = mcp::TaskSupport::kOptional;
+    }
     auto r = server_->add_tool(t, [shared = shared_, name, behaviour](const bj::object& args,
                                                                       mcp::ToolContext& ctx) {
       return handle(shared, name, behaviour, args, ctx);
@@ -136,6 +145,8 @@ class ToolServer {
   std::shared_ptr<CancelSignal> slow_call_cancelled() const { return shared_->slow_cancelled; }
   // Fires when the first tool call arrives.
   std::shared_ptr<CancelSignal> call_seen() const { return shared_->call_seen; }
+  // Fires when a tasks/cancel arrives.
+  std::shared_ptr<CancelSignal> task_cancel_seen() const { return shared_->task_cancel_seen; }
 
  private:
   struct Shared {
@@ -148,7 +159,9 @@ class ToolServer {
     std::shared_ptr<CancelSignal> cancel_seen = std::make_shared<CancelSignal>();
     std::shared_ptr<CancelSignal> slow_cancelled = std::make_shared<CancelSignal>();
     std::shared_ptr<CancelSignal> call_seen = std::make_shared<CancelSignal>();
-    std::function<void(const std::string&)> observer;  // "call NAME", "notifications/cancelled"
+    std::shared_ptr<CancelSignal> task_cancel_seen = std::make_shared<CancelSignal>();
+    std::function<void(const std::string&)> observer;  // "call NAME", "notifications/cancelled",
+                                                       // "tasks/cancel"
   };
 
   static awaitable<std::expected<mcp::Identity, http::Response>> authenticate(
@@ -160,6 +173,10 @@ class ToolServer {
       }
       shared->cancel_seen->cancel();
       if (shared->observer) shared->observer("notifications/cancelled");
+    }
+    if (body.find("\"tasks/cancel\"") != std::string::npos) {
+      shared->task_cancel_seen->cancel();
+      if (shared->observer) shared->observer("tasks/cancel");
     }
     if (shared->legacy_only && body.find("\"server/discover\"") != std::string::npos) {
       co_return std::unexpected(http::Response::text(400, "unknown method"));
@@ -209,6 +226,21 @@ class ToolServer {
       }
       case Behaviour::kBig:
         co_return mcp::CallToolResult::text(std::string(50'000, 'x'));
+      case Behaviour::kTask: {
+        for (int step = 1; step <= 3; ++step) {
+          ctx.progress(step, 3, fmt::format("step {} of 3", step));
+          if (!co_await ctx.sleep(60ms)) co_return mcp::CallToolResult::text("cancelled");
+        }
+        co_return mcp::CallToolResult::text("done");
+      }
+      case Behaviour::kTaskSlow: {
+        bool slept = co_await ctx.sleep(kEventGuard);
+        if (!slept) {
+          shared->slow_cancelled->cancel();
+          co_return mcp::CallToolResult::text("cancelled");
+        }
+        co_return mcp::CallToolResult::text("nobody cancelled");
+      }
       case Behaviour::kStream: {
         ctx.log(mcp::LogLevel::kInfo, bj::value("working"));
         bool slept = co_await ctx.sleep(kEventGuard);

@@ -1,5 +1,6 @@
 // A tool call or a sub-agent call as a collapsible step: what was asked (input), what came
-// back (output, whole), how long it took and whether it failed. A sub-agent's own steps and
+// back (output, whole), how long it took and whether it failed; while a tool that runs as a
+// task works, its last status and message (tool_progress). A sub-agent's own steps and
 // words are nested inside it. Tool output is shown as text, never as HTML.
 import { html } from './lib/html.js';
 import { formatMs, prettyJson } from './lib/format.js';
@@ -31,6 +32,12 @@ function stateWord(step) {
   return 'done';
 }
 
+// A running task's last status, as the server words it: "working: 40% read".
+function taskLine(task) {
+  const status = task.status ? task.status.replace('_', ' ') : 'working';
+  return task.message ? `${status}: ${task.message}` : status;
+}
+
 export function Step({ step, names }) {
   const agent = names.get(step.agentId) || step.agentId;
   const isTool = step.kind === 'tool';
@@ -43,6 +50,8 @@ export function Step({ step, names }) {
         ${isTool && agent && html`<span class="muted small">${agent}</span>`}
         <span class=${'step-state state-' + step.status}>${state}</span>
         ${step.ms !== null && html`<span class="muted small step-time">${formatMs(step.ms)}</span>`}
+        ${isTool && step.task && step.status === 'running' && html`
+          <span class="muted small step-progress" role="status" aria-label="task progress">${taskLine(step.task)}</span>`}
       </summary>
       <div class="step-body">
         <p class="step-label">${isTool ? 'Input' : 'Question'}</p>

@@ -5,6 +5,8 @@
 //   turn_start      {turn_id, agent_ids, model, offline}
 //   text_delta      {text, agent_id?}            agent_id set when a sub-agent is speaking
 //   tool_start      {call_id, agent_id, tool, input}
+//   tool_progress   {call_id, agent_id, tool, task_id, status, message}   a tool running as an
+//                                                MCP task changed status or status message
 //   tool_end        {call_id, agent_id, tool, is_error, output, ms}
 //   subagent_start  {call_id, agent_id, query}
 //   subagent_end    {call_id, agent_id, is_error, ms}
@@ -12,7 +14,7 @@
 //   usage           {input_tokens, output_tokens}
 //   final           {text}                       last event of a turn that answered
 //   error           {code, message}              last event of a turn that failed
-// The events of a sub-agent (its text_delta, tool_start, tool_end) also carry `parent_call_id`,
+// The events of a sub-agent (its text_delta, tool_start, tool_progress, tool_end) also carry `parent_call_id`,
 // the call_id of the subagent_start they belong to. No event ever holds a password, token or
 // API key.
 #pragma once
@@ -39,6 +41,10 @@ Event turn_start(std::string_view turn_id, const std::vector<std::string>& agent
 Event text_delta(std::string_view text, std::string_view agent_id = {});
 Event tool_start(std::string_view call_id, std::string_view agent_id, std::string_view tool,
                  const boost::json::object& input);
+// status: working, input_required, completed, failed or cancelled; message: the server's
+// statusMessage ("" when none).
+Event tool_progress(std::string_view call_id, std::string_view agent_id, std::string_view tool,
+                    std::string_view task_id, std::string_view status, std::string_view message);
 // output: {"content":[...],"structuredContent":{...}?} as the MCP server returned it (whole,
 // never cut), or {"content":[{"type":"text","text":"<transport error>"}]}.
 Event tool_end(std::string_view call_id, std::string_view agent_id, std::string_view tool,

@@ -22,6 +22,17 @@
 // instead of sending a session id that is known to be gone.
 // Remote URLs must be https://; http:// only for loopback (idp/http/url_policy.h).
 //
+// Tasks (long-running tool calls; the experimental tasks of 2025-11-25 and the 2026-07-28 tasks
+// extension, io.modelcontextprotocol/tasks): call_tool runs a tool as a task when the server
+// supports tasks and the tool's listing says taskSupport "required" (or "optional" and the
+// caller prefers tasks; 2026-07-28: whenever the server answers with a task), polls tasks/get
+// at the server's pollInterval (clamped, 1 s when absent), fetches the result (tasks/result in
+// 2025-11-25, inline in 2026-07-28) and reports status changes (CallOptions::on_task_status).
+// Polling survives a dropped connection or a forgotten session (the task id is kept, polling
+// resumes); cancelling the call (or its whole-task timeout) sends tasks/cancel. Input the task
+// asks for (status input_required) goes through the hooks: 2026-07-28 answers it with
+// tasks/update; 2025-11-25 calls tasks/result, on whose stream the server sends its requests.
+//
 // Thread-safety and executors: after connect() has returned, any number of requests
 // (list_tools, call_tool, request, ping, notify, the list and read methods) may run at once, in
 // coroutines on any executors and threads; their answers never cross. The executor given to
@@ -120,16 +131,45 @@ struct ClientOptions {
   enum class Transport { kStreamableHttp, kLegacySse };
   Transport transport = Transport::kStreamableHttp;
   std::chrono::milliseconds default_retry{1000};  // when the server sent no retry:
+  // Tasks: false never creates one (2026-07-28: the tasks extension is not declared).
+  bool tasks = true;
+  std::chrono::milliseconds task_poll_default{1000};  // when the server gives no pollInterval
+  std::chrono::milliseconds task_poll_min{50};        // bounds of the server's pollInterval
+  std::chrono::milliseconds task_poll_max{30'000};
+  int task_max_poll_failures = 30;  // polls in a row that may fail (connection lost) in a task
   http::ClientOptions http;
   ClientHooks hooks;
 };
 
+// How call_tool uses tasks. kAuto: when the tool requires one (2026-07-28: when the server
+// creates one); kPrefer: also when the tool allows one (taskSupport "optional"); kNever: never
+// (2026-07-28: the request does not declare the tasks extension).
+enum class TaskMode { kAuto, kPrefer, kNever };
+
+// A task as the server last described it.
+struct TaskInfo {
+  std::string task_id;
+  std::string status;          // working, input_required, completed, failed, cancelled
+  std::string status_message;  // may be empty
+};
+
 struct CallOptions {
+  // Per request (a task's tools/call and each of its polls).
   std::optional<std::chrono::milliseconds> timeout;
   // Called for each notifications/progress of this call (a progress token is sent when set).
   std::function<void(double progress, std::optional<double> total, std::string_view message)>
       on_progress;
   std::shared_ptr<CancelSignal> cancel;
+  // call_tool only.
+  TaskMode task = TaskMode::kAuto;
+  // The whole task, from tools/call to its result (default ClientOptions::max_timeout); when it
+  // passes, the task is cancelled on the server and the call fails with kTimeout.
+  std::optional<std::chrono::milliseconds> task_timeout;
+  // How long the server should keep the task after it ends (sent as ttl / ttlMs hint).
+  std::optional<std::chrono::milliseconds> task_ttl;
+  // Called on the call's executor when the call became a task and whenever its status or
+  // status message changes.
+  std::function<void(const TaskInfo&)> on_task_status;
 };
 
 class Client {
@@ -149,6 +189,11 @@ class Client {
   boost::asio::awaitable<Result<CallToolResult>> call_tool(std::string_view name,
                                                            json::object arguments,
                                                            CallOptions options = {});
+  // tasks/get: a task of this client's identity (the poll call_tool does by itself).
+  boost::asio::awaitable<Result<TaskInfo>> get_task(std::string_view task_id);
+  // tasks/cancel (on a task that already ended, 2026-07-28 servers acknowledge, 2025-11-25
+  // servers answer an error).
+  boost::asio::awaitable<Result<void>> cancel_task(std::string_view task_id);
   // Legacy: ping. Modern (which has no ping): server/discover.
   boost::asio::awaitable<Result<void>> ping();
   // Resources and prompts; each follows nextCursor to the end. Results are the spec's objects

@@ -24,6 +24,7 @@
 
 #include "idp/core/error.h"
 #include "idp/core/secret.h"
+#include "idp/mcp/tasks.h"
 #include "idp/mcp/tool_context.h"
 #include "idp/mcp/types.h"
 
@@ -52,6 +53,10 @@ struct ServerOptions {
   // (-32001) naming this deadline and the handler's ToolContext reports cancelled() (sleep()
   // and pending questions wake); whatever the handler returns afterwards is dropped.
   std::chrono::milliseconds handler_timeout{std::chrono::minutes(5)};
+  // Tools declared with Tool::task_support run as tasks (idp/mcp/tasks.h): where task state is
+  // kept, ttl, poll interval and the per-caller limit. A task's tool is not bound by
+  // handler_timeout; it runs until it returns, is cancelled or its task expires.
+  TaskOptions tasks;
 };
 
 // A tool handler receives arguments already validated against the tool's inputSchema. Throwing
@@ -73,6 +78,16 @@ using PromptHandler = std::function<boost::asio::awaitable<Result<GetPromptResul
 using Completer =
     std::function<std::vector<std::string>(std::string_view argument, std::string_view partial)>;
 
+// When a tools/call that runs as a task (Tool::task_support) becomes one.
+enum class TaskStart {
+  kAtOnce,  // before the handler runs: the client gets the task handle at once
+  // 2026-07-28: when the handler calls ToolContext::start_task(); what it asks the client
+  // before that is answered through multi round-trip requests (InputRequiredResult, the call
+  // retried), and a handler that returns without starting the task answers the call directly.
+  // 2025-11-25 calls start at once.
+  kOnRequest,
+};
+
 class Server {
  public:
   explicit Server(ServerOptions options = {});
@@ -83,7 +98,7 @@ class Server {
   // Fails if the name is empty or taken, a schema does not compile, or an x-mcp-header
   // annotation of the inputSchema is invalid (not a header token, duplicate, on a non-primitive
   // or number parameter, or not reachable through "properties" alone).
-  Result<void> add_tool(Tool tool, ToolHandler handler);
+  Result<void> add_tool(Tool tool, ToolHandler handler, TaskStart task_start = TaskStart::kAtOnce);
   bool remove_tool(std::string_view name);
   Result<void> add_resource(Resource resource, ResourceReader reader);
   Result<void> add_resource_template(ResourceTemplate tmpl, TemplateReader reader);

@@ -45,6 +45,7 @@ class ToolContext {
   ~ToolContext();
 
   // notifications/progress to the caller; a no-op unless the request carried a progressToken.
+  // In a task, a non-empty message also becomes the task's statusMessage (tasks/get).
   void progress(double progress, std::optional<double> total = std::nullopt,
                 std::string_view message = {});
   // notifications/message, filtered by the level the client set with logging/setLevel
@@ -84,6 +85,18 @@ class ToolContext {
   bool resumed() const;
   // True for 2026-07-28 requests (no session; everything came with this request).
   bool stateless_protocol() const;
+  // True when this handler runs as a task (idp/mcp/tasks.h): the client already has the task
+  // handle. Questions (elicit, create_message, list_roots) then wait for the client's answer
+  // through tasks/update (2026-07-28; in a 2025-11-25 task they fail with kUnavailable), and
+  // cancelled() turns true on tasks/cancel or when the task expires.
+  bool in_task() const;
+  std::string_view task_id() const;  // empty unless in_task()
+  // For a tool registered with TaskStart::kOnRequest: the call becomes a task now; the client
+  // gets the task handle and the handler goes on in the background (in_task() is true from
+  // here). False when the call does not run as a task (no tasks extension declared, or the
+  // caller's task limit refused it: the client then got that error and the handler should
+  // return). True when the handler already runs as a task.
+  boost::asio::awaitable<bool> start_task();
 
   // Ends this request's SSE stream now, keeping the request running; the client resumes with
   // GET and Last-Event-ID and receives what follows (SEP-1699 polling). No-op without sessions.

@@ -67,6 +67,17 @@ struct ToolAnnotations {
   std::optional<bool> open_world_hint;
 };
 
+// Whether a tool runs as a task (2025-11-25 "execution.taskSupport"; the 2026-07-28 tasks
+// extension, io.modelcontextprotocol/tasks). Forbidden: always a plain call. Optional: a task
+// when the client asks for one (2025-11-25: params.task) or declares the extension (2026-07-28).
+// Required: only as a task; a call that cannot be one is refused.
+enum class TaskSupport { kForbidden, kOptional, kRequired };
+std::string_view to_string(TaskSupport support);
+std::optional<TaskSupport> parse_task_support(std::string_view text);
+
+// The tasks extension's identifier (capabilities.extensions key, 2026-07-28).
+inline constexpr std::string_view kTasksExtension = "io.modelcontextprotocol/tasks";
+
 struct Tool {
   std::string name;
   std::optional<std::string> title;
@@ -75,7 +86,9 @@ struct Tool {
   std::optional<json::object> output_schema;
   std::optional<ToolAnnotations> annotations;
   std::optional<json::object> meta;  // "_meta"
-  // Members this SDK does not model (icons, execution, ...), kept so that a listing passes
+  // Listed as "execution": {"taskSupport": ...} unless forbidden (the default).
+  TaskSupport task_support = TaskSupport::kForbidden;
+  // Members this SDK does not model (icons, ...), kept so that a listing passes
   // through unchanged.
   json::object extra;
 };

@@ -192,6 +192,87 @@ TEST_F(AgentLoopTest, CancellingATurnCancelsItsToolCallAtTheServer) {
   EXPECT_TRUE(ends[0].at("is_error").as_bool());
 }
 
+// A tool that allows tasks runs as one, in both protocol eras: the turn shows each change of
+// the task's status as a tool_progress event between the call's tool_start and tool_end, and
+// the model gets the task's result.
+TEST_F(AgentLoopTest, AToolThatAllowsTasksRunsAsOneAndShowsItsProgress) {
+  for (bool legacy : {false, true}) {
+    auto& srv = server(legacy);
+    srv.add("digest", Behaviour::kTask);
+    auto model = std::make_shared<ScriptedModel>([](const llm::ModelRequest& r) {
+      if (!has_results(r)) return Step{.uses = {use("digest")}};
+      return Step{.text = "It said: " + joined(last_results(r))};
+    });
+    start_agents({{"docs", &srv}}, model);
+    Outcome o = ask("digest it");
+    ASSERT_TRUE(o.result.ok) << o.dump();
+    EXPECT_NE(o.result.final_text.find("done"), std::string::npos) << o.result.final_text;
+    auto progress = o.of_type("tool_progress");
+    ASSERT_GE(progress.size(), 2u) << o.dump();
+    EXPECT_EQ(str(progress.front(), "call_id"), "call-1");
+    EXPECT_EQ(str(progress.front(), "agent_id"), "docs");
+    EXPECT_EQ(str(progress.front(), "tool"), "digest");
+    EXPECT_EQ(str(progress.front(), "status"), "working");
+    EXPECT_FALSE(str(progress.front(), "task_id").empty());
+    EXPECT_EQ(str(progress.back(), "status"), "completed");
+    bool stepped = false;
+    for (const auto& e : progress) stepped |= str(e, "message").starts_with("step ");
+    EXPECT_TRUE(stepped) << o.dump();
+    EXPECT_LT(index_of(o, "tool_start"), index_of(o, "tool_progress")) << o.dump();
+    EXPECT_LT(index_of(o, "tool_progress", true), index_of(o, "tool_end")) << o.dump();
+    net::co_spawn(ioc_, registry_->stop(), net::use_future).get();
+    runner_.reset();
+    registry_.reset();
+  }
+}
+
+// The user's Stop while a tool runs as a task: the task is cancelled on the server
+// (tasks/cancel), and the turn ends cancelled.
+TEST_F(AgentLoopTest, StoppingATurnCancelsItsTaskOnTheServer) {
+  auto& srv = server();
+  srv.add("long_job", Behaviour::kTaskSlow);
+  auto model = std::make_shared<ScriptedModel>([](const llm::ModelRequest& r) {
+    if (!has_results(r)) return Step{.uses = {use("long_job")}};
+    return Step{.text = "should not be asked again"};
+  });
+  start_agents({{"jobs", &srv}}, model);
+
+  auto cancel = std::make_shared<CancelSignal>();
+  auto working = std::make_shared<CancelSignal>();
+  TurnRequest request;
+  request.question = "run the long job";
+  auto running = start_turn(request, cancel, [working](const Event& e) {
+    if (event_type(e) == "tool_progress") working->cancel();
+  });
+  ASSERT_TRUE(wait_signal(working));
+  cancel->cancel();
+  Outcome o = running.get();
+  EXPECT_EQ(str(o.events.back(), "code"), "cancelled");
+  ASSERT_TRUE(wait_signal(srv.task_cancel_seen()));
+  EXPECT_TRUE(wait_signal(srv.slow_call_cancelled()));  // the tool itself stopped
+  auto ends = o.of_type("tool_end");
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_TRUE(ends[0].at("is_error").as_bool());
+}
+
+// The whole-turn deadline holds while a tool runs as a task, and cancels the task.
+TEST_F(AgentLoopTest, TheTurnDeadlineCancelsARunningTask) {
+  auto& srv = server(/*legacy_only=*/true);
+  srv.add("long_job", Behaviour::kTaskSlow);
+  auto model = std::make_shared<ScriptedModel>([](const llm::ModelRequest& r) {
+    if (!has_results(r)) return Step{.uses = {use("long_job")}};
+    return Step{.text = "should not be asked again"};
+  });
+  LoopLimits limits;
+  limits.turn_deadline = 400ms;
+  start_agents({{"jobs", &srv}}, model, limits);
+  Outcome o = ask("run the long job");
+  EXPECT_EQ(str(o.events.back(), "code"), "timeout") << o.dump();
+  EXPECT_TRUE(wait_signal(srv.task_cancel_seen()));
+  EXPECT_TRUE(wait_signal(srv.slow_call_cancelled()));
+  EXPECT_GE(o.of_type("tool_progress").size(), 1u);
+}
+
 TEST_F(AgentLoopTest, CancellingStopsTheModelStream) {
   auto& srv = server();
   srv.add("echo", Behaviour::kEcho);

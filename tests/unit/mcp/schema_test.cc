@@ -45,6 +45,20 @@ TEST(Schema, NamesTheFieldWithTheWrongType) {
   EXPECT_NE(problem->find("a: wrong type (got string)"), std::string::npos) << *problem;
 }
 
+// A count a tool keeps in a std::size_t is a uint64 in Boost.JSON; it is an integer all the same
+// (valijson's adapter alone would say "wrong type"), also where the fast path does not apply.
+TEST(Schema, UnsignedCountsAreIntegers) {
+  auto v = SchemaValidator::compile(obj(R"({"type":"object","properties":{"words":{"type":"integer"},
+      "keywords":{"type":"array","items":{"type":"string"}}},"required":["words"]})"));
+  ASSERT_TRUE(v);
+  boost::json::object counted{{"words", std::size_t{12}}, {"keywords", boost::json::array{"report"}}};
+  ASSERT_TRUE(counted.at("words").is_uint64());
+  EXPECT_FALSE(v->validate(counted));
+  EXPECT_FALSE(v->validate(boost::json::value(counted)));
+  counted["words"] = 1.5;
+  EXPECT_TRUE(v->validate(counted));
+}
+
 TEST(Schema, NamesAMissingRequiredField) {
   auto v = SchemaValidator::compile(obj(kAddSchema));
   auto problem = v->validate(val(R"({"a":1})"));

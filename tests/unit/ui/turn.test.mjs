@@ -92,3 +92,17 @@ test('a stored message: its events replayed, its own text and status where the e
   const withStructured = turnFromMessage({ status: 'complete', text: 't', events: [], structured: { responseType: 'plotData', data: {} } });
   assert.equal(withStructured.structured.length, 1);
 });
+
+test('tool_progress keeps the last task status and message of its running tool step', () => {
+  const t = play([
+    { type: 'tool_start', call_id: 'c1', agent_id: 'docs', tool: 'summarize_document', input: { text: 'x' } },
+    { type: 'tool_progress', call_id: 'c1', agent_id: 'docs', tool: 'summarize_document', task_id: 'tk-1', status: 'working', message: '' },
+    { type: 'tool_progress', call_id: 'c1', agent_id: 'docs', tool: 'summarize_document', task_id: 'tk-1', status: 'working', message: 'read 40%' },
+    { type: 'tool_progress', call_id: 'nope', agent_id: 'docs', tool: 'summarize_document', task_id: 'tk-2', status: 'working' },
+  ]);
+  assert.deepEqual(t.steps[0].task, { id: 'tk-1', status: 'working', message: 'read 40%' });
+  assert.equal(t.steps.length, 1);
+  assert.equal(t.steps[0].status, 'running');
+  applyEvent(t, { seq: 5, type: 'tool_end', call_id: 'c1', agent_id: 'docs', tool: 'summarize_document', is_error: false, output: {}, ms: 20000 });
+  assert.equal(t.steps[0].status, 'done');
+});

@@ -34,6 +34,7 @@ function newStep(kind, ev) {
     errorCode: null,
     ms: null,
     status: 'running', // running | done | error
+    task: null, // a tool run as an MCP task: {id, status, message} of its last tool_progress
     steps: [],
   };
 }
@@ -97,6 +98,17 @@ export function applyEvent(turn, ev) {
       const known = ev.call_id !== undefined && turn.byCall.get(ev.call_id);
       if (known) return false;
       attach(turn, newStep(kind, ev), ev);
+      return true;
+    }
+    case 'tool_progress': {
+      // A tool running as a task changed status (working, input_required, ...) or message.
+      const step = turn.byCall.get(ev.call_id);
+      if (!step || step.kind !== 'tool') return false;
+      step.task = {
+        id: typeof ev.task_id === 'string' ? ev.task_id : '',
+        status: typeof ev.status === 'string' ? ev.status : '',
+        message: typeof ev.message === 'string' ? ev.message : '',
+      };
       return true;
     }
     case 'tool_end':
