@@ -75,7 +75,7 @@ for unit in "$DEPLOY"/*.service; do
   env -i PATH=/usr/bin:/bin HOME="$TMP" "${envs[@]}" "${cmd[@]}" "${extra[@]}" >"$TMP/$prog.out" 2>&1 &
   pid=$!
   PIDS+=("$pid")
-  url=$(wait_line "$TMP/$prog.out" 'http://127\.0\.0\.1:[0-9]+')
+  url=$(wait_line "$TMP/$prog.out" 'listening on http://127\.0\.0\.1:[0-9]+' | cut -d' ' -f3)
   code=$(curl -sS -o /dev/null -w '%{http_code}' "$url/healthz") || true
   [[ $code == 200 ]] || fail "$name: /healthz answered '$code': $(tail -c 2000 "$TMP/$prog.out")"
   kill -TERM "$pid"

@@ -58,7 +58,7 @@ write_secret
   --data "$TMP/serve" >"$TMP/serve.out" 2>"$TMP/serve.log" &
 SERVE_PID=$!
 PIDS+=("$SERVE_PID")
-URL=$(wait_line "$TMP/serve.out" 'http://127\.0\.0\.1:[0-9]+')
+URL=$(wait_line "$TMP/serve.out" 'listening on http://127\.0\.0\.1:[0-9]+' | cut -d' ' -f3)
 login() {  # prints the HTTP status; the body lands in $TMP/login.json
   curl -sS -o "$TMP/login.json" -w '%{http_code}' -X POST "$URL/api/auth/login" \
     -H 'Content-Type: application/json' -d "{\"username\":\"alice\",\"password\":\"$PASSWORD\"}"

@@ -75,7 +75,7 @@ chmod 600 "$TMP/agents.json"
   --user-pool-id "$COG_POOL" --user-client-id "$COG_CLIENT" --cognito-endpoint "$COG" \
   --data "$TMP/serve" >"$TMP/serve.out" 2>"$TMP/serve.log" &
 PIDS+=("$!")
-SERVE_URL=$(wait_line "$TMP/serve.out" 'http://127\.0\.0\.1:[0-9]+')
+SERVE_URL=$(wait_line "$TMP/serve.out" 'listening on http://127\.0\.0\.1:[0-9]+' | cut -d' ' -f3)
 
 SLOW=()  # "KIND PORT FD" per slow connection
 open_slow() {  # KIND PORT: half (nothing sent), header (a request line, no end of headers), body

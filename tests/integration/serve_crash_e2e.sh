@@ -31,7 +31,7 @@ start_serve() {
     --data "$TMP/serve" >"$TMP/serve.out" 2>>"$TMP/serve.log" &
   SERVE=$!
   PIDS+=($SERVE)
-  URL=$(wait_line "$TMP/serve.out" 'http://127\.0\.0\.1:[0-9]+')
+  URL=$(wait_line "$TMP/serve.out" 'listening on http://127\.0\.0\.1:[0-9]+' | cut -d' ' -f3)
   TOKEN=$(curl -sS -X POST "$URL/api/auth/login" -H 'Content-Type: application/json' \
     -d "{\"username\":\"alice\",\"password\":\"$PASSWORD\"}" | jq -r .access_token)
   [[ $TOKEN == ey* ]] || fail "sign-in"

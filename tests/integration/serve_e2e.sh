@@ -50,7 +50,7 @@ start_serve() {
   "$BIN/idp-agents" --log-level trace "${ARGS[@]}" --listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.log" &
   SERVE=$!
   PIDS+=($SERVE)
-  URL=$(wait_line "$TMP/serve.out" 'http://127\.0\.0\.1:[0-9]+')
+  URL=$(wait_line "$TMP/serve.out" 'listening on http://127\.0\.0\.1:[0-9]+' | cut -d' ' -f3)
   for _ in $(seq 200); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz") == 200 ]] && return 0
     sleep 0.05

@@ -49,7 +49,7 @@ start_replica() {  # start_replica NAME [PORT]: sets URL[NAME] and PID[NAME]
     --store "$PG_URL" --lease-seconds "$LEASE" --data "$TMP/$n" >"$TMP/$n.out" 2>>"$TMP/$n.log" &
   PID[$n]=$!
   PIDS+=(${PID[$n]})
-  URL[$n]=$(wait_line "$TMP/$n.out" 'http://127\.0\.0\.1:[0-9]+')
+  URL[$n]=$(wait_line "$TMP/$n.out" 'listening on http://127\.0\.0\.1:[0-9]+' | cut -d' ' -f3)
 }
 for n in a b c; do start_replica $n; done
 nginx_start "${URL[a]#http://}" "${URL[b]#http://}" "${URL[c]#http://}" || fail "nginx did not start"
