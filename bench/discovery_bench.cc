@@ -118,7 +118,7 @@ std::unique_ptr<SlowServer> start_server(int index, std::chrono::milliseconds de
   idp::mcp::StreamableHttpOptions mo;
   SlowServer* self = s.get();
   mo.authenticate = [self, delay, delay_handshakes](const idp::http::Request& req)
-      -> awaitable<std::expected<idp::mcp::Identity, idp::http::Response>> {
+      -> awaitable<idp::mcp::AuthResult> {
     const std::string method = method_of(req.body());
     const bool handshake = method == "server/discover" || method == "initialize";
     {

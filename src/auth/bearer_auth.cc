@@ -183,7 +183,9 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
     return origin + "/.well-known/oauth-protected-resource" + path;
   }
 
-  awaitable<std::expected<mcp::Identity, http::Response>> authenticate(const http::Request& req) {
+  // Every request of a known token gets the cached identity itself (no copy of its claims) and,
+  // on a cache hit, no nested coroutine.
+  awaitable<mcp::AuthResult> authenticate(const http::Request& req) {
     auto header = req.header("Authorization");
     std::string_view token;
     if (header && header->size() > 7 && http::iequals(header->substr(0, 7), "Bearer ")) {
@@ -196,12 +198,13 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
       r.headers.add("WWW-Authenticate", www_authenticate_missing_token(metadata_url(req)));
       co_return std::unexpected(std::move(r));
     }
-    auto v = co_await check_token(token);
+    std::expected<std::shared_ptr<const mcp::Identity>, JwtError> v = lookup(token, opt.clock->now());
+    if (!*v) v = co_await check_token(token);
     if (!v) co_return std::unexpected(reject(v.error(), req, opt.rules.required_scopes));
     if (!opt.tool_scopes.empty()) {
       if (auto refused = check_tool_scopes(req, **v)) co_return std::unexpected(std::move(*refused));
     }
-    co_return **v;
+    co_return mcp::SharedIdentity(std::move(*v));
   }
 };
 

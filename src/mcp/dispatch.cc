@@ -163,7 +163,7 @@ class HandlerRound {
   // must outlive the round.
   Reply begin(const jsonrpc::Message& m, std::string_view target) {
     if (!rs_.modern) return std::nullopt;
-    target_ = RoundTarget{m.method, target, &m.params, &rs_.identity};
+    target_ = RoundTarget{m.method, target, &m.params, &*rs_.identity};
     if (auto problem = core_.round().begin(rs_, *target_, m.params)) {
       return fail(rs_, m.id, jsonrpc::kInvalidParams, m.method + ": " + *problem);
     }
@@ -228,7 +228,8 @@ awaitable<Reply> tools_call(Call c) {
   RequestState& rs = *c.request;
   auto* name = ::idp::json::find_string(params, "name");
   if (!name) co_return fail(c, jsonrpc::kInvalidParams, "tools/call needs params.name (a string)");
-  std::shared_ptr<const ToolEntry> entry = core.find_tool(*name);
+  std::shared_ptr<const ToolEntry> entry =
+      rs.tool && rs.tool->tool.name == std::string_view(*name) ? rs.tool : core.find_tool(*name);
   if (!entry) {
     co_return fail(c, jsonrpc::kInvalidParams, "Unknown tool: " + std::string(*name),
                    json::value(json::object{{"tool", json::string(*name)}}));

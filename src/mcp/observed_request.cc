@@ -132,12 +132,12 @@ void report_finished(const RequestObserver& observer, ObservedRequest& seen, con
   const int early = seen.answered.load();
   const bool streamed = seen.streamed.load();
   if (!has_response) {
-    seen.report(observer, &rs.identity, RequestOutcome::kError, 0,
+    seen.report(observer, &*rs.identity, RequestOutcome::kError, 0,
                 early ? early : (streamed ? 200 : 202), "cancelled");
     return;
   }
   const int status = early ? early : (streamed ? 200 : rs.http_status);
-  seen.report(observer, &rs.identity, rs.outcome, rs.rpc_error, status, rs.detail);
+  seen.report(observer, &*rs.identity, rs.outcome, rs.rpc_error, status, rs.detail);
 }
 
 std::optional<http::Response> apply_limit(const StreamableHttpOptions& opt,

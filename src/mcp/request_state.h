@@ -34,6 +34,7 @@ namespace idp::mcp {
 using RequestState = ToolContext::State;
 struct RunningTask;  // task_engine.h
 struct TaskLaunch;   // task_engine.h
+struct ToolEntry;    // server_core.h
 
 // The client capability a question to the client needs: "sampling", "elicitation" or "roots";
 // empty for a method that is no such question (tool_context.cc).
@@ -138,7 +139,9 @@ struct ToolContext::State {
   std::string session_id;
   json::value id;
   std::optional<json::value> progress_token;
-  Identity identity;
+  SharedIdentity identity;  // unauthenticated when empty
+  // A tools/call's tool when the transport already looked it up (the 2026-07-28 header checks).
+  std::shared_ptr<const ToolEntry> tool;
   std::string trace_id;  // of the HTTP request, for logs
   std::string peer;      // the remote address
   // Set for the background run of a task's tool (task_engine.h): questions wait for

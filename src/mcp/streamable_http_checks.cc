@@ -160,7 +160,7 @@ bool is_modern_get_or_delete(const http::Request& req) {
 }
 
 std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
-                                              const ServerCore& core) {
+                                              const ServerCore& core, ModernFields& found) {
   const json::value& id = m.id;
   auto version = header_value(req, "MCP-Protocol-Version");
   if (!version) {
@@ -182,10 +182,24 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
         json::value(json::object{{"supported", std::move(supported)}, {"requested", *version}}));
   }
   const json::object* meta = ::idp::json::find_object(m.params, "_meta");
-  const json::string* meta_version =
-      meta ? ::idp::json::find_string(*meta, meta_keys::kProtocolVersion) : nullptr;
-  const json::object* caps =
-      meta ? ::idp::json::find_object(*meta, meta_keys::kClientCapabilities) : nullptr;
+  // One pass over _meta for what this era reads from it.
+  const json::string* meta_version = nullptr;
+  const json::object* caps = nullptr;
+  const json::value* log_level = nullptr;
+  if (meta) {
+    for (const auto& member : *meta) {
+      const std::string_view key = member.key();
+      if (key == meta_keys::kProtocolVersion) {
+        meta_version = member.value().if_string();
+      } else if (key == meta_keys::kClientCapabilities) {
+        caps = member.value().if_object();
+      } else if (key == meta_keys::kClientInfo) {
+        found.client_info = member.value().if_object();
+      } else if (key == meta_keys::kLogLevel) {
+        log_level = &member.value();
+      }
+    }
+  }
   if (!meta_version || !caps) {
     std::string missing;
     if (!meta_version) missing += "\"" + std::string(meta_keys::kProtocolVersion) + "\" (a string)";
@@ -203,9 +217,12 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
                          std::string(*meta_version) + "'",
                      id);
   }
-  if (auto it = meta->find(meta_keys::kLogLevel); it != meta->end()) {
-    auto* level = it->value().if_string();
-    if (!level || !parse_log_level(*level)) {
+  found.client_capabilities = caps;
+  found.protocol_version = *meta_version;
+  if (log_level) {
+    auto* level = log_level->if_string();
+    if (level) found.log_level = parse_log_level(*level);
+    if (!found.log_level) {
       return rpc_error(400, jsonrpc::kInvalidParams,
                        "Invalid params: params._meta logLevel must be one of debug, info, notice, "
                        "warning, error, critical, alert, emergency",
@@ -220,17 +237,18 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
                          m.method + "')",
                      id);
   }
-  if (*method_header != m.method) {
+  const std::string_view method = m.method;
+  if (*method_header != method) {
     return rpc_error(400, jsonrpc::kHeaderMismatch,
                      "Header mismatch: Mcp-Method header value '" + std::string(*method_header) +
                          "' does not match body method '" + m.method + "'",
                      id);
   }
   // The tasks extension routes tasks/get, tasks/update and tasks/cancel by params.taskId.
-  const char* name_field = m.method == "tools/call" || m.method == "prompts/get" ? "name"
-                           : m.method == "resources/read"                        ? "uri"
-                           : m.method == "tasks/get" || m.method == "tasks/update" ||
-                                   m.method == "tasks/cancel"
+  const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
+                           : method == "resources/read"                      ? "uri"
+                           : method == "tasks/get" || method == "tasks/update" ||
+                                   method == "tasks/cancel"
                                ? "taskId"
                                : nullptr;
   const json::string* name = name_field ? ::idp::json::find_string(m.params, name_field) : nullptr;
@@ -256,9 +274,10 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
                        id);
     }
   }
-  if (m.method == "tools/call" && name && core.tools_with_param_headers.load() > 0) {
-    if (auto tool = core.find_tool(*name); tool && !tool->param_headers.empty()) {
-      return check_param_headers(req, *tool, m);
+  if (method == "tools/call" && name && core.tools_with_param_headers.load() > 0) {
+    found.tool = core.find_tool(*name);
+    if (found.tool && !found.tool->param_headers.empty()) {
+      return check_param_headers(req, *found.tool, m);
     }
   }
   return std::nullopt;

@@ -6,6 +6,7 @@
 // response to send instead of serving the request, or nothing. Thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +19,7 @@
 namespace idp::mcp {
 
 struct ServerCore;
+struct ToolEntry;
 
 // A JSON-RPC error answer with an HTTP status.
 http::Response rpc_error(int status, int code, std::string message, const json::value& id = nullptr,
@@ -52,10 +54,21 @@ bool is_modern(const http::Request& req, const jsonrpc::Message& m);
 // session.
 bool is_modern_get_or_delete(const http::Request& req);
 
+// What validate_modern found in a request that passed it, so that nothing is looked up twice:
+// pointers into the message's params._meta (stable when the _meta object is moved, as its
+// members are not), the log level, and the tool of a tools/call when the checks needed it.
+struct ModernFields {
+  std::string_view protocol_version;
+  const json::object* client_capabilities = nullptr;
+  const json::object* client_info = nullptr;
+  std::optional<LogLevel> log_level;
+  std::shared_ptr<const ToolEntry> tool;
+};
+
 // The header and _meta rules of a 2026-07-28 request, in this order: version header, version
 // support, required _meta, header/_meta agreement, logLevel, Mcp-Method, Mcp-Name,
-// Mcp-Param-*.
+// Mcp-Param-*. `found` receives what the checks read (only meaningful when they pass).
 std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
-                                              const ServerCore& core);
+                                              const ServerCore& core, ModernFields& found);
 
 }  // namespace idp::mcp

@@ -64,8 +64,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   }
 
   // The caller's identity, or the authenticator's refusal.
-  awaitable<std::expected<Identity, http::Response>> authenticate(const http::Request& req) {
-    if (!opt.authenticate) co_return Identity{};
+  awaitable<AuthResult> authenticate(const http::Request& req) {
+    if (!opt.authenticate) co_return SharedIdentity{};
     auto who = co_await opt.authenticate(req);
     if (!who && opt.observe)
       report_denied(opt.observe, req, who.error(), std::chrono::steady_clock::now());
@@ -121,7 +121,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     if (auto r = check_host_origin(req, opt, loopback_bind))
       co_return co_await res.send(std::move(*r));
     const auto start = std::chrono::steady_clock::now();
-    Identity identity;
+    SharedIdentity identity;
     if (opt.authenticate) {  // not through authenticate(): no coroutine frame on the hot path
       auto who = co_await opt.authenticate(req);
       if (!who) {
@@ -165,13 +165,24 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     jsonrpc::Message& m = *message;
     std::shared_ptr<ObservedRequest> seen =
         m.is_request() ? observe_request(opt, req, m, start) : nullptr;
-    if (auto r = apply_limit(opt, req, m, identity, seen.get()))
+    if (auto r = apply_limit(opt, req, m, *identity, seen.get()))
       co_return co_await res.send(std::move(*r));
-    if (is_modern(req, m))
-      co_return co_await handle_modern(req, res, std::move(m), std::move(identity),
-                                       std::move(seen));
+    if (is_modern(req, m)) {
+      // This revision defines no client notifications over HTTP: accepted, nothing to do.
+      if (!m.is_request()) {
+        http::Response accepted = http::Response::empty(202);
+        co_return co_await res.send(std::move(accepted));
+      }
+      std::shared_ptr<HttpRequest> rs;
+      if (auto r = admit_modern(req, m, identity, seen.get(), rs))
+        co_return co_await res.send(std::move(*r));
+      if (!rs) co_return co_await serve_listen(res, std::move(m), std::move(identity), std::move(seen));
+      std::shared_ptr<Session> no_session;
+      co_return co_await run_request(res, std::move(no_session), std::move(rs), std::move(m), false,
+                                     std::move(seen));
+    }
     if (auto r = check_legacy_version(req)) {
-      report_refusal(opt.observe, seen.get(), &identity, *r);
+      report_refusal(opt.observe, seen.get(), &*identity, *r);
       co_return co_await res.send(std::move(*r));
     }
     const bool is_init = m.is_request() && m.method == "initialize";
@@ -186,21 +197,21 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
                                      "Invalid Request: initialize must not carry an "
                                      "Mcp-Session-Id; omit it to start a new session",
                                      m.id);
-        report_refusal(opt.observe, seen.get(), &identity, r);
+        report_refusal(opt.observe, seen.get(), &*identity, r);
         co_return co_await res.send(std::move(r));
       }
-      session = sessions.create(session_owner(identity));
+      session = sessions.create(session_owner(*identity));
       if (!session) {
         http::Response r = rpc_error(503, jsonrpc::kConnectionClosed,
                                      "Service Unavailable: too many sessions", m.id);
-        report_refusal(opt.observe, seen.get(), &identity, r);
+        report_refusal(opt.observe, seen.get(), &*identity, r);
         co_return co_await res.send(std::move(r));
       }
       log::debug("session {}... started", session->id.substr(0, 8));
     } else {
-      auto found = find_session(req, session_owner(identity));
+      auto found = find_session(req, session_owner(*identity));
       if (!found) {
-        report_refusal(opt.observe, seen.get(), &identity, found.error());
+        report_refusal(opt.observe, seen.get(), &*identity, found.error());
         co_return co_await res.send(std::move(found.error()));
       }
       session = std::move(*found);
@@ -229,7 +240,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
 
   // A request's state, common to both eras. The message's _meta moves into it (nothing past
   // this point reads params._meta).
-  std::shared_ptr<HttpRequest> new_request(Session* session, jsonrpc::Message& m, Identity identity,
+  std::shared_ptr<HttpRequest> new_request(Session* session, jsonrpc::Message& m, SharedIdentity identity,
                                            const http::Request& req) {
     std::string stream_id = "p";
     if (session) {
@@ -257,25 +268,20 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
 
   // ---- POST, 2026-07-28 ----
 
-  awaitable<void> handle_modern(const http::Request& req, http::Responder& res, jsonrpc::Message m,
-                                Identity identity, std::shared_ptr<ObservedRequest> seen) {
-    // This revision defines no client notifications over HTTP: accepted, nothing to do.
-    if (!m.is_request()) {
-      http::Response accepted = http::Response::empty(202);
-      co_return co_await res.send(std::move(accepted));
-    }
+  // A 2026-07-28 request past the era's checks: its request state, or the answer to send instead
+  // (`rs` stays empty for subscriptions/listen, which streams). Not a coroutine: the stateless
+  // hot path adds no frame to handle_post's.
+  std::optional<http::Response> admit_modern(const http::Request& req, jsonrpc::Message& m,
+                                             SharedIdentity& identity, ObservedRequest* seen,
+                                             std::shared_ptr<HttpRequest>& rs) {
     log::trace("{} (MCP 2026-07-28, stateless)", m.method);
-    if (auto r = validate_modern(req, m, core)) {
+    ModernFields found;
+    if (auto r = validate_modern(req, m, core, found)) {
       log::debug("{} refused with HTTP {} (2026-07-28 request rules)", m.method, r->status);
-      report_refusal(opt.observe, seen.get(), &identity, *r);
-      co_return co_await res.send(std::move(*r));
+      report_refusal(opt.observe, seen, &*identity, *r);
+      return r;
     }
-    if (m.method == "subscriptions/listen") {
-      if (seen) seen->streamed = true;
-      co_await listen(res, std::move(m));
-      if (seen) seen->report(opt.observe, &identity, RequestOutcome::kOk, 0, 200);
-      co_return;
-    }
+    if (m.method == "subscriptions/listen") return std::nullopt;
     if (!core.modern_method_available(m.method)) {
       std::string why =
           m.method == "initialize" || m.method == "ping" || m.method == "logging/setLevel" ||
@@ -284,21 +290,25 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
               : "";
       http::Response not_found =
           rpc_error(404, jsonrpc::kMethodNotFound, "Method not found: " + m.method + why, m.id);
-      report_refusal(opt.observe, seen.get(), &identity, not_found);
-      co_return co_await res.send(std::move(not_found));
+      report_refusal(opt.observe, seen, &*identity, not_found);
+      return not_found;
     }
-    auto rs = new_request(nullptr, m, std::move(identity), req);
+    rs = new_request(nullptr, m, std::move(identity), req);
     rs->modern = true;
-    rs->protocol_version =
-        std::string(*::idp::json::find_string(rs->meta, meta_keys::kProtocolVersion));
-    rs->client_capabilities = ::idp::json::find_object(rs->meta, meta_keys::kClientCapabilities);
-    rs->client_info = ::idp::json::find_object(rs->meta, meta_keys::kClientInfo);
-    if (auto* level = ::idp::json::find_string(rs->meta, meta_keys::kLogLevel)) {
-      rs->min_log_level = static_cast<int>(*parse_log_level(*level));
-    }
-    std::shared_ptr<Session> no_session;
-    co_await run_request(res, std::move(no_session), std::move(rs), std::move(m), false,
-                         std::move(seen));
+    // validate_modern checked that the header repeats params._meta's protocolVersion.
+    rs->protocol_version = std::string(found.protocol_version);
+    rs->client_capabilities = found.client_capabilities;
+    rs->client_info = found.client_info;
+    if (found.log_level) rs->min_log_level = static_cast<int>(*found.log_level);
+    rs->tool = std::move(found.tool);
+    return std::nullopt;
+  }
+
+  awaitable<void> serve_listen(http::Responder& res, jsonrpc::Message m, SharedIdentity identity,
+                               std::shared_ptr<ObservedRequest> seen) {
+    if (seen) seen->streamed = true;
+    co_await listen(res, std::move(m));
+    if (seen) seen->report(opt.observe, &*identity, RequestOutcome::kOk, 0, 200);
   }
 
   // ---- subscriptions/listen (2026-07-28) ----
@@ -455,7 +465,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
                                    "Not Acceptable: GET needs Accept: text/event-stream");
       co_return co_await res.send(std::move(r));
     }
-    auto found = find_session(req, session_owner(*who));
+    auto found = find_session(req, session_owner(**who));
     if (!found) co_return co_await res.send(std::move(found.error()));
     std::shared_ptr<Session> session = std::move(*found);
     auto ex = co_await net::this_coro::executor;
@@ -500,7 +510,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     if (auto r = precheck_session_request(req)) co_return co_await res.send(std::move(*r));
     auto who = co_await authenticate(req);
     if (!who) co_return co_await res.send(std::move(who.error()));
-    auto found = find_session(req, session_owner(*who));
+    auto found = find_session(req, session_owner(**who));
     if (!found) co_return co_await res.send(std::move(found.error()));
     if (auto removed = sessions.remove((*found)->id)) {
       removed->end();

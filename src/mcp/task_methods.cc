@@ -52,8 +52,8 @@ constexpr std::string_view kRelatedTask = "io.modelcontextprotocol/related-task"
 // Whose task: the verified subject, else the 2025-11-25 session, else everyone unauthenticated
 // without a session (2026-07-28 requests, stateless mode).
 std::string task_owner(const RequestState& rs, const ProtocolSession* session) {
-  if (rs.identity.authenticated && !rs.identity.subject.empty()) {
-    return "sub:" + rs.identity.subject;
+  if (rs.identity->authenticated && !rs.identity->subject.empty()) {
+    return "sub:" + rs.identity->subject;
   }
   if (session && !session->id.empty()) return "session:" + session->id;
   return "anonymous";
@@ -124,9 +124,7 @@ std::shared_ptr<RequestState> task_state(const RequestState& rs,
   st->session = session;
   st->session_id = rs.session_id;
   st->id = json::value(rs.id, json::storage_ptr());
-  st->identity.authenticated = rs.identity.authenticated;
-  st->identity.subject = rs.identity.subject;
-  st->identity.claims = json::object(rs.identity.claims, json::storage_ptr());
+  st->identity = rs.identity;
   st->trace_id = rs.trace_id;
   st->peer = rs.peer;
   // 2025-11-25: progress of the task goes on with the call's progressToken.

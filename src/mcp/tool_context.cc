@@ -236,7 +236,12 @@ void ToolContext::close_stream() {
   state_->close_stream();
 }
 
-const Identity& ToolContext::identity() const { return state_->identity; }
+const Identity& ToolContext::identity() const { return *state_->identity; }
+
+const Identity& SharedIdentity::unauthenticated() noexcept {
+  static const Identity none;
+  return none;
+}
 std::string_view ToolContext::trace_id() const { return state_->trace_id; }
 std::string_view ToolContext::peer() const { return state_->peer; }
 

@@ -143,13 +143,14 @@ std::string UserAuth::region() const { return region_; }
 awaitable<std::expected<User, http::Response>> UserAuth::authenticate(const http::Request& request,
                                                                       bool allow_reviewer) {
   auto hook = verifier_->authenticator();
-  auto identity = co_await hook(request);
-  if (!identity) co_return std::unexpected(api_rejection(identity.error()));
+  auto verified = co_await hook(request);
+  if (!verified) co_return std::unexpected(api_rejection(verified.error()));
+  const mcp::Identity& identity = **verified;
   User u;
-  u.subject = identity->subject;
-  if (auto* name = ::idp::json::find_string(identity->claims, "username"))
+  u.subject = identity.subject;
+  if (auto* name = ::idp::json::find_string(identity.claims, "username"))
     u.username = std::string(*name);
-  u.groups = groups_of(identity->claims);
+  u.groups = groups_of(identity.claims);
   if (!allow_reviewer && std::ranges::find(u.groups, kReviewerGroup) != u.groups.end()) {
     co_return std::unexpected(error_response(
         403, "permission_denied",

@@ -82,7 +82,7 @@ class McpClientConcurrency : public ::testing::Test {
     StreamableHttpOptions mo;
     // Sees every request first: records what the client sent, and plays the token rules.
     mo.authenticate =
-        [this](const http::Request& req) -> awaitable<std::expected<Identity, http::Response>> {
+        [this](const http::Request& req) -> awaitable<AuthResult> {
       record(req);
       std::string required;
       {

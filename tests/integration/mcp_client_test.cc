@@ -100,7 +100,7 @@ class McpClient : public ::testing::Test {
     http_ = std::make_unique<http::Server>(ho);
     StreamableHttpOptions mo;
     mo.sse_retry = std::chrono::milliseconds(50);
-    mo.authenticate = [this](const http::Request& req) -> awaitable<std::expected<Identity, http::Response>> {
+    mo.authenticate = [this](const http::Request& req) -> awaitable<AuthResult> {
       if (require_token_.empty()) co_return Identity{};
       auto auth = req.header("Authorization");
       if (auth && *auth == "Bearer " + require_token_) co_return Identity{.authenticated = true};

@@ -111,7 +111,7 @@ class McpTasks : public ::testing::Test {
     StreamableHttpOptions mo;
     // "Authorization: Bearer <name>" is the caller <name>; none is anonymous.
     mo.authenticate = [](const http::Request& req)
-        -> awaitable<std::expected<Identity, http::Response>> {
+        -> awaitable<AuthResult> {
       Identity id;
       if (auto h = req.header("Authorization"); h && h->starts_with("Bearer ")) {
         id.authenticated = true;

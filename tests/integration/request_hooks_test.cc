@@ -149,7 +149,7 @@ TEST_F(RequestHooksTest, EachRequestIsObservedOnceWithTheDispatchersOutcome) {
 }
 
 TEST_F(RequestHooksTest, RefusedAuthenticationIsObservedAsDeniedWithTheChallengesError) {
-  start([](const http::Request&) -> awaitable<std::expected<Identity, http::Response>> {
+  start([](const http::Request&) -> awaitable<AuthResult> {
     auto r = http::Response::json(401, R"({"error":"invalid_token"})");
     r.headers.set("WWW-Authenticate", R"(Bearer error="insufficient_scope", scope="mcp")");
     co_return std::unexpected(std::move(r));

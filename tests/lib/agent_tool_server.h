@@ -164,7 +164,7 @@ class ToolServer {
                                                        // "tasks/cancel"
   };
 
-  static awaitable<std::expected<mcp::Identity, http::Response>> authenticate(
+  static awaitable<mcp::AuthResult> authenticate(
       std::shared_ptr<Shared> shared, std::string body) {
     if (body.find("\"notifications/cancelled\"") != std::string::npos) {
       {

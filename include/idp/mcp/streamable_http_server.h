@@ -37,10 +37,12 @@
 
 namespace idp::mcp {
 
-// Authenticates an HTTP request before any MCP processing. Return the caller's identity, or the
-// HTTP response to send instead (401 with WWW-Authenticate, 403, ...).
-using Authenticator = std::function<boost::asio::awaitable<std::expected<Identity, http::Response>>(
-    const http::Request& request)>;
+// Authenticates an HTTP request before any MCP processing. Return the caller's identity (an
+// Identity, or a SharedIdentity to hand every request of a known caller the same one without a
+// copy), or the HTTP response to send instead (401 with WWW-Authenticate, 403, ...).
+using AuthResult = std::expected<SharedIdentity, http::Response>;
+using Authenticator =
+    std::function<boost::asio::awaitable<AuthResult>(const http::Request& request)>;
 
 struct StreamableHttpOptions {
   std::string path = "/mcp";

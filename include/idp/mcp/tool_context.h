@@ -36,6 +36,26 @@ struct Identity {
   json::object claims;  // all verified claims
 };
 
+// An Identity shared, read-only, by every request of the same caller: an authenticator that
+// caches verified tokens hands out the same one each time, and a request holds a reference
+// rather than a copy of the claims. An Identity converts to it; empty, it is the
+// unauthenticated identity.
+class SharedIdentity {
+ public:
+  SharedIdentity() = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): authenticators may return a plain Identity
+  SharedIdentity(Identity identity) : p_(std::make_shared<const Identity>(std::move(identity))) {}
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  SharedIdentity(std::shared_ptr<const Identity> identity) : p_(std::move(identity)) {}
+
+  const Identity& operator*() const noexcept { return p_ ? *p_ : unauthenticated(); }
+  const Identity* operator->() const noexcept { return &**this; }
+
+ private:
+  static const Identity& unauthenticated() noexcept;
+  std::shared_ptr<const Identity> p_;
+};
+
 class ToolContext {
  public:
   // A request's state; defined inside the SDK (src/mcp/request_state.h). The server makes one

@@ -102,7 +102,7 @@ class TestServer {
     mcp::StreamableHttpOptions mo;
     mo.authenticate =
         [slot = gate_, inner = std::move(auth)](
-            const http::Request& req) -> awaitable<std::expected<mcp::Identity, http::Response>> {
+            const http::Request& req) -> awaitable<mcp::AuthResult> {
       std::shared_ptr<ListGate> gate = slot->get();
       if (gate && req.body().find("\"tools/list\"") != std::string_view::npos) {
         co_await gate->pass();
@@ -746,7 +746,7 @@ TEST_F(AgentRegistryTest, BearerTokensAndHeadersReachTheServer) {
   auto mu = std::make_shared<std::mutex>();
   mcp::Authenticator check =
       [seen_header,
-       mu](const http::Request& req) -> awaitable<std::expected<mcp::Identity, http::Response>> {
+       mu](const http::Request& req) -> awaitable<mcp::AuthResult> {
     {
       std::lock_guard lock(*mu);
       *seen_header = std::string(req.header("X-Team").value_or(""));

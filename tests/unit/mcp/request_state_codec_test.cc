@@ -120,7 +120,7 @@ TEST(RequestStateCodec, ARoundReadsAnswersAndSignsWhatTheHandlerUsed) {
   retry["inputResponses"] = bj::object{{"color-2", bj::object{{"action", "accept"}}}};
   RequestState again;
   again.identity = f.alice;
-  RoundTarget t{"tools/call", "greet", &retry, &again.identity};
+  RoundTarget t{"tools/call", "greet", &retry, &*again.identity};
   EXPECT_FALSE(round.begin(again, t, retry));
   EXPECT_TRUE(again.resumed);
   EXPECT_TRUE(again.input_responses.contains("name-1"));
