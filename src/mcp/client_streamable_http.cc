@@ -62,7 +62,16 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   req.method = "POST";
   req.url = url;
   req.headers = std::move(headers);
-  for (const auto& [name, value] : call.extra.items()) req.headers.set(name, value);
+  // The era's fields (Mcp-Method, ...) cannot be among the transport's own: only a caller's
+  // header of the same name is replaced.
+  const bool callers_headers = !opt.headers.items().empty();
+  for (const auto& [name, value] : call.extra.items()) {
+    if (callers_headers) {
+      req.headers.set(name, value);
+    } else {
+      req.headers.add(name, value);
+    }
+  }
   req.body = body;
   req.read_timeout = call.timeout;
   if (!call.watchdog) req.timeout = call.remaining();
@@ -106,7 +115,11 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     text.append(chunk);
     return true;
   };
-  auto st = co_await http.stream(std::move(req), on_head, on_chunk);
+  // std::function would allocate for each of these lambdas (they capture a dozen references):
+  // it gets wrappers that hold a pointer, small enough to be stored inline.
+  auto head_ref = [f = &on_head](const http::ClientResponse& head) { (*f)(head); };
+  auto chunk_ref = [f = &on_chunk](std::string_view chunk) { return (*f)(chunk); };
+  auto st = co_await http.stream(std::move(req), head_ref, chunk_ref);
   if (!st) {
     out.error = st.error().with_context(std::string(method));
     co_return out;
@@ -234,10 +247,12 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
                             content_type + "': " + excerpt(text));
       co_return out;
     }
-    // One arena for the answer: everything parsed from it is freed together.
+    // One arena for the answer: everything parsed from it is freed together (with the tool
+    // result that keeps its members, client_tasks.cc). A small answer's values and keys take
+    // about four times its text: the first block holds them, no second one is needed.
     auto j = ::idp::json::parse(
         text, {},
-        boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 256));
+        boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 1024));
     if (!j) {
       out.error = Error(ErrorCode::kProtocol,
                         where(method) + ": the response is not JSON (" + j.error().message() + ")");
