@@ -10,7 +10,6 @@
 
 #include <array>
 #include <cerrno>
-#include <iterator>
 #include <limits>
 
 #include "client_impl.h"
@@ -238,8 +237,6 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
   }
 
   a.response.status = p->get().result_int();
-  a.response.headers.reserve(
-      static_cast<std::size_t>(std::distance(p->get().begin(), p->get().end())));
   for (const auto& f : p->get()) {
     a.response.headers.add(std::string(f.name_string()), std::string(f.value()));
   }

@@ -118,7 +118,6 @@ bool Client::Impl::take_tasks_declaration(json::object& params) {
 http::Headers Client::Impl::modern_headers(std::string_view method,
                                            const json::object& params) const {
   http::Headers h;
-  h.reserve(2);
   h.add("Mcp-Method", std::string(method));
   std::string_view key;
   if (method == "tools/call" || method == "prompts/get") key = "name";

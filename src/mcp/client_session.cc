@@ -45,9 +45,6 @@ SessionView Client::Impl::view() const {
 
 http::Headers Client::Impl::plain_headers(const Envelope& envelope, Sent* sent) const {
   http::Headers h = opt.headers;
-  // Room for these four, the era's fields (client_streamable_http.cc) and a token: one
-  // allocation.
-  h.reserve(h.items().size() + 8);
   // add() where the caller's headers cannot hold the field already: no search, no erase.
   const bool mine = opt.headers.items().empty();
   auto put = [&](std::string_view name, std::string value) {

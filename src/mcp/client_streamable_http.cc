@@ -62,15 +62,10 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   req.method = "POST";
   req.url = url;
   req.headers = std::move(headers);
-  // The era's fields (Mcp-Method, ...) cannot be among the transport's own: only a caller's
-  // header of the same name is replaced.
-  const bool callers_headers = !opt.headers.items().empty();
+  // The era's fields (Mcp-Method, ...) are none of the transport's own: only a caller's field
+  // of the same name needs replacing (a search).
   for (const auto& [name, value] : call.extra.items()) {
-    if (callers_headers) {
-      req.headers.set(name, value);
-    } else {
-      req.headers.add(name, value);
-    }
+    opt.headers.items().empty() ? req.headers.add(name, value) : req.headers.set(name, value);
   }
   req.body = body;
   req.read_timeout = call.timeout;
@@ -115,8 +110,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     text.append(chunk);
     return true;
   };
-  // std::function would allocate for each of these lambdas (they capture a dozen references):
-  // it gets wrappers that hold a pointer, small enough to be stored inline.
+  // std::function would allocate for these lambdas (a dozen references): it gets pointers.
   auto head_ref = [f = &on_head](const http::ClientResponse& head) { (*f)(head); };
   auto chunk_ref = [f = &on_chunk](std::string_view chunk) { return (*f)(chunk); };
   auto st = co_await http.stream(std::move(req), head_ref, chunk_ref);
@@ -247,9 +241,8 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
                             content_type + "': " + excerpt(text));
       co_return out;
     }
-    // One arena for the answer: everything parsed from it is freed together (with the tool
-    // result that keeps its members, client_tasks.cc). A small answer's values and keys take
-    // about four times its text: the first block holds them, no second one is needed.
+    // One arena for the answer, freed with the tool result that keeps its members; a small
+    // answer's values take about four times its text: its first block holds them.
     auto j = ::idp::json::parse(
         text, {},
         boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 1024));

@@ -19,7 +19,6 @@ class Headers {
   void add(std::string name, std::string value) {
     items_.emplace_back(std::move(name), std::move(value));
   }
-  void reserve(std::size_t fields) { items_.reserve(fields); }
   // Replaces every field of that name with one.
   void set(std::string_view name, std::string value);
   void erase(std::string_view name);
