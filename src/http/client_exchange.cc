@@ -59,6 +59,12 @@ std::size_t send_now(tcp::socket& s, const std::array<net::const_buffer, 4>& buf
   }
 }
 
+// A step's error: the timeout when the connection's watch cancelled the step for its deadline.
+beast::error_code step_result(const Conn& c, const beast::error_code& ec) {
+  if (ec && c.watch->expired()) return beast::error::timeout;
+  return ec;
+}
+
 // A parse error of Beast's HTTP parser: the peer does not speak HTTP properly.
 bool is_http_error(const beast::error_code& ec) {
   return ec.category() == beast::error_code(bhttp::error::bad_version).category();
@@ -66,18 +72,31 @@ bool is_http_error(const beast::error_code& ec) {
 
 }  // namespace
 
-milliseconds Deadline::arm(beast::tcp_stream& s, milliseconds step) {
+milliseconds Deadline::limit(milliseconds step, Clock::time_point now) {
   total_armed = false;
   milliseconds d = step;
   if (at) {
-    auto left = std::chrono::duration_cast<milliseconds>(*at - Clock::now());
+    auto left = std::chrono::duration_cast<milliseconds>(*at - now);
     if (left < milliseconds(1)) left = milliseconds(1);
     if (left <= step) {
       d = left;
       total_armed = true;
     }
   }
+  return d;
+}
+
+milliseconds Deadline::arm(beast::tcp_stream& s, milliseconds step) {
+  milliseconds d = limit(step, Clock::now());
   s.expires_after(d);
+  return d;
+}
+
+milliseconds Deadline::arm(Conn& c, milliseconds step) {
+  const auto now = Clock::now();
+  milliseconds d = limit(step, now);
+  // The total deadline itself when it comes first (not rounded down to whole milliseconds).
+  c.watch->arm(c.lowest().socket(), now, total_armed && *at > now ? *at : now + d);
   return d;
 }
 
@@ -123,9 +142,9 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
       rest.push_back(bufs[i] + skip);
       skip = 0;
     }
-    armed = dl.arm(c.lowest(), read_timeout);
+    armed = dl.arm(c, read_timeout);
     auto [ec, n] = co_await net::async_write(s, rest, kUseTuple);
-    wec = ec;
+    wec = step_result(c, ec);
     wn += n;
   }
   if (wec) {
@@ -165,8 +184,9 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
         ec = bhttp::error::buffer_overflow;
         break;
       }
-      armed = dl.arm(c.lowest(), read_timeout);
-      auto [rec, n] = co_await s.async_read_some(c.buffer.prepare(room), kUseTuple);
+      armed = dl.arm(c, read_timeout);
+      auto [read_ec, n] = co_await s.async_read_some(c.buffer.prepare(room), kUseTuple);
+      const beast::error_code rec = step_result(c, read_ec);
       c.buffer.commit(n);
       if (rec == net::error::eof) {
         // As Beast's read: the end of the stream ends a message only when one had begun.
@@ -248,8 +268,9 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
       if (room == 0) {
         ec = bhttp::error::buffer_overflow;
       } else {
-        armed = dl.arm(c.lowest(), read_timeout);
-        auto [rec, n] = co_await s.async_read_some(c.buffer.prepare(room), kUseTuple);
+        armed = dl.arm(c, read_timeout);
+        auto [read_ec, n] = co_await s.async_read_some(c.buffer.prepare(room), kUseTuple);
+        const beast::error_code rec = step_result(c, read_ec);
         c.buffer.commit(n);
         if (rec == net::error::eof) {
           p->put_eof(ec);  // a body that runs to the end of the stream ends here
@@ -293,13 +314,38 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
   co_return a;
 }
 
-awaitable<Attempt> Client::Impl::run(const ClientRequest& in, bool streaming,
-                                     const OnHead* on_head, const OnChunk* on_chunk) {
+namespace {
+
+// What request() and stream() return for the attempt that ended a request.
+template <class Out>
+Out finish(Attempt&& a, const ClientRequest& in);
+
+template <>
+Result<ClientResponse> finish(Attempt&& a, const ClientRequest& in) {
+  if (a.error) return std::unexpected(a.error->with_context(in.method + " " + in.url));
+  return std::move(a.response);
+}
+
+template <>
+Result<int> finish(Attempt&& a, const ClientRequest& in) {
+  if (a.error) return std::unexpected(a.error->with_context(in.method + " " + in.url));
+  return a.response.status;
+}
+
+}  // namespace
+
+template <class Out>
+awaitable<Out> Client::Impl::run(ClientRequest in, bool streaming, OnHead on_head_fn,
+                                 OnChunk on_chunk_fn) {
+  // Held as the public functions held it: a caller may drop the client while this runs.
+  auto self = shared_from_this();
+  const OnHead* on_head = on_head_fn ? &on_head_fn : nullptr;
+  const OnChunk* on_chunk = streaming ? &on_chunk_fn : nullptr;
   Attempt a;
   auto target = target_for(in.url);
   if (!target) {
     a.error = target.error();
-    co_return a;
+    co_return finish<Out>(std::move(a), in);
   }
   const Url& u = (*target)->url;
   const Route& route = (*target)->route;
@@ -314,7 +360,7 @@ awaitable<Attempt> Client::Impl::run(const ClientRequest& in, bool streaming,
   WireRequest req;
   if (auto built = req.build(in, u, route, opt); !built) {
     a.error = built.error();
-    co_return a;
+    co_return finish<Out>(std::move(a), in);
   }
   bool head_only = in.method == "HEAD";
   bool idempotent = is_idempotent(in.method);
@@ -330,7 +376,7 @@ awaitable<Attempt> Client::Impl::run(const ClientRequest& in, bool streaming,
       if (!opened_conn) {
         a.error = opened_conn.error();
         a.retryable = false;
-        co_return a;
+        co_return finish<Out>(std::move(a), in);
       }
       c = std::move(*opened_conn);
     }
@@ -338,9 +384,12 @@ awaitable<Attempt> Client::Impl::run(const ClientRequest& in, bool streaming,
       a = co_await exchange(*c->tls, *c, req, in.body, head_only, is_reused, idempotent, dl,
                             read_timeout, on_head, on_chunk);
     } else {
-      a = co_await exchange(c->tcp, *c, req, in.body, head_only, is_reused, idempotent, dl,
+      // The socket itself: the watch keeps the deadlines, so the tcp_stream's timer machinery
+      // around each operation is not needed.
+      a = co_await exchange(c->tcp.socket(), *c, req, in.body, head_only, is_reused, idempotent, dl,
                             read_timeout, on_head, on_chunk);
     }
+    c->watch->release();
     if (a.reusable) {
       give_back(std::move(c));
     } else {
@@ -349,7 +398,13 @@ awaitable<Attempt> Client::Impl::run(const ClientRequest& in, bool streaming,
     if (!a.error || !a.retryable) break;
     ++retries;
   }
-  co_return a;
+  co_return finish<Out>(std::move(a), in);
 }
+
+template awaitable<Result<ClientResponse>> Client::Impl::run<Result<ClientResponse>>(ClientRequest,
+                                                                                     bool, OnHead,
+                                                                                     OnChunk);
+template awaitable<Result<int>> Client::Impl::run<Result<int>>(ClientRequest, bool, OnHead,
+                                                               OnChunk);
 
 }  // namespace idp::http

@@ -9,6 +9,7 @@
 //                       through a proxy, the TLS handshake
 //   client_exchange.cc  one request: its deadline, the exchange on one connection (write, read
 //                       the response, stream its body), the retry of a stale pooled connection
+//   client_watch.cc     the exchange steps' deadlines on one long-lived timer per connection
 //
 // Beast and Asio SSL stay in these files (and this header), never in public headers.
 #pragma once
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "client_url.h"
+#include "client_watch.h"
 #include "idp/http/client.h"
 
 namespace idp::http {
@@ -48,12 +50,19 @@ using Clock = std::chrono::steady_clock;
 
 // One keep-alive connection: plain TCP or TLS over TCP.
 struct Conn {
-  explicit Conn(const net::any_io_executor& ex) : tcp(ex) {}
+  explicit Conn(const net::any_io_executor& ex) : tcp(ex), watch(std::make_shared<Watch>(ex)) {}
+  ~Conn() { watch->detach(); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
   beast::tcp_stream tcp;  // the stream unless TLS; then moved into `tls`
+  // The deadline of the exchange's steps. The tcp_stream's own timeouts serve only while the
+  // connection is set up (client_connect.cc).
+  std::shared_ptr<Watch> watch;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   std::vector<char> chunk;  // where the parser puts body bytes (allocated once)
   std::string key;
+  Clock::time_point idle_since;  // when it went back to the pool
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : tcp; }
   void close();
   // False when the peer closed the idle connection (or sent something unexpected).
@@ -65,7 +74,11 @@ struct Deadline {
   std::optional<Clock::time_point> at;
   milliseconds total{0};
   bool total_armed = false;
+  // The limit of a step starting at `now`: `step`, or what is left of the total when less.
+  milliseconds limit(milliseconds step, Clock::time_point now);
   milliseconds arm(beast::tcp_stream& s, milliseconds step);
+  // The same for an exchange step on `c`, through its watch.
+  milliseconds arm(Conn& c, milliseconds step);
 };
 
 // The outcome of one attempt on one connection.
@@ -164,10 +177,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                            const client_detail::OnHead* on_head,
                                            const client_detail::OnChunk* on_chunk);
   // One request: its URL's route, its deadline (the total one of request(); none for a stream
-  // unless the request sets one), a pooled or new connection, the exchange, one retry.
-  boost::asio::awaitable<Attempt> run(const ClientRequest& in, bool streaming,
-                                      const client_detail::OnHead* on_head,
-                                      const client_detail::OnChunk* on_chunk);
+  // unless the request sets one), a pooled or new connection, the exchange, one retry. Out is
+  // what the public function returns (request(): the response; stream(): the status): they
+  // return this coroutine, with no frame of their own. A stream has on_chunk.
+  template <class Out>
+  boost::asio::awaitable<Out> run(ClientRequest in, bool streaming, client_detail::OnHead on_head,
+                                  client_detail::OnChunk on_chunk);
 };
 
 }  // namespace idp::http

@@ -13,6 +13,7 @@ namespace idp::http {
 using namespace client_detail;
 
 void Conn::close() {
+  watch->detach();
   beast::error_code ignored;
   lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
   lowest().socket().close(ignored);
@@ -26,7 +27,19 @@ bool Conn::looks_alive() {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+namespace {
+
+// A connection back in the pool for less than this is taken without the look (a recv with
+// MSG_PEEK, one syscall): a server closes an idle keep-alive connection after its idle timeout
+// (seconds), not within a millisecond of its last answer, and when it closes one right after
+// answering it says so (Connection: close: that connection never came back to the pool). A
+// connection reused back to back, as by a client calling tool after tool, skips the syscall.
+constexpr auto kFreshIdle = std::chrono::milliseconds(1);
+
+}  // namespace
+
 std::unique_ptr<Conn> Client::Impl::take_idle(const std::string& key) {
+  const auto now = Clock::now();
   std::lock_guard lock(mutex);
   auto it = idle.find(key);
   if (it == idle.end()) return nullptr;
@@ -34,14 +47,18 @@ std::unique_ptr<Conn> Client::Impl::take_idle(const std::string& key) {
   while (!v.empty()) {
     auto c = std::move(v.back());
     v.pop_back();
-    if (c->looks_alive()) return c;
+    if ((now - c->idle_since < kFreshIdle && c->buffer.size() == 0) || c->looks_alive()) {
+      return c;
+    }
     c->close();
   }
   return nullptr;
 }
 
 void Client::Impl::give_back(std::unique_ptr<Conn> c) {
-  c->lowest().expires_never();
+  // (The tcp_stream's timers are off: open() ends with expires_never(), and an exchange keeps
+  // its deadlines on the connection's watch.)
+  c->idle_since = Clock::now();
   std::lock_guard lock(mutex);
   auto& v = idle[c->key];
   if (v.size() >= opt.max_idle_per_origin) {

@@ -8,6 +8,16 @@
 
 namespace idp::mcp {
 
+void declare_extension(json::object& params) {
+  json::value& meta = params["_meta"];
+  if (!meta.is_object()) meta = json::object{};
+  json::value& caps = meta.get_object()[meta_keys::kClientCapabilities];
+  if (!caps.is_object()) caps = json::object{};
+  json::value& ext = caps.get_object()["extensions"];
+  if (!ext.is_object()) ext = json::object{};
+  ext.get_object()[kTasksExtension] = json::object{};
+}
+
 json::object Client::Impl::capabilities(bool modern_era) const {
   json::object caps;
   if (opt.hooks.sampling) caps["sampling"] = json::object{};
@@ -46,14 +56,29 @@ std::string Client::Impl::request_with_envelope(const json::value& id, std::stri
                                                 std::string_view version,
                                                 bool tasks_extension) const {
   const int which = tasks_extension ? 1 : 0;
-  std::string meta;
+  // What jsonrpc::request writes for `params` with the envelope added as its last member.
+  std::string out;
+  out.reserve(512);  // a small request with its envelope: one allocation
+  out += R"({"jsonrpc":"2.0","id":)";
+  jsonrpc::append_json(out, id);
+  out += R"(,"method":)";
+  jsonrpc::append_json(out, method);
+  out += R"(,"params":)";
+  jsonrpc::append_json(out, params);
+  out.pop_back();  // the params' closing brace
+  if (!params.empty()) out += ',';
+  out += R"("_meta":)";
   {
+    // Appended from the cache under the lock: no copy of its own.
     std::lock_guard lock(mu);
     if (envelope_version == version && !envelope_json[which].empty()) {
-      meta = envelope_json[which];
+      out += envelope_json[which];
+      out += "}}";
+      return out;
     }
   }
-  if (meta.empty()) {
+  std::string meta;
+  {
     json::object holder;
     if (tasks_extension) {
       holder["_meta"] = json::object{
@@ -70,18 +95,6 @@ std::string Client::Impl::request_with_envelope(const json::value& id, std::stri
     }
     envelope_json[which] = meta;
   }
-  // What jsonrpc::request writes for `params` with the envelope added as its last member.
-  std::string out;
-  out.reserve(128 + method.size() + meta.size());
-  out += R"({"jsonrpc":"2.0","id":)";
-  jsonrpc::append_json(out, id);
-  out += R"(,"method":)";
-  jsonrpc::append_json(out, method);
-  out += R"(,"params":)";
-  jsonrpc::append_json(out, params);
-  out.pop_back();  // the params' closing brace
-  if (!params.empty()) out += ',';
-  out += R"("_meta":)";
   out += meta;
   out += "}}";
   return out;
@@ -105,7 +118,7 @@ bool Client::Impl::take_tasks_declaration(json::object& params) {
 http::Headers Client::Impl::modern_headers(std::string_view method,
                                            const json::object& params) const {
   http::Headers h;
-  h.set("Mcp-Method", std::string(method));
+  h.add("Mcp-Method", std::string(method));
   std::string_view key;
   if (method == "tools/call" || method == "prompts/get") key = "name";
   if (method == "resources/read") key = "uri";
@@ -113,7 +126,7 @@ http::Headers Client::Impl::modern_headers(std::string_view method,
     key = "taskId";  // the tasks extension's routing header
   }
   const json::string* name = key.empty() ? nullptr : ::idp::json::find_string(params, key);
-  if (name) h.set("Mcp-Name", xheader::encode(*name));
+  if (name) h.add("Mcp-Name", xheader::encode(*name));
   if (method != "tools/call" || !name) return h;
   const json::object* args = ::idp::json::find_object(params, "arguments");
   std::lock_guard lock(mu);

@@ -78,6 +78,9 @@ struct SendOptions {
   bool allow_reinit = true;  // HTTP 404 with a session: re-initialize and retry once
   Envelope envelope;
   ReplyInfo* info = nullptr;
+  // Declare the tasks extension in the request's client capabilities (a task call's; 2026-07-28:
+  // through the cached envelope that declares it, not by adding _meta to the params).
+  bool tasks_extension = false;
 };
 
 // One request in flight.
@@ -136,6 +139,10 @@ enum class TaskWire { kNone, kV1, kV2 };
 // Notes a listed tool's execution.taskSupport when it allows tasks (client_tasks.cc).
 void remember_task_support(std::map<std::string, std::string, std::less<>>& into,
                            const std::string& name, const json::value& listed);
+
+// Declares the tasks extension in params._meta's client capabilities (2026-07-28 merges it into
+// the envelope's; a 2025 session that speaks the extension reads it per request).
+void declare_extension(json::object& params);
 
 // What auto negotiation learned about servers, by URL, for the life of the process.
 std::optional<ProtocolEra> remembered_era(const std::string& url);
@@ -213,9 +220,15 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   boost::asio::awaitable<http::Headers> headers(Envelope envelope, Sent* sent);
   // The same without the token (nothing to await).
   http::Headers plain_headers(const Envelope& envelope, Sent* sent) const;
+  // `params` must outlive the request (callers co_await it at once): members are added to a
+  // copy, made only when the request needs them (progress, a task declaration, given _meta).
   boost::asio::awaitable<Result<json::value>> send_request(std::string_view method,
-                                                           json::object params, CallOptions options,
+                                                           const json::object& params,
+                                                           CallOptions options,
                                                            SendOptions send = {});
+  // The same with params of its own (for a caller that hands over the awaitable).
+  boost::asio::awaitable<Result<json::value>> send_owned(std::string_view method,
+                                                         json::object params, CallOptions options);
   boost::asio::awaitable<void> watchdog(std::shared_ptr<Call> call);
   boost::asio::awaitable<Result<void>> renew_session(std::uint64_t seen_generation);
   boost::asio::awaitable<Result<void>> refresh_token(std::uint64_t seen_generation, int status,
@@ -278,7 +291,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   // ---- client_mrtr.cc ----
   boost::asio::awaitable<Result<json::value>> request(std::string_view method, json::object params,
-                                                      CallOptions options);
+                                                      CallOptions options,
+                                                      bool tasks_extension = false);
   boost::asio::awaitable<Result<json::value>> fulfil(std::string method, json::object params,
                                                      bool& handled);
   void answer_server_request(jsonrpc::Message m);

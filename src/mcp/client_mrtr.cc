@@ -96,16 +96,24 @@ awaitable<void> Client::Impl::answer(std::shared_ptr<Impl> self, jsonrpc::Messag
 }
 
 awaitable<Result<json::value>> Client::Impl::request(std::string_view method, json::object params,
-                                                     CallOptions options) {
+                                                     CallOptions options, bool tasks_extension) {
   std::optional<json::object> responses;
   std::optional<json::value> state;
   const int max_rounds = std::max(1, opt.max_input_rounds);
   for (int round = 0;; ++round) {
-    json::object p = params;
-    if (responses) p["inputResponses"] = *responses;
-    if (state) p["requestState"] = *state;
+    // The first round sends params as they are (no copy); the later ones a copy with the answers.
+    json::object answered;
+    const bool amended = responses || state;
+    if (amended) {
+      answered = params;
+      if (responses) answered["inputResponses"] = *responses;
+      if (state) answered["requestState"] = *state;
+    }
     CallOptions o = options;
-    auto r = co_await send_request(method, std::move(p), std::move(o));
+    SendOptions send;
+    send.tasks_extension = tasks_extension;
+    const json::object& sent = amended ? answered : params;
+    auto r = co_await send_request(method, sent, std::move(o), std::move(send));
     if (!r || !view().modern) co_return r;
     const json::object* res = r->if_object();
     const json::string* type = res ? ::idp::json::find_string(*res, "resultType") : nullptr;

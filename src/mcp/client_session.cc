@@ -310,9 +310,15 @@ awaitable<Result<void>> Client::Impl::refresh_token(std::uint64_t seen_generatio
 
 // ---- one request ------------------------------------------------------------------------------
 
+awaitable<Result<json::value>> Client::Impl::send_owned(std::string_view method,
+                                                        json::object params, CallOptions options) {
+  auto r = co_await send_request(method, params, std::move(options));
+  co_return r;
+}
+
 awaitable<Result<json::value>> Client::Impl::send_request(std::string_view method,
-                                                          json::object params, CallOptions options,
-                                                          SendOptions send) {
+                                                          const json::object& params,
+                                                          CallOptions options, SendOptions send) {
   auto call = std::make_shared<Call>();
   call->id = json::value(next_id.fetch_add(1));
   call->options = std::move(options);
@@ -331,9 +337,16 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
       impl->progress_calls.erase(key);
     }
   } unregister{this, {}};
+  // What goes out: `params` itself, or a copy with the members this request adds. The copy is
+  // made only when needed: the usual request adds nothing to its params.
+  std::optional<json::object> amended;
+  auto amend = [&]() -> json::object& {
+    if (!amended) amended.emplace(params);
+    return *amended;
+  };
   if (call->options.on_progress) {
     call->progress_token = call->id;
-    json::value& meta = params["_meta"];
+    json::value& meta = amend()["_meta"];
     if (!meta.is_object()) meta = json::object{};
     meta.get_object()["progressToken"] = call->id;
     unregister.key = jsonrpc::id_key(call->id);
@@ -345,19 +358,29 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
   std::string body;
   if (modern_era) {
     const std::string version = send.envelope.protocol_version.value_or(session.protocol_version);
-    call->extra = modern_headers(method, params);
-    // A task call's declaration of the tasks extension has a cached envelope of its own.
-    const bool tasks_extension = take_tasks_declaration(params);
-    if (params.contains("_meta")) {
-      add_envelope(params, version);
-      body = jsonrpc::request(call->id, method, params);
+    const json::object& given = amended ? *amended : params;
+    call->extra = modern_headers(method, given);
+    if (!given.contains("_meta")) {
+      // The usual case: the envelope, the same for every request, is spliced in serialized (a
+      // task call's, declaring the tasks extension, is cached too).
+      body = request_with_envelope(call->id, method, given, version, send.tasks_extension);
     } else {
-      // The usual case: the envelope, the same for every request, is spliced in serialized.
-      body = request_with_envelope(call->id, method, params, version, tasks_extension);
+      json::object& p = amend();
+      // A _meta that only declares the tasks extension has the cached envelope that does.
+      const bool tasks_extension = !send.tasks_extension && take_tasks_declaration(p);
+      if (p.contains("_meta")) {
+        if (send.tasks_extension) declare_extension(p);
+        add_envelope(p, version);
+        body = jsonrpc::request(call->id, method, p);
+      } else {
+        body = request_with_envelope(call->id, method, p, version, tasks_extension);
+      }
     }
   } else {
-    body = jsonrpc::request(call->id, method, params);
+    if (send.tasks_extension) declare_extension(amend());
+    body = jsonrpc::request(call->id, method, amended ? *amended : params);
   }
+  const json::object& sent_params = amended ? *amended : params;
 
   bool retried_session = false;
   int auth_retries = 0;  // a 401 once, then scope step-ups (the token provider limits those)
@@ -374,7 +397,10 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
     } else {
       attempt_headers = plain_headers(send.envelope, &sent);
     }
-    std::variant<Outcome, std::monostate> raced;
+    // The exchange's outcome, unless the call timed out or was cancelled (`stopped`). Assigned
+    // once, not moved through a variant: an Outcome is large and each move costs.
+    Outcome out;
+    bool stopped = false;
     if (call->watchdog) {
       // if/else, not ?: (GCC 12 evaluates both co_await arms of a conditional).
       awaitable<Outcome> op;
@@ -385,24 +411,25 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
       }
       awaitable<void> dog = watchdog(call);
       auto either = std::move(op) || std::move(dog);
-      raced = co_await std::move(either);
-    } else {
-      Outcome plain;
-      if (legacy()) {
-        plain = co_await exchange_legacy(body, std::move(attempt_headers), *call, method);
+      auto raced = co_await std::move(either);
+      if (raced.index() == 1) {
+        stopped = true;
       } else {
-        plain =
-            co_await exchange(body, std::move(attempt_headers), sent, *call, method, modern_era);
+        out = std::move(std::get<0>(raced));
+      }
+    } else {
+      if (legacy()) {
+        out = co_await exchange_legacy(body, std::move(attempt_headers), *call, method);
+      } else {
+        out = co_await exchange(body, std::move(attempt_headers), sent, *call, method, modern_era);
       }
       // The HTTP layer's deadline is the call's: a timeout there is the call timing out.
-      if (plain.kind == Outcome::kFailed && plain.error.code() == ErrorCode::kTimeout) {
+      if (out.kind == Outcome::kFailed && out.error.code() == ErrorCode::kTimeout) {
         call->timed_out = true;
-        raced.emplace<1>();
-      } else {
-        raced.emplace<0>(std::move(plain));
+        stopped = true;
       }
     }
-    if (raced.index() == 1) {
+    if (stopped) {
       // Timed out or cancelled: tell the server in the background (a server that hangs must not
       // hold the caller), then report. initialize is never cancelled (spec). In the modern era
       // closing the response stream (done: the exchange was abandoned) is the cancellation.
@@ -419,7 +446,6 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
       co_return make_error(ErrorCode::kTimeout, where(method) + ": no answer within " +
                                                     std::to_string(call->timeout.count()) + " ms");
     }
-    Outcome out = std::move(std::get<0>(raced));
     if (send.info) *send.info = out.info;
     switch (out.kind) {
       case Outcome::kDone:
@@ -501,7 +527,7 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
           log::info("{}: header mismatch on tools/call; listing the tools again", url);
           auto relisted = co_await list_tools(false);
           if (relisted) {
-            call->extra = modern_headers(method, params);
+            call->extra = modern_headers(method, sent_params);
             call->result.reset();
             call->rpc_error.reset();
             continue;

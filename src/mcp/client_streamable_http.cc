@@ -62,7 +62,11 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   req.method = "POST";
   req.url = url;
   req.headers = std::move(headers);
-  for (const auto& [name, value] : call.extra.items()) req.headers.set(name, value);
+  // The era's fields (Mcp-Method, ...) are none of the transport's own: only a caller's field
+  // of the same name needs replacing (a search).
+  for (const auto& [name, value] : call.extra.items()) {
+    opt.headers.items().empty() ? req.headers.add(name, value) : req.headers.set(name, value);
+  }
   req.body = body;
   req.read_timeout = call.timeout;
   if (!call.watchdog) req.timeout = call.remaining();
@@ -106,7 +110,10 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     text.append(chunk);
     return true;
   };
-  auto st = co_await http.stream(std::move(req), on_head, on_chunk);
+  // std::function would allocate for these lambdas (a dozen references): it gets pointers.
+  auto head_ref = [f = &on_head](const http::ClientResponse& head) { (*f)(head); };
+  auto chunk_ref = [f = &on_chunk](std::string_view chunk) { return (*f)(chunk); };
+  auto st = co_await http.stream(std::move(req), head_ref, chunk_ref);
   if (!st) {
     out.error = st.error().with_context(std::string(method));
     co_return out;
@@ -234,10 +241,11 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
                             content_type + "': " + excerpt(text));
       co_return out;
     }
-    // One arena for the answer: everything parsed from it is freed together.
+    // One arena for the answer, freed with the tool result that keeps its members; a small
+    // answer's values take about four times its text: its first block holds them.
     auto j = ::idp::json::parse(
         text, {},
-        boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 256));
+        boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 1024));
     if (!j) {
       out.error = Error(ErrorCode::kProtocol,
                         where(method) + ": the response is not JSON (" + j.error().message() + ")");

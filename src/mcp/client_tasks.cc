@@ -47,18 +47,6 @@ std::string task_support_of(const json::value& listed) {
   return support ? std::string(*support) : std::string();
 }
 
-// Declares the tasks extension in the request's _meta client capabilities (2026-07-28 merges it
-// into the envelope's; a 2025 session that speaks the extension reads it per request).
-void declare_extension(json::object& params) {
-  json::value& meta = params["_meta"];
-  if (!meta.is_object()) meta = json::object{};
-  json::value& caps = meta.get_object()[meta_keys::kClientCapabilities];
-  if (!caps.is_object()) caps = json::object{};
-  json::value& ext = caps.get_object()["extensions"];
-  if (!ext.is_object()) ext = json::object{};
-  ext.get_object()[kTasksExtension] = json::object{};
-}
-
 // A task in a CreateTaskResult (v1: under "task"; v2: flat) or a tasks/get answer (flat).
 struct Parsed {
   TaskInfo status;
@@ -127,12 +115,32 @@ awaitable<Woke> pause(milliseconds delay, std::shared_ptr<CancelSignal> cancel,
   co_return Woke::kElapsed;
 }
 
-Result<CallToolResult> to_call_tool_result(const json::value& v, const std::string& where) {
-  try {
-    return json::value_to<CallToolResult>(v);
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::kProtocol, where + ": malformed result: " + e.what());
+// A tool result, its members moved out of the answer with the storage they were parsed into
+// (the answer's arena, which the result then keeps alive): converting into members of the
+// default storage (json::value_to) copied the whole answer, ≈ 4k instructions and a dozen
+// allocations per call. The same rules as value_to<CallToolResult>: members of the wrong kind
+// are left out. `where` names the request, for the error only.
+template <class Where>
+Result<CallToolResult> to_call_tool_result(json::value v, const Where& where) {
+  json::object* o = v.if_object();
+  if (!o) {
+    return make_error(ErrorCode::kProtocol,
+                      where() + ": malformed result: tool result must be a JSON object");
   }
+  json::array* content = nullptr;
+  json::object* structured = nullptr;
+  json::object* meta = nullptr;
+  if (auto it = o->find("content"); it != o->end()) content = it->value().if_array();
+  if (auto it = o->find("structuredContent"); it != o->end()) {
+    structured = it->value().if_object();
+  }
+  const bool is_error = ::idp::json::find_bool(*o, "isError").value_or(false);
+  if (auto it = o->find("_meta"); it != o->end()) meta = it->value().if_object();
+  // Constructed from the moved members, never assigned: assignment across storages copies.
+  return CallToolResult{
+      content ? json::array(std::move(*content)) : json::array(),
+      structured ? std::optional<json::object>(std::move(*structured)) : std::nullopt, is_error,
+      meta ? std::optional<json::object>(std::move(*meta)) : std::nullopt};
 }
 
 }  // namespace
@@ -154,13 +162,13 @@ awaitable<Result<json::value>> Client::Impl::task_request(std::string_view metho
                                                           json::object more, ReplyInfo* info) {
   json::object params = std::move(more);
   params["taskId"] = task_id;
-  if (wire == TaskWire::kV2) declare_extension(params);
   CallOptions o;
   o.timeout = options.timeout;
   o.cancel = options.cancel;
   SendOptions send;
   send.info = info;
-  auto r = co_await send_request(method, std::move(params), std::move(o), std::move(send));
+  send.tasks_extension = wire == TaskWire::kV2;
+  auto r = co_await send_request(method, params, std::move(o), std::move(send));
   co_return r;
 }
 
@@ -180,8 +188,14 @@ awaitable<void> Client::Impl::cancel_on_server(const std::string& task_id, TaskW
 awaitable<Result<CallToolResult>> Client::Impl::call_tool(std::string name, json::object arguments,
                                                           CallOptions options) {
   const std::string_view method = "tools/call";
+  {
+    std::lock_guard lock(mu);
+    if (!connected)
+      co_return make_error(ErrorCode::kInvalidArgument, where(method) + ": call connect() first");
+  }
   json::object params{{"name", name}, {"arguments", std::move(arguments)}};
   TaskWire wire = TaskWire::kNone;
+  bool declare = false;  // the tasks extension, in the request's client capabilities
   if (opt.tasks && options.task != TaskMode::kNever) wire = task_wire.load();
   if (wire == TaskWire::kV1) {
     // 2025-11-25: the client decides, from the tool's listing (listed once if it never was).
@@ -210,23 +224,24 @@ awaitable<Result<CallToolResult>> Client::Impl::call_tool(std::string name, json
       wire = TaskWire::kNone;
     }
   } else if (wire == TaskWire::kV2) {
-    declare_extension(params);  // 2026-07-28: the server decides
+    declare = true;  // 2026-07-28: the server decides
   }
   if (wire == TaskWire::kNone) {
     // The ordinary call: nothing more than before tasks.
-    auto r = co_await request(method, std::move(params), std::move(options));
+    auto r = co_await request(method, std::move(params), std::move(options), declare);
     if (!r) co_return std::unexpected(r.error());
-    co_return to_call_tool_result(*r, where(method));
+    co_return to_call_tool_result(std::move(*r), [&] { return where(method); });
   }
   const Clock::time_point started = Clock::now();
   CallOptions first;
   first.timeout = options.timeout;
   first.on_progress = options.on_progress;
   first.cancel = options.cancel;
-  auto r = co_await request(method, std::move(params), std::move(first));
+  auto r = co_await request(method, std::move(params), std::move(first), declare);
   if (!r) co_return std::unexpected(r.error());
   const json::object* o = r->if_object();
-  if (!o || !is_task_answer(*o)) co_return to_call_tool_result(*r, where(method));
+  if (!o || !is_task_answer(*o))
+    co_return to_call_tool_result(std::move(*r), [&] { return where(method); });
   auto created = parse_task(*o);
   if (!created) {
     co_return make_error(ErrorCode::kProtocol,
@@ -291,7 +306,7 @@ awaitable<Result<CallToolResult>> Client::Impl::follow_task(TaskInfo current, js
       auto r = co_await task_request(result_method, id, wire, std::move(o), std::move(none), &info);
       if (r) {
         report(TaskInfo{id, "completed", {}});
-        co_return to_call_tool_result(*r, where_task);
+        co_return to_call_tool_result(std::move(*r), [&] { return where_task; });
       }
       if (options.cancel && options.cancel->cancelled()) {
         stop = Woke::kCancelled;
@@ -406,7 +421,7 @@ awaitable<Result<CallToolResult>> Client::Impl::follow_task(TaskInfo current, js
         co_return make_error(ErrorCode::kProtocol,
                              where_task + ": a completed task without its result");
       }
-      co_return to_call_tool_result(*result, where_task);
+      co_return to_call_tool_result(*result, [&] { return where_task; });
     }
     const json::object* error = ::idp::json::find_object(raw, "error");
     const json::string* message = error ? ::idp::json::find_string(*error, "message") : nullptr;
@@ -423,7 +438,7 @@ awaitable<Result<CallToolResult>> Client::Impl::follow_task(TaskInfo current, js
     CallOptions o = bounded();
     json::object none;
     auto r = co_await task_request(result_method, id, wire, std::move(o), std::move(none), &info);
-    if (r) co_return to_call_tool_result(*r, where_task);
+    if (r) co_return to_call_tool_result(std::move(*r), [&] { return where_task; });
     if (options.cancel && options.cancel->cancelled()) co_return std::unexpected(r.error());
     if (!worth_retrying(r.error(), info) || attempt >= opt.task_max_poll_failures ||
         Clock::now() >= deadline) {

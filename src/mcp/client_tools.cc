@@ -64,7 +64,7 @@ awaitable<Result<std::vector<Tool>>> Client::Impl::list_tools(bool use_cache) {
   auto self = shared_from_this();
   PageRequest request = [self, method](json::object params) {
     CallOptions none;
-    return self->send_request(method, std::move(params), std::move(none));
+    return self->send_owned(method, std::move(params), std::move(none));
   };
   std::function<Result<void>(const json::object&)> on_page =
       [&](const json::object& o) -> Result<void> {
