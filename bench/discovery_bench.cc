@@ -117,8 +117,8 @@ std::unique_ptr<SlowServer> start_server(int index, std::chrono::milliseconds de
   s->http = std::make_unique<idp::http::Server>(ho);
   idp::mcp::StreamableHttpOptions mo;
   SlowServer* self = s.get();
-  mo.authenticate = [self, delay, delay_handshakes](const idp::http::Request& req)
-      -> awaitable<idp::mcp::AuthResult> {
+  mo.authenticate = [self, delay, delay_handshakes](
+                        const idp::http::Request& req) -> awaitable<idp::mcp::AuthResult> {
     const std::string method = method_of(req.body());
     const bool handshake = method == "server/discover" || method == "initialize";
     {

@@ -121,8 +121,8 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
   http::Response reject(const JwtError& e, const http::Request& req,
                         const std::vector<std::string>& needed) {
     http::Response r = http::Response::json(
-        e.http_status(), bj::serialize(bj::object{{"error", e.oauth_error()},
-                                                  {"error_description", e.message}}));
+        e.http_status(),
+        bj::serialize(bj::object{{"error", e.oauth_error()}, {"error_description", e.message}}));
     std::string scope;
     for (const auto& s : needed) scope += (scope.empty() ? "" : " ") + s;
     r.headers.add("WWW-Authenticate", www_authenticate(e, metadata_url(req), scope));
@@ -131,7 +131,8 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
 
   // tool_scopes: the refusal of a tools/call (in a JSON-RPC message or batch) whose tool needs a
   // scope `identity` was not granted. A body that does not parse is the transport's to answer.
-  std::optional<http::Response> check_tool_scopes(const http::Request& req, const mcp::Identity& identity) {
+  std::optional<http::Response> check_tool_scopes(const http::Request& req,
+                                                  const mcp::Identity& identity) {
     if (req.method() != "POST") return std::nullopt;
     auto parsed = ::idp::json::parse(req.body());
     if (!parsed) return std::nullopt;
@@ -178,7 +179,8 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
     std::string resource = resource_url(req);
     auto scheme_end = resource.find("://");
     auto path_start = resource.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    std::string origin = path_start == std::string::npos ? resource : resource.substr(0, path_start);
+    std::string origin =
+        path_start == std::string::npos ? resource : resource.substr(0, path_start);
     std::string path = path_start == std::string::npos ? "" : resource.substr(path_start);
     return origin + "/.well-known/oauth-protected-resource" + path;
   }
@@ -198,17 +200,20 @@ struct BearerAuth::Impl : std::enable_shared_from_this<BearerAuth::Impl> {
       r.headers.add("WWW-Authenticate", www_authenticate_missing_token(metadata_url(req)));
       co_return std::unexpected(std::move(r));
     }
-    std::expected<std::shared_ptr<const mcp::Identity>, JwtError> v = lookup(token, opt.clock->now());
+    std::expected<std::shared_ptr<const mcp::Identity>, JwtError> v =
+        lookup(token, opt.clock->now());
     if (!*v) v = co_await check_token(token);
     if (!v) co_return std::unexpected(reject(v.error(), req, opt.rules.required_scopes));
     if (!opt.tool_scopes.empty()) {
-      if (auto refused = check_tool_scopes(req, **v)) co_return std::unexpected(std::move(*refused));
+      if (auto refused = check_tool_scopes(req, **v))
+        co_return std::unexpected(std::move(*refused));
     }
     co_return mcp::SharedIdentity(std::move(*v));
   }
 };
 
-BearerAuth::BearerAuth(BearerAuthOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+BearerAuth::BearerAuth(BearerAuthOptions options)
+    : impl_(std::make_shared<Impl>(std::move(options))) {}
 BearerAuth::~BearerAuth() = default;
 
 mcp::Authenticator BearerAuth::authenticator() {
@@ -218,7 +223,8 @@ mcp::Authenticator BearerAuth::authenticator() {
 
 void BearerAuth::serve_metadata(http::Server& server, const std::string& mcp_path) {
   auto impl = impl_;
-  auto handler = [impl, mcp_path](const http::Request& req, http::Responder& res) -> awaitable<void> {
+  auto handler = [impl, mcp_path](const http::Request& req,
+                                  http::Responder& res) -> awaitable<void> {
     std::string resource = impl->opt.resource;
     if (resource.empty()) {
       std::string host(req.header("Host").value_or("localhost"));

@@ -27,8 +27,7 @@ constexpr std::size_t kChunkBytes = 16 * 1024;
 constexpr std::size_t kReadBytes = 64 * 1024;  // the most one read asks for
 
 bool is_idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS" ||
-         m == "TRACE";
+  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS" || m == "TRACE";
 }
 
 // Errors that mean a pooled connection had gone stale.
@@ -40,8 +39,8 @@ bool is_connection_lost(const beast::error_code& ec) {
 }
 
 // Writes what the socket takes without waiting; the bytes written (0 when it would block).
-std::size_t send_now(tcp::socket& s, const std::array<net::const_buffer, 4>& bufs,
-                     std::size_t n, beast::error_code& ec) {
+std::size_t send_now(tcp::socket& s, const std::array<net::const_buffer, 4>& bufs, std::size_t n,
+                     beast::error_code& ec) {
   std::array<iovec, 4> iov;
   for (std::size_t i = 0; i < n; ++i) {
     iov[i].iov_base = const_cast<void*>(bufs[i].data());
@@ -107,8 +106,8 @@ Error Client::Impl::step_error(std::string_view step, const beast::error_code& e
       return Error(ErrorCode::kTimeout, std::string(step) + " failed: the total timeout of " +
                                             std::to_string(dl.total.count()) + " ms passed");
     }
-    return Error(ErrorCode::kTimeout, std::string(step) + " timed out after " +
-                                          std::to_string(armed.count()) + " ms");
+    return Error(ErrorCode::kTimeout,
+                 std::string(step) + " timed out after " + std::to_string(armed.count()) + " ms");
   }
   return Error(ErrorCode::kUnavailable, std::string(step) + " failed: " + ec.message());
 }
@@ -117,9 +116,8 @@ Error Client::Impl::step_error(std::string_view step, const beast::error_code& e
 template <class Stream>
 awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest& w,
                                           std::string_view body, bool head_only, bool reused,
-                                          bool idempotent, Deadline& dl,
-                                          milliseconds read_timeout, const OnHead* on_head,
-                                          const OnChunk* on_chunk) {
+                                          bool idempotent, Deadline& dl, milliseconds read_timeout,
+                                          const OnHead* on_head, const OnChunk* on_chunk) {
   Attempt a;
   milliseconds armed = read_timeout;
   std::array<net::const_buffer, 4> bufs;
@@ -207,9 +205,9 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
     if (ec) {
       bool nothing = !p->got_some();
       if (ec == bhttp::error::body_limit) {
-        a.error = Error(ErrorCode::kResourceExhausted,
-                        "response body exceeds the limit of " +
-                            std::to_string(opt.max_response_bytes) + " bytes");
+        a.error = Error(ErrorCode::kResourceExhausted, "response body exceeds the limit of " +
+                                                           std::to_string(opt.max_response_bytes) +
+                                                           " bytes");
       } else if (ec == bhttp::error::header_limit) {
         a.error = Error(ErrorCode::kResourceExhausted,
                         "response header exceeds " + std::to_string(kMaxHeaderBytes) + " bytes");
@@ -228,8 +226,8 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
     }
     int status = p->get().result_int();
     if (status < 100) {  // Beast reads any three digits: "000" (found by fuzz-http_client)
-      a.error = Error(ErrorCode::kProtocol,
-                      "malformed HTTP response: status " + std::to_string(status));
+      a.error =
+          Error(ErrorCode::kProtocol, "malformed HTTP response: status " + std::to_string(status));
       co_return a;
     }
     if (status >= 100 && status < 200 && status != 101) continue;  // 100 Continue and such
@@ -295,13 +293,12 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
     }
     if (ec) {
       if (ec == bhttp::error::body_limit) {
-        a.error = Error(ErrorCode::kResourceExhausted,
-                        "response body exceeds the limit of " +
-                            std::to_string(opt.max_response_bytes) + " bytes");
+        a.error = Error(ErrorCode::kResourceExhausted, "response body exceeds the limit of " +
+                                                           std::to_string(opt.max_response_bytes) +
+                                                           " bytes");
       } else if (is_connection_lost(ec)) {  // (a timeout is neither this nor the next)
         a.error = Error(ErrorCode::kUnavailable,
-                        "the connection was closed in the middle of the response: " +
-                            ec.message());
+                        "the connection was closed in the middle of the response: " + ec.message());
       } else if (is_http_error(ec)) {
         a.error = Error(ErrorCode::kProtocol, "malformed HTTP response body: " + ec.message());
       } else {

@@ -172,8 +172,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   template <class Stream>
   boost::asio::awaitable<Attempt> exchange(Stream& s, Conn& c, const client_detail::WireRequest& w,
                                            std::string_view body, bool head_only, bool reused,
-                                           bool idempotent, Deadline& dl,
-                                           milliseconds read_timeout,
+                                           bool idempotent, Deadline& dl, milliseconds read_timeout,
                                            const client_detail::OnHead* on_head,
                                            const client_detail::OnChunk* on_chunk);
   // One request: its URL's route, its deadline (the total one of request(); none for a stream

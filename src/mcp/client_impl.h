@@ -302,14 +302,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   boost::asio::awaitable<Result<std::vector<Tool>>> list_tools(bool use_cache);
 
   // ---- client_tasks.cc ----
-  boost::asio::awaitable<Result<CallToolResult>> call_tool(std::string name,
-                                                           json::object arguments,
+  boost::asio::awaitable<Result<CallToolResult>> call_tool(std::string name, json::object arguments,
                                                            CallOptions options);
-  boost::asio::awaitable<Result<CallToolResult>> follow_task(TaskInfo created,
-                                                             json::object raw, TaskWire wire,
-                                                             CallOptions options,
-                                                             std::chrono::steady_clock::time_point
-                                                                 deadline);
+  boost::asio::awaitable<Result<CallToolResult>> follow_task(
+      TaskInfo created, json::object raw, TaskWire wire, CallOptions options,
+      std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result<json::value>> task_request(std::string_view method,
                                                            const std::string& task_id,
                                                            TaskWire wire, CallOptions options,

@@ -117,7 +117,7 @@ awaitable<Result<json::value>> Client::Impl::request(std::string_view method, js
     if (!r || !view().modern) co_return r;
     const json::object* res = r->if_object();
     const json::string* type = res ? ::idp::json::find_string(*res, "resultType") : nullptr;
-    if (!type || *type == kResultComplete) co_return r;  // absent means complete
+    if (!type || *type == kResultComplete) co_return r;          // absent means complete
     if (*type == "task" && method == "tools/call") co_return r;  // client_tasks.cc follows it
     if (*type != kResultInputRequired) {
       co_return make_error(ErrorCode::kProtocol,

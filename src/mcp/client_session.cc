@@ -5,10 +5,10 @@
 // error="insufficient_scope" lets it step up, a few times); a 2026-07-28 header mismatch
 // on tools/call lists the tools again and retries once. Also what arrives from the server on a
 // request's stream (responses, progress, logs, list changes).
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -279,9 +279,9 @@ awaitable<Result<void>> Client::Impl::renew_session(std::uint64_t seen_generatio
 
 awaitable<Result<void>> Client::Impl::fetch_fresh_token(int status, std::string challenge) {
   auto* handler = dynamic_cast<ChallengeHandler*>(opt.token_provider.get());
-  Result<Secret> fresh = make_error(ErrorCode::kPermissionDenied,
-                                    "HTTP " + std::to_string(status) +
-                                        ": the token provider cannot ask for more scopes");
+  Result<Secret> fresh = make_error(
+      ErrorCode::kPermissionDenied,
+      "HTTP " + std::to_string(status) + ": the token provider cannot ask for more scopes");
   if (handler) {
     fresh = co_await handler->on_challenge(status, std::move(challenge));
   } else if (status == 401) {
@@ -466,7 +466,8 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
         continue;
       }
       case Outcome::kUnauthorized: {
-        const bool can_step_up = dynamic_cast<ChallengeHandler*>(opt.token_provider.get()) != nullptr;
+        const bool can_step_up =
+            dynamic_cast<ChallengeHandler*>(opt.token_provider.get()) != nullptr;
         if (!opt.token_provider || auth_retries >= kMaxAuthRetries ||
             (out.auth_status == 401 && retried_401) || (out.auth_status == 403 && !can_step_up)) {
           co_return std::unexpected(out.error);

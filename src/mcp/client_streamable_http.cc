@@ -75,7 +75,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
   std::string content_type;
   std::string challenge;    // WWW-Authenticate of a 401 or 403
   std::string retry_after;  // Retry-After of a 429
-  std::string text;       // a JSON body
+  std::string text;         // a JSON body
   const std::size_t cap = opt.http.max_response_bytes;
   bool too_big = false;
   http::SseParser parser;
@@ -134,8 +134,10 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
     // A scope step-up may help (the token provider decides).
     out.kind = Outcome::kUnauthorized;
     out.error = Error(ErrorCode::kPermissionDenied,
-                      where(method) + ": HTTP 403: the token lacks a scope the server requires; "
-                                      "WWW-Authenticate: " + excerpt(challenge));
+                      where(method) +
+                          ": HTTP 403: the token lacks a scope the server requires; "
+                          "WWW-Authenticate: " +
+                          excerpt(challenge));
     out.auth_status = 403;
     out.challenge = std::move(challenge);
     co_return out;

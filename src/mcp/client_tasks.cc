@@ -157,9 +157,9 @@ TaskWire Client::Impl::wire_of(const json::object& caps, bool modern_era) {
 }
 
 awaitable<Result<json::value>> Client::Impl::task_request(std::string_view method,
-                                                          const std::string& task_id,
-                                                          TaskWire wire, CallOptions options,
-                                                          json::object more, ReplyInfo* info) {
+                                                          const std::string& task_id, TaskWire wire,
+                                                          CallOptions options, json::object more,
+                                                          ReplyInfo* info) {
   json::object params = std::move(more);
   params["taskId"] = task_id;
   CallOptions o;
@@ -244,9 +244,9 @@ awaitable<Result<CallToolResult>> Client::Impl::call_tool(std::string name, json
     co_return to_call_tool_result(std::move(*r), [&] { return where(method); });
   auto created = parse_task(*o);
   if (!created) {
-    co_return make_error(ErrorCode::kProtocol,
-                         where(method) + ": a task answer without taskId or status: " +
-                             excerpt(json::serialize(*o)));
+    co_return make_error(ErrorCode::kProtocol, where(method) +
+                                                   ": a task answer without taskId or status: " +
+                                                   excerpt(json::serialize(*o)));
   }
   // The whole task is bounded from the call's start.
   const Clock::time_point deadline =
@@ -337,9 +337,9 @@ awaitable<Result<CallToolResult>> Client::Impl::follow_task(TaskInfo current, js
           }
           if (!answer) {
             co_await cancel_on_server(id, wire);
-            co_return make_error(ErrorCode::kProtocol,
-                                 where_task + ": the task asked for input '" + std::string(key) +
-                                     "' (" + asked + "): " + answer.error().message());
+            co_return make_error(ErrorCode::kProtocol, where_task + ": the task asked for input '" +
+                                                           std::string(key) + "' (" + asked +
+                                                           "): " + answer.error().message());
           }
           responses[key] = std::move(*answer);
         }
@@ -473,9 +473,9 @@ awaitable<Result<TaskInfo>> Client::get_task(std::string_view task_id) {
   const json::object* o = r->if_object();
   auto parsed = o ? parse_task(*o) : std::nullopt;
   if (!parsed) {
-    co_return make_error(ErrorCode::kProtocol,
-                         impl_->where(method) + ": the answer is not a task: " +
-                             excerpt(json::serialize(*r)));
+    co_return make_error(
+        ErrorCode::kProtocol,
+        impl_->where(method) + ": the answer is not a task: " + excerpt(json::serialize(*r)));
   }
   co_return parsed->status;
 }

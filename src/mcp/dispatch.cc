@@ -312,8 +312,7 @@ awaitable<Reply> resources_read(Call c) {
   // 2026-07-28 replaced -32002 with -32602 (Invalid Params).
   const int not_found = rs.modern ? jsonrpc::kInvalidParams : jsonrpc::kResourceNotFound;
   if (!direct && !tmpl) {
-    co_return fail(c, not_found, "Resource not found: " + u,
-                   json::value(json::object{{"uri", u}}));
+    co_return fail(c, not_found, "Resource not found: " + u, json::value(json::object{{"uri", u}}));
   }
   HandlerRound round(core, rs);
   if (auto refused = round.begin(c.m, u)) co_return refused;

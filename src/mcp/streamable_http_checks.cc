@@ -245,12 +245,11 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
                      id);
   }
   // The tasks extension routes tasks/get, tasks/update and tasks/cancel by params.taskId.
-  const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
-                           : method == "resources/read"                      ? "uri"
-                           : method == "tasks/get" || method == "tasks/update" ||
-                                   method == "tasks/cancel"
-                               ? "taskId"
-                               : nullptr;
+  const char* name_field =
+      method == "tools/call" || method == "prompts/get"                               ? "name"
+      : method == "resources/read"                                                    ? "uri"
+      : method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel" ? "taskId"
+                                                                                      : nullptr;
   const json::string* name = name_field ? ::idp::json::find_string(m.params, name_field) : nullptr;
   if (name) {
     auto raw = header_value(req, "Mcp-Name");

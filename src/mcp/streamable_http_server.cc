@@ -176,7 +176,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       std::shared_ptr<HttpRequest> rs;
       if (auto r = admit_modern(req, m, identity, seen.get(), rs))
         co_return co_await res.send(std::move(*r));
-      if (!rs) co_return co_await serve_listen(res, std::move(m), std::move(identity), std::move(seen));
+      if (!rs)
+        co_return co_await serve_listen(res, std::move(m), std::move(identity), std::move(seen));
       std::shared_ptr<Session> no_session;
       co_return co_await run_request(res, std::move(no_session), std::move(rs), std::move(m), false,
                                      std::move(seen));
@@ -240,8 +241,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
 
   // A request's state, common to both eras. The message's _meta moves into it (nothing past
   // this point reads params._meta).
-  std::shared_ptr<HttpRequest> new_request(Session* session, jsonrpc::Message& m, SharedIdentity identity,
-                                           const http::Request& req) {
+  std::shared_ptr<HttpRequest> new_request(Session* session, jsonrpc::Message& m,
+                                           SharedIdentity identity, const http::Request& req) {
     std::string stream_id = "p";
     if (session) {
       std::lock_guard lock(session->mu);

@@ -168,12 +168,9 @@ struct NewTask {
 
 // Creates the task of `entry`'s call in the store and its run on a strand of `ex`; on failure
 // the error reply (the per-caller limit, a store failure).
-awaitable<std::expected<NewTask, std::string>> create_task(std::shared_ptr<TaskEngine> engine,
-                                                    RequestState& rs,
-                                                    std::shared_ptr<ProtocolSession> session,
-                                                    const ToolEntry& entry,
-                                                    std::chrono::milliseconds ttl,
-                                                    net::any_io_executor ex) {
+awaitable<std::expected<NewTask, std::string>> create_task(
+    std::shared_ptr<TaskEngine> engine, RequestState& rs, std::shared_ptr<ProtocolSession> session,
+    const ToolEntry& entry, std::chrono::milliseconds ttl, net::any_io_executor ex) {
   const TaskOptions& opt = engine->options();
   co_await engine->sweep();
   TaskRecord record;
@@ -192,9 +189,9 @@ awaitable<std::expected<NewTask, std::string>> create_task(std::shared_ptr<TaskE
     if (created.error().code() != ErrorCode::kResourceExhausted) {
       co_return std::unexpected(store_failure(rs, rs.id, "tools/call", created.error()));
     }
-    co_return std::unexpected(fail_request(rs, rs.id, jsonrpc::kInvalidRequest,
-                                           "tools/call of '" + entry.tool.name +
-                                               "' as a task: " + created.error().message()));
+    co_return std::unexpected(fail_request(
+        rs, rs.id, jsonrpc::kInvalidRequest,
+        "tools/call of '" + entry.tool.name + "' as a task: " + created.error().message()));
   }
   made.running = std::make_shared<RunningTask>();
   made.running->id = task_id;
@@ -373,8 +370,7 @@ awaitable<Reply> tasks_result(ServerCore& core, std::shared_ptr<ProtocolSession>
       co_return jsonrpc::response(rs.id, result);
     }
     if (task->status == TaskStatus::kFailed && task->error) {
-      co_return fail_request(rs, m.id, task->error->code, task->error->message,
-                             task->error->data);
+      co_return fail_request(rs, m.id, task->error->code, task->error->message, task->error->data);
     }
     if (is_terminal(task->status)) {
       co_return fail_request(rs, m.id, jsonrpc::kInvalidParams,
@@ -403,8 +399,8 @@ awaitable<Reply> tasks_list(ServerCore& core, std::shared_ptr<ProtocolSession> s
   TaskEngine& engine = *core.tasks;
   co_await engine.sweep();
   std::string owner = task_owner(rs, session.get());
-  auto page = co_await engine.store().list(std::move(owner), std::move(cursor),
-                                           engine.options().page_size);
+  auto page =
+      co_await engine.store().list(std::move(owner), std::move(cursor), engine.options().page_size);
   if (!page) {
     if (page.error().code() == ErrorCode::kInvalidArgument) {
       co_return fail_request(rs, m.id, jsonrpc::kInvalidParams, "invalid cursor");

@@ -81,8 +81,7 @@ class McpClientConcurrency : public ::testing::Test {
     http_ = std::make_unique<http::Server>(ho);
     StreamableHttpOptions mo;
     // Sees every request first: records what the client sent, and plays the token rules.
-    mo.authenticate =
-        [this](const http::Request& req) -> awaitable<AuthResult> {
+    mo.authenticate = [this](const http::Request& req) -> awaitable<AuthResult> {
       record(req);
       std::string required;
       {

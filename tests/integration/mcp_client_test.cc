@@ -7,6 +7,8 @@
 // era negotiation (server/discover, the fallback to initialize and its memory), the request
 // headers and _meta, multi round-trip requests through the hooks, the tool list's ttlMs,
 // x-mcp-header mirroring, cancellation by closing the stream.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,8 +16,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cctype>
@@ -43,7 +43,6 @@ namespace bj = boost::json;
 using boost::asio::awaitable;
 using Ex = boost::asio::any_io_executor;
 
-
 class McpClient : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -52,47 +51,54 @@ class McpClient : public ::testing::Test {
     Tool add;
     add.name = "add";
     add.input_schema = ::idp::json::parse(R"({"type":"object","properties":{"a":{"type":"number"},
-        "b":{"type":"number"}},"required":["a","b"]})")->as_object();
-    ASSERT_TRUE(server_->add_tool(add, [](const bj::object& a, ToolContext&) -> awaitable<CallToolResult> {
-      CallToolResult r = CallToolResult::text("sum");
-      r.structured_content = bj::object{{"sum", a.at("a").to_number<double>() + a.at("b").to_number<double>()}};
-      co_return r;
-    }));
+        "b":{"type":"number"}},"required":["a","b"]})")
+                           ->as_object();
+    ASSERT_TRUE(
+        server_->add_tool(add, [](const bj::object& a, ToolContext&) -> awaitable<CallToolResult> {
+          CallToolResult r = CallToolResult::text("sum");
+          r.structured_content =
+              bj::object{{"sum", a.at("a").to_number<double>() + a.at("b").to_number<double>()}};
+          co_return r;
+        }));
     Tool ticking;  // runs `ms`, reporting progress every 100 ms
     ticking.name = "ticking";
-    ASSERT_TRUE(server_->add_tool(ticking, [this](const bj::object& a, ToolContext& ctx) -> awaitable<CallToolResult> {
-      std::int64_t ms = a.contains("ms") ? a.at("ms").to_number<std::int64_t>() : 800;
-      for (std::int64_t t = 0; t < ms; t += 100) {
-        ctx.progress(static_cast<double>(t), static_cast<double>(ms));
-        if (!co_await ctx.sleep(std::chrono::milliseconds(100))) {
-          server_cancelled_.set();
-          co_return CallToolResult::error("cancelled");
-        }
-      }
-      co_return CallToolResult::text("ticked");
-    }));
+    ASSERT_TRUE(server_->add_tool(
+        ticking, [this](const bj::object& a, ToolContext& ctx) -> awaitable<CallToolResult> {
+          std::int64_t ms = a.contains("ms") ? a.at("ms").to_number<std::int64_t>() : 800;
+          for (std::int64_t t = 0; t < ms; t += 100) {
+            ctx.progress(static_cast<double>(t), static_cast<double>(ms));
+            if (!co_await ctx.sleep(std::chrono::milliseconds(100))) {
+              server_cancelled_.set();
+              co_return CallToolResult::error("cancelled");
+            }
+          }
+          co_return CallToolResult::text("ticked");
+        }));
     Tool reconnect;
     reconnect.name = "reconnect";
-    ASSERT_TRUE(server_->add_tool(reconnect, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
-      ctx.log(LogLevel::kInfo, "before the break");
-      co_await ctx.sleep(std::chrono::milliseconds(20));
-      ctx.close_stream();
-      co_await ctx.sleep(std::chrono::milliseconds(150));
-      co_return CallToolResult::text("resumed");
-    }));
+    ASSERT_TRUE(server_->add_tool(
+        reconnect, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+          ctx.log(LogLevel::kInfo, "before the break");
+          co_await ctx.sleep(std::chrono::milliseconds(20));
+          ctx.close_stream();
+          co_await ctx.sleep(std::chrono::milliseconds(150));
+          co_return CallToolResult::text("resumed");
+        }));
     Tool ask;
     ask.name = "ask";
-    ASSERT_TRUE(server_->add_tool(ask, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
-      bj::object schema{{"type", "object"}};
-      schema["properties"] = bj::object{{"name", bj::object{{"type", "string"}, {"default", "Ada"}}},
-                                        {"age", bj::object{{"type", "integer"}, {"default", 36}}}};
-      bj::object params;
-      params["message"] = "who are you?";
-      params["requestedSchema"] = std::move(schema);
-      auto r = co_await ctx.elicit(std::move(params));
-      if (!r) co_return CallToolResult::error(r.error().message());
-      co_return CallToolResult::text(bj::serialize(*r));
-    }));
+    ASSERT_TRUE(server_->add_tool(
+        ask, [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+          bj::object schema{{"type", "object"}};
+          schema["properties"] =
+              bj::object{{"name", bj::object{{"type", "string"}, {"default", "Ada"}}},
+                         {"age", bj::object{{"type", "integer"}, {"default", 36}}}};
+          bj::object params;
+          params["message"] = "who are you?";
+          params["requestedSchema"] = std::move(schema);
+          auto r = co_await ctx.elicit(std::move(params));
+          if (!r) co_return CallToolResult::error(r.error().message());
+          co_return CallToolResult::text(bj::serialize(*r));
+        }));
 
     http::ServerOptions ho;
     ho.threads = 1;
@@ -111,26 +117,31 @@ class McpClient : public ::testing::Test {
     transport_ = std::make_unique<StreamableHttpServer>(*server_, mo);
     transport_->attach(*http_);
     // Broken endpoints beside the good one.
-    http_->route("POST", "/html", [](const http::Request&, http::Responder& res) -> awaitable<void> {
-      http::Response r;
-      r.headers.add("Content-Type", "text/html");
-      r.body = "<html><body>Login required</body></html>";
-      co_await res.send(std::move(r));
-    });
-    http_->route("POST", "/notrpc", [](const http::Request&, http::Responder& res) -> awaitable<void> {
-      http::Response r = http::Response::json(200, R"({"hello":"world"})");
-      co_await res.send(std::move(r));
-    });
-    http_->route("POST", "/huge", [](const http::Request&, http::Responder& res) -> awaitable<void> {
-      http::Response r = http::Response::json(200, std::string(3 * 1024 * 1024, ' '));
-      co_await res.send(std::move(r));
-    });
-    http_->route("POST", "/silent", [](const http::Request&, http::Responder& res) -> awaitable<void> {
-      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, std::chrono::seconds(5));
-      co_await t.async_wait(boost::asio::use_awaitable);
-      http::Response r = http::Response::empty(500);
-      co_await res.send(std::move(r));
-    });
+    http_->route("POST", "/html",
+                 [](const http::Request&, http::Responder& res) -> awaitable<void> {
+                   http::Response r;
+                   r.headers.add("Content-Type", "text/html");
+                   r.body = "<html><body>Login required</body></html>";
+                   co_await res.send(std::move(r));
+                 });
+    http_->route("POST", "/notrpc",
+                 [](const http::Request&, http::Responder& res) -> awaitable<void> {
+                   http::Response r = http::Response::json(200, R"({"hello":"world"})");
+                   co_await res.send(std::move(r));
+                 });
+    http_->route("POST", "/huge",
+                 [](const http::Request&, http::Responder& res) -> awaitable<void> {
+                   http::Response r = http::Response::json(200, std::string(3 * 1024 * 1024, ' '));
+                   co_await res.send(std::move(r));
+                 });
+    http_->route("POST", "/silent",
+                 [](const http::Request&, http::Responder& res) -> awaitable<void> {
+                   boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                               std::chrono::seconds(5));
+                   co_await t.async_wait(boost::asio::use_awaitable);
+                   http::Response r = http::Response::empty(500);
+                   co_await res.send(std::move(r));
+                 });
     auto port = http_->start();
     ASSERT_TRUE(port);
     port_ = *port;
@@ -140,7 +151,9 @@ class McpClient : public ::testing::Test {
     http_->stop();
     http_->wait();
   }
-  std::string at(std::string_view path) { return fmt::format("http://127.0.0.1:{}{}", port_, path); }
+  std::string at(std::string_view path) {
+    return fmt::format("http://127.0.0.1:{}{}", port_, path);
+  }
 
   std::unique_ptr<Server> server_;
   std::unique_ptr<http::Server> http_;
@@ -205,8 +218,10 @@ TEST_F(McpClient, ReadsResourcesAndPrompts) {
       }));
   ASSERT_TRUE(server_->add_prompt(
       Prompt{.name = "greet", .arguments = {{.name = "who", .required = true}}},
-      [](const std::map<std::string, std::string>& a, ToolContext&) -> awaitable<Result<GetPromptResult>> {
-        co_return GetPromptResult{std::nullopt, {PromptMessage{"user", content::text("hello " + a.at("who"))}}};
+      [](const std::map<std::string, std::string>& a,
+         ToolContext&) -> awaitable<Result<GetPromptResult>> {
+        co_return GetPromptResult{std::nullopt,
+                                  {PromptMessage{"user", content::text("hello " + a.at("who"))}}};
       }));
   auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions quiet;
@@ -222,13 +237,16 @@ TEST_F(McpClient, ReadsResourcesAndPrompts) {
     auto missing = co_await c.read_resource("mem://missing");
     co_await c.close();
     if (!resources || !contents || !prompts || !prompt) co_return "failed";
-    co_return fmt::format("{} {} {} {} | {}", resources->size(),
-                          std::string(contents->at(0).at("text").as_string()), prompts->size(),
-                          std::string(prompt->at("messages").at(0).at("content").at("text").as_string()),
-                          missing ? "found?" : missing.error().message());
+    co_return fmt::format(
+        "{} {} {} {} | {}", resources->size(), std::string(contents->at(0).at("text").as_string()),
+        prompts->size(),
+        std::string(prompt->at("messages").at(0).at("content").at("text").as_string()),
+        missing ? "found?" : missing.error().message());
   });
-  EXPECT_NE(text.find("1 alpha 1 hello Ada | resources/read " + url_ + ": Resource not found: mem://missing"),
-            std::string::npos) << text;
+  EXPECT_NE(text.find("1 alpha 1 hello Ada | resources/read " + url_ +
+                      ": Resource not found: mem://missing"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(McpClient, ResumesALostStreamWithLastEventId) {
@@ -262,7 +280,8 @@ TEST_F(McpClient, ReinitializesWhenTheServerForgetsTheSession) {
     bj::object args{{"a", 1}, {"b", 1}};
     auto r = co_await c.call_tool("add", std::move(args));
     std::string out = r ? "ok" : r.error().message();
-    out += c.session_id() != old_session && !c.session_id().empty() ? " new-session" : " same-session";
+    out +=
+        c.session_id() != old_session && !c.session_id().empty() ? " new-session" : " same-session";
     co_await c.close();
     co_return out;
   });
@@ -315,64 +334,75 @@ TEST_F(McpClient, AWrongTokenIsAClearError) {
   };
   auto err = attempt(ProtocolEra::kLegacy);
   EXPECT_NE(err.find("initialize " + url_ + ": HTTP 401: the server rejected the bearer token"),
-            std::string::npos) << err;
+            std::string::npos)
+      << err;
   EXPECT_EQ(err.find("wrong"), std::string::npos) << "the token leaked into: " << err;
   // Auto: the first request is the era probe, and a 401 there is final (not a legacy sign).
   auto probed = attempt(ProtocolEra::kAuto);
-  EXPECT_NE(probed.find("server/discover " + url_ + ": HTTP 401: the server rejected the bearer token"),
-            std::string::npos) << probed;
+  EXPECT_NE(
+      probed.find("server/discover " + url_ + ": HTTP 401: the server rejected the bearer token"),
+      std::string::npos)
+      << probed;
   EXPECT_EQ(probed.find("wrong"), std::string::npos) << "the token leaked into: " << probed;
 }
 
 TEST_F(McpClient, ProgressResetsTheTimeoutUpToTheHardMaximum) {
-  auto results = test::run_coroutine<std::vector<std::string>>([&](Ex ex) -> awaitable<std::vector<std::string>> {
-    ClientOptions o;
-    o.listen = false;
-    o.max_timeout = std::chrono::milliseconds(2000);
-    o.protocol_era = ProtocolEra::kLegacy;
-    Client c(ex, url_, o);
-    (void)co_await c.connect();
-    std::vector<std::string> out;
-    int ticks = 0;
-    CallOptions with_progress{.timeout = std::chrono::milliseconds(400),
-                              .on_progress = [&](double, std::optional<double>, std::string_view) { ++ticks; }};
-    bj::object a_args{{"ms", 900}};
-    auto a = co_await c.call_tool("ticking", std::move(a_args), with_progress);
-    out.push_back(a ? "progress:ok" : "progress:" + std::string(to_string(a.error().code())));
-    out.push_back(ticks >= 5 ? "ticks" : "few-ticks");
-    CallOptions silent{.timeout = std::chrono::milliseconds(400)};
-    bj::object b_args{{"ms", 900}};
-    auto b = co_await c.call_tool("ticking", std::move(b_args), silent);
-    out.push_back(b ? "silent:ok" : "silent:" + std::string(to_string(b.error().code())));
-    // Progress every 100 ms keeps resetting the 400 ms timeout; the 2 s hard maximum still
-    // ends a 5 s call.
-    bj::object d_args{{"ms", 5000}};
-    auto d = co_await c.call_tool("ticking", std::move(d_args), with_progress);
-    out.push_back(d ? "hard:ok" : "hard:" + std::string(to_string(d.error().code())));
-    if (!d) out.push_back(d.error().message().find("no answer within 400 ms") != std::string::npos ? "named" : d.error().message());
-    auto p = co_await c.ping();
-    out.push_back(p ? "ping" : p.error().message());
-    co_await c.close();
-    co_return out;
-  });
-  EXPECT_EQ(results, (std::vector<std::string>{"progress:ok", "ticks", "silent:timeout", "hard:timeout",
-                                               "named", "ping"}));
+  auto results = test::run_coroutine<std::vector<std::string>>(
+      [&](Ex ex) -> awaitable<std::vector<std::string>> {
+        ClientOptions o;
+        o.listen = false;
+        o.max_timeout = std::chrono::milliseconds(2000);
+        o.protocol_era = ProtocolEra::kLegacy;
+        Client c(ex, url_, o);
+        (void)co_await c.connect();
+        std::vector<std::string> out;
+        int ticks = 0;
+        CallOptions with_progress{
+            .timeout = std::chrono::milliseconds(400),
+            .on_progress = [&](double, std::optional<double>, std::string_view) { ++ticks; }};
+        bj::object a_args{{"ms", 900}};
+        auto a = co_await c.call_tool("ticking", std::move(a_args), with_progress);
+        out.push_back(a ? "progress:ok" : "progress:" + std::string(to_string(a.error().code())));
+        out.push_back(ticks >= 5 ? "ticks" : "few-ticks");
+        CallOptions silent{.timeout = std::chrono::milliseconds(400)};
+        bj::object b_args{{"ms", 900}};
+        auto b = co_await c.call_tool("ticking", std::move(b_args), silent);
+        out.push_back(b ? "silent:ok" : "silent:" + std::string(to_string(b.error().code())));
+        // Progress every 100 ms keeps resetting the 400 ms timeout; the 2 s hard maximum still
+        // ends a 5 s call.
+        bj::object d_args{{"ms", 5000}};
+        auto d = co_await c.call_tool("ticking", std::move(d_args), with_progress);
+        out.push_back(d ? "hard:ok" : "hard:" + std::string(to_string(d.error().code())));
+        if (!d)
+          out.push_back(d.error().message().find("no answer within 400 ms") != std::string::npos
+                            ? "named"
+                            : d.error().message());
+        auto p = co_await c.ping();
+        out.push_back(p ? "ping" : p.error().message());
+        co_await c.close();
+        co_return out;
+      });
+  EXPECT_EQ(results, (std::vector<std::string>{"progress:ok", "ticks", "silent:timeout",
+                                               "hard:timeout", "named", "ping"}));
 }
 
 TEST_F(McpClient, CancellationStopsTheServerSide) {
   auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions quiet;
     quiet.listen = false;
-    quiet.protocol_era = ProtocolEra::kLegacy;  // notifications/cancelled (2026-07-28 closes the stream)
+    quiet.protocol_era =
+        ProtocolEra::kLegacy;  // notifications/cancelled (2026-07-28 closes the stream)
     Client c(ex, url_, quiet);
     (void)co_await c.connect();
     auto cancel = std::make_shared<CancelSignal>();
     // Cancelled from another thread once the tool is running (its first progress arrived).
     std::thread canceller;
     bj::object args{{"ms", 10000}};
-    CallOptions opts{.on_progress = [&](double, std::optional<double>, std::string_view) {
-                       if (!canceller.joinable()) canceller = std::thread([cancel] { cancel->cancel(); });
-                     },
+    CallOptions opts{.on_progress =
+                         [&](double, std::optional<double>, std::string_view) {
+                           if (!canceller.joinable())
+                             canceller = std::thread([cancel] { cancel->cancel(); });
+                         },
                      .cancel = cancel};
     auto r = co_await c.call_tool("ticking", std::move(args), opts);
     if (canceller.joinable()) canceller.join();
@@ -381,7 +411,8 @@ TEST_F(McpClient, CancellationStopsTheServerSide) {
     co_return std::string(to_string(r.error().code()));
   });
   EXPECT_EQ(text, "cancelled");
-  EXPECT_TRUE(server_cancelled_.wait(std::chrono::seconds(10))) << "the server never saw notifications/cancelled";
+  EXPECT_TRUE(server_cancelled_.wait(std::chrono::seconds(10)))
+      << "the server never saw notifications/cancelled";
 }
 
 TEST_F(McpClient, ConcurrentCallsNeverCross) {
@@ -395,14 +426,18 @@ TEST_F(McpClient, ConcurrentCallsNeverCross) {
     int pending = kCalls;
     boost::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
     for (int i = 0; i < kCalls; ++i) {
-      boost::asio::co_spawn(ex, [&, i]() -> awaitable<void> {
-        CallOptions o;
-        if (i % 3 == 0) o.on_progress = [](double, std::optional<double>, std::string_view) {};
-        bj::object args{{"a", i}, {"b", 1000}};
-        auto r = co_await c.call_tool("add", std::move(args), o);
-        if (r && r->structured_content) sums[i] = r->structured_content->at("sum").to_number<double>();
-        if (--pending == 0) done.cancel();
-      }, boost::asio::detached);
+      boost::asio::co_spawn(
+          ex,
+          [&, i]() -> awaitable<void> {
+            CallOptions o;
+            if (i % 3 == 0) o.on_progress = [](double, std::optional<double>, std::string_view) {};
+            bj::object args{{"a", i}, {"b", 1000}};
+            auto r = co_await c.call_tool("add", std::move(args), o);
+            if (r && r->structured_content)
+              sums[i] = r->structured_content->at("sum").to_number<double>();
+            if (--pending == 0) done.cancel();
+          },
+          boost::asio::detached);
     }
     co_await done.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     co_await c.close();
@@ -417,7 +452,8 @@ TEST_F(McpClient, ElicitationAnswersGetSchemaDefaults) {
   auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     ClientOptions o;
     o.hooks.elicitation = [](const bj::object&) -> awaitable<Result<bj::value>> {
-      co_return bj::value(bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Grace"}}}});
+      co_return bj::value(
+          bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Grace"}}}});
     };
     o.protocol_era = ProtocolEra::kLegacy;  // a server-to-client request on the stream
     Client c(ex, url_, o);
@@ -448,9 +484,10 @@ TEST_F(McpClient, ToolListChangesReachTheHook) {
     (void)co_await c.connect();  // returns once the standalone stream is open
     Tool extra;
     extra.name = "extra";
-    (void)server_->add_tool(extra, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
-      co_return CallToolResult::text("x");
-    });
+    (void)server_->add_tool(extra,
+                            [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
+                              co_return CallToolResult::text("x");
+                            });
     co_await arrived.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     co_await c.close();
     co_return "done";
@@ -502,7 +539,8 @@ TEST_F(McpClient, RefusedConnectionAndRemotePlainHttp) {
     auto ok = co_await c.connect();
     co_return ok ? "connected" : ok.error().message();
   });
-  EXPECT_NE(insecure.find("refusing plain http:// to mcp.example.com"), std::string::npos) << insecure;
+  EXPECT_NE(insecure.find("refusing plain http:// to mcp.example.com"), std::string::npos)
+      << insecure;
   EXPECT_TRUE(check_url_policy("https://mcp.example.com/mcp"));
   EXPECT_TRUE(check_url_policy("http://localhost:8080/mcp"));
   EXPECT_FALSE(check_url_policy("ftp://x/mcp"));
@@ -540,7 +578,9 @@ class McpClientModern : public ::testing::Test {
     ho.shutdown_grace = std::chrono::milliseconds(300);
     http_ = std::make_unique<http::Server>(ho);
     for (std::string path : {"/modern", "/modern-live", "/legacy400", "/legacy-rpc"}) {
-      http_->route("*", path, [this](const http::Request& req, http::Responder& res) { return serve(req, res); });
+      http_->route("*", path, [this](const http::Request& req, http::Responder& res) {
+        return serve(req, res);
+      });
     }
     auto port = http_->start();
     ASSERT_TRUE(port);
@@ -550,7 +590,9 @@ class McpClientModern : public ::testing::Test {
     http_->stop();
     http_->wait();
   }
-  std::string at(std::string_view path) const { return fmt::format("http://127.0.0.1:{}{}", port_, path); }
+  std::string at(std::string_view path) const {
+    return fmt::format("http://127.0.0.1:{}{}", port_, path);
+  }
 
   std::vector<Seen> seen(std::string_view method = {}) {
     std::lock_guard lock(mu_);
@@ -565,7 +607,9 @@ class McpClientModern : public ::testing::Test {
     return bj::object{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
   }
   static bj::object fault(const bj::value& id, int code, std::string message) {
-    return bj::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", bj::object{{"code", code}, {"message", message}}}};
+    return bj::object{{"jsonrpc", "2.0"},
+                      {"id", id},
+                      {"error", bj::object{{"code", code}, {"message", message}}}};
   }
   // Not a coroutine: the body is serialized before it returns, so the temporaries callers pass
   // in are not used after the co_await suspends (the GCC 12 rule).
@@ -580,7 +624,8 @@ class McpClientModern : public ::testing::Test {
     return result;
   }
   static bj::object text_result(std::string text) {
-    return complete(bj::object{{"content", bj::array{bj::object{{"type", "text"}, {"text", text}}}}});
+    return complete(
+        bj::object{{"content", bj::array{bj::object{{"type", "text"}, {"text", text}}}}});
   }
   static bj::object tool(std::string name, std::string schema) {
     return bj::object{{"name", name}, {"inputSchema", ::idp::json::parse(schema)->as_object()}};
@@ -650,7 +695,8 @@ class McpClientModern : public ::testing::Test {
       if (reject_discover_once_.exchange(false)) {
         bj::object e = fault(s.id, -32022, "Unsupported protocol version");
         e["error"].as_object()["data"] =
-            bj::object{{"supported", bj::array{"2026-07-28"}}, {"requested", s.header("mcp-protocol-version")}};
+            bj::object{{"supported", bj::array{"2026-07-28"}},
+                       {"requested", s.header("mcp-protocol-version")}};
         co_await send(res, 400, e);
         co_return;
       }
@@ -659,19 +705,29 @@ class McpClientModern : public ::testing::Test {
       bj::object result = complete(bj::object{{"supportedVersions", bj::array{"2026-07-28"}},
                                               {"capabilities", bj::object{{"tools", tools_cap}}},
                                               {"instructions", "be nice"}});
-      result["_meta"] = bj::object{{"io.modelcontextprotocol/serverInfo", bj::object{{"name", "fake-modern"}, {"version", "3.0"}}}};
+      result["_meta"] = bj::object{{"io.modelcontextprotocol/serverInfo",
+                                    bj::object{{"name", "fake-modern"}, {"version", "3.0"}}}};
       co_await send(res, 200, ok(s.id, std::move(result)));
       co_return;
     }
     if (m == "tools/list") {
-      bj::array tools{tool("add", R"({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}}})"),
-                      tool("region", R"({"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},
+      bj::array tools{
+          tool("add",
+               R"({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}}})"),
+          tool("region",
+               R"({"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},
                                          "n":{"type":"object","properties":{"depth":{"type":"integer","x-mcp-header":"Depth"}}}}})"),
-                      tool("bad_number", R"({"type":"object","properties":{"x":{"type":"number","x-mcp-header":"X"}}})"),
-                      tool("bad_nested", R"({"type":"object","properties":{"l":{"type":"array","items":{"type":"string","x-mcp-header":"L"}}}})"),
-                      tool("bad_dup", R"({"type":"object","properties":{"a":{"type":"string","x-mcp-header":"Dup"},"b":{"type":"string","x-mcp-header":"dup"}}})"),
-                      tool("ask", R"({"type":"object"})")};
-      bj::object result = complete(bj::object{{"tools", std::move(tools)}, {"ttlMs", ttl_ms_.load()}, {"cacheScope", "private"}});
+          tool("bad_number",
+               R"({"type":"object","properties":{"x":{"type":"number","x-mcp-header":"X"}}})"),
+          tool(
+              "bad_nested",
+              R"({"type":"object","properties":{"l":{"type":"array","items":{"type":"string","x-mcp-header":"L"}}}})"),
+          tool(
+              "bad_dup",
+              R"({"type":"object","properties":{"a":{"type":"string","x-mcp-header":"Dup"},"b":{"type":"string","x-mcp-header":"dup"}}})"),
+          tool("ask", R"({"type":"object"})")};
+      bj::object result = complete(bj::object{
+          {"tools", std::move(tools)}, {"ttlMs", ttl_ms_.load()}, {"cacheScope", "private"}});
       co_await send(res, 200, ok(s.id, std::move(result)));
       co_return;
     }
@@ -694,13 +750,17 @@ class McpClientModern : public ::testing::Test {
         }
         open = co_await res.write(out);
       }
-      if (!open) listen_closed_.set();
-      else co_await res.finish();
+      if (!open)
+        listen_closed_.set();
+      else
+        co_await res.finish();
       co_return;
     }
     if (m == "resources/read") {
-      bj::object result = complete(bj::object{{"contents", bj::array{bj::object{{"uri", s.params.at("uri")}, {"text", "hi"}}}},
-                                              {"ttlMs", 0}, {"cacheScope", "private"}});
+      bj::object result = complete(bj::object{
+          {"contents", bj::array{bj::object{{"uri", s.params.at("uri")}, {"text", "hi"}}}},
+          {"ttlMs", 0},
+          {"cacheScope", "private"}});
       co_await send(res, 200, ok(s.id, std::move(result)));
       co_return;
     }
@@ -718,9 +778,11 @@ class McpClientModern : public ::testing::Test {
       result["structuredContent"] = bj::object{{"sum", sum}};
       co_await send(res, 200, ok(s.id, std::move(result)));
     } else if (name == "region") {
-      std::string want = args && args->contains("region") ? std::string(args->at("region").as_string()) : "";
+      std::string want =
+          args && args->contains("region") ? std::string(args->at("region").as_string()) : "";
       std::string got = s.header("mcp-param-region");
-      if (got.starts_with("=?base64?")) got = base64_decode(got.substr(9, got.size() - 11)).value_or("?");
+      if (got.starts_with("=?base64?"))
+        got = base64_decode(got.substr(9, got.size() - 11)).value_or("?");
       if (got != want) {
         co_await send(res, 400, fault(s.id, -32020, "Header mismatch: Mcp-Param-Region"));
       } else {
@@ -728,38 +790,53 @@ class McpClientModern : public ::testing::Test {
       }
     } else if (name == "ask") {  // three rounds: elicitation, then sampling + roots, then done
       if (!state) {
-        bj::object schema{{"type", "object"},
-                          {"properties", bj::object{{"name", bj::object{{"type", "string"}}},
-                                                    {"age", bj::object{{"type", "integer"}, {"default", 36}}}}}};
-        bj::object who{{"method", "elicitation/create"},
-                       {"params", bj::object{{"mode", "form"}, {"message", "Who?"}, {"requestedSchema", schema}}}};
-        bj::object result{{"resultType", "input_required"}, {"inputRequests", bj::object{{"who", who}}}, {"requestState", "r1"}};
+        bj::object schema{
+            {"type", "object"},
+            {"properties", bj::object{{"name", bj::object{{"type", "string"}}},
+                                      {"age", bj::object{{"type", "integer"}, {"default", 36}}}}}};
+        bj::object who{
+            {"method", "elicitation/create"},
+            {"params",
+             bj::object{{"mode", "form"}, {"message", "Who?"}, {"requestedSchema", schema}}}};
+        bj::object result{{"resultType", "input_required"},
+                          {"inputRequests", bj::object{{"who", who}}},
+                          {"requestState", "r1"}};
         co_await send(res, 200, ok(s.id, std::move(result)));
       } else if (*state == "r1" && responses) {
         const bj::object& who = responses->at("who").as_object().at("content").as_object();
-        std::string next = fmt::format("r2:{}:{}", std::string(who.at("name").as_string()), who.at("age").as_int64());
-        bj::object llm{{"method", "sampling/createMessage"},
-                       {"params", bj::object{{"messages", bj::array{bj::object{{"role", "user"},
-                                                                               {"content", bj::object{{"type", "text"}, {"text", "hi"}}}}}},
-                                             {"maxTokens", 10}}}};
+        std::string next = fmt::format("r2:{}:{}", std::string(who.at("name").as_string()),
+                                       who.at("age").as_int64());
+        bj::object llm{
+            {"method", "sampling/createMessage"},
+            {"params", bj::object{{"messages",
+                                   bj::array{bj::object{
+                                       {"role", "user"},
+                                       {"content", bj::object{{"type", "text"}, {"text", "hi"}}}}}},
+                                  {"maxTokens", 10}}}};
         bj::object where{{"method", "roots/list"}, {"params", bj::object{}}};
         bj::object result{{"resultType", "input_required"},
                           {"inputRequests", bj::object{{"llm", llm}, {"where", where}}},
                           {"requestState", next}};
         co_await send(res, 200, ok(s.id, std::move(result)));
       } else if (state->starts_with("r2:") && responses) {
-        std::string sampled(responses->at("llm").as_object().at("content").as_object().at("text").as_string());
+        std::string sampled(
+            responses->at("llm").as_object().at("content").as_object().at("text").as_string());
         std::size_t roots = responses->at("where").as_object().at("roots").as_array().size();
-        co_await send(res, 200, ok(s.id, text_result(fmt::format("{} {} {}", state->subview(3), sampled, roots))));
+        co_await send(
+            res, 200,
+            ok(s.id, text_result(fmt::format("{} {} {}", state->subview(3), sampled, roots))));
       } else {
         co_await send(res, 400, fault(s.id, -32602, "bad retry"));
       }
     } else if (name == "confirm") {  // inputRequests without requestState
       if (!responses) {
-        bj::object c{{"method", "elicitation/create"},
-                     {"params", bj::object{{"message", "Sure?"},
-                                           {"requestedSchema", bj::object{{"type", "object"}, {"properties", bj::object{}}}}}}};
-        bj::object result{{"resultType", "input_required"}, {"inputRequests", bj::object{{"c", c}}}};
+        bj::object c{
+            {"method", "elicitation/create"},
+            {"params", bj::object{{"message", "Sure?"},
+                                  {"requestedSchema",
+                                   bj::object{{"type", "object"}, {"properties", bj::object{}}}}}}};
+        bj::object result{{"resultType", "input_required"},
+                          {"inputRequests", bj::object{{"c", c}}}};
         co_await send(res, 200, ok(s.id, std::move(result)));
       } else {
         co_await send(res, 200, ok(s.id, text_result(state ? "state?!" : "confirmed")));
@@ -779,8 +856,10 @@ class McpClientModern : public ::testing::Test {
         std::string keepalive = ": keep-alive\n\n";
         open = co_await res.write(keepalive);
       }
-      if (!open) slow_closed_.set();
-      else co_await res.finish();
+      if (!open)
+        slow_closed_.set();
+      else
+        co_await res.finish();
     } else {
       co_await send(res, 200, ok(s.id, text_result("unknown tool")));
     }
@@ -801,7 +880,8 @@ class McpClientModern : public ::testing::Test {
 ClientOptions with_hooks() {
   ClientOptions o;
   o.hooks.elicitation = [](const bj::object&) -> awaitable<Result<bj::value>> {
-    co_return bj::value(bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Grace"}}}});
+    co_return bj::value(
+        bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Grace"}}}});
   };
   o.hooks.sampling = [](const bj::object&) -> awaitable<Result<bj::value>> {
     co_return bj::value(bj::object{{"role", "assistant"},
@@ -821,8 +901,9 @@ TEST_F(McpClientModern, DiscoverSelectsTheModernEra) {
     if (!ok) co_return ok.error().message();
     auto p = co_await c.ping();  // 2026-07-28 has no ping: server/discover again
     co_await c.close();
-    co_return fmt::format("{} {} {} {} {} {} ping:{}", to_string(c.era()), c.protocol_version(), c.server_info().name,
-                          c.server_info().version, c.instructions(), c.session_id().empty() ? "no-session" : "session",
+    co_return fmt::format("{} {} {} {} {} {} ping:{}", to_string(c.era()), c.protocol_version(),
+                          c.server_info().name, c.server_info().version, c.instructions(),
+                          c.session_id().empty() ? "no-session" : "session",
                           p ? "ok" : p.error().message());
   });
   EXPECT_EQ(text, "modern 2026-07-28 fake-modern 3.0 be nice no-session ping:ok");
@@ -896,8 +977,8 @@ TEST_F(McpClientModern, AnUnknownDiscoverFallsBackToInitializeAndIsRemembered) {
         if (!ok) co_return ok.error().message();
         auto tools = co_await c.list_tools();
         co_await c.close();
-        out += fmt::format("{} {} {} {};", to_string(c.era()), c.protocol_version(), c.server_info().name,
-                           tools ? tools->size() : 99);
+        out += fmt::format("{} {} {} {};", to_string(c.era()), c.protocol_version(),
+                           c.server_info().name, tools ? tools->size() : 99);
       }
       co_return out;
     });
@@ -905,7 +986,8 @@ TEST_F(McpClientModern, AnUnknownDiscoverFallsBackToInitializeAndIsRemembered) {
   }
   // One probe per server: the second client went straight to initialize.
   int probes_400 = 0, probes_rpc = 0;
-  for (const auto& s : seen("server/discover")) (s.path == "/legacy400" ? probes_400 : probes_rpc)++;
+  for (const auto& s : seen("server/discover"))
+    (s.path == "/legacy400" ? probes_400 : probes_rpc)++;
   EXPECT_EQ(probes_400, 1);
   EXPECT_EQ(probes_rpc, 1);
   EXPECT_EQ(seen("initialize").size(), 4u);
@@ -940,7 +1022,8 @@ TEST_F(McpClientModern, UnsupportedVersionGetsOneCorrectedRetry) {
   auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
     Client c(ex, at("/modern"));
     auto ok = co_await c.connect();
-    co_return ok ? std::string(to_string(c.era())) + " " + c.protocol_version() : ok.error().message();
+    co_return ok ? std::string(to_string(c.era())) + " " + c.protocol_version()
+                 : ok.error().message();
   });
   EXPECT_EQ(text, "modern 2026-07-28");
   EXPECT_EQ(seen("server/discover").size(), 2u);
@@ -965,7 +1048,7 @@ TEST_F(McpClientModern, InputRequiredResultsGoThroughTheHooks) {
     co_await c.close();
     if (!r || !confirmed) co_return (r ? confirmed : r).error().message();
     co_return std::string(r->content.at(0).at("text").as_string()) + " " +
-              std::string(confirmed->content.at(0).at("text").as_string());
+        std::string(confirmed->content.at(0).at("text").as_string());
   });
   // The elicitation answer got the schema's default age; sampling and roots answered round 2.
   EXPECT_EQ(text, "Grace:36 sampled 1 confirmed");
@@ -980,10 +1063,12 @@ TEST_F(McpClientModern, InputRequiredResultsGoThroughTheHooks) {
   EXPECT_EQ(calls[1].params.at("requestState"), "r1");
   EXPECT_EQ(calls[1].params.at("inputResponses").at("who").at("action"), "accept");
   EXPECT_EQ(calls[2].params.at("requestState"), "r2:Grace:36");
-  EXPECT_FALSE(calls[2].params.at("inputResponses").as_object().contains("who")) << "only this round's answers";
+  EXPECT_FALSE(calls[2].params.at("inputResponses").as_object().contains("who"))
+      << "only this round's answers";
   EXPECT_TRUE(calls[4].params.contains("inputResponses"));
   EXPECT_FALSE(calls[4].params.contains("requestState")) << "none was given, none goes back";
-  for (const auto& s : calls) EXPECT_EQ(s.header("mcp-name"), std::string(s.params.at("name").as_string()));
+  for (const auto& s : calls)
+    EXPECT_EQ(s.header("mcp-name"), std::string(s.params.at("name").as_string()));
 }
 
 TEST_F(McpClientModern, InputRoundsAreBoundedAndMissingHooksFail) {
@@ -998,11 +1083,15 @@ TEST_F(McpClientModern, InputRoundsAreBoundedAndMissingHooksFail) {
     bj::object none2;
     auto ask = co_await c.call_tool("ask", std::move(none2), defaults);
     co_await c.close();
-    co_return (loop ? "loop ok?!" : loop.error().message()) + " | " + (ask ? "ask ok?!" : ask.error().message());
+    co_return (loop ? "loop ok?!" : loop.error().message()) + " | " +
+        (ask ? "ask ok?!" : ask.error().message());
   });
-  EXPECT_NE(text.find("tools/call " + at("/modern") + ": the server still asks for input after 3 rounds"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find("input 'who' (elicitation/create): Method not supported by this client"), std::string::npos)
+  EXPECT_NE(
+      text.find("tools/call " + at("/modern") + ": the server still asks for input after 3 rounds"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("input 'who' (elicitation/create): Method not supported by this client"),
+            std::string::npos)
       << text;
   EXPECT_EQ(seen("tools/call").size(), 4u + 1u);
 }
@@ -1017,7 +1106,7 @@ TEST_F(McpClientModern, TheToolListIsCachedForItsTtl) {
       auto a = co_await c.list_tools();
       auto b = co_await c.list_tools();
       co_await c.close();
-      co_return a && b && a->size() == b->size() ? "same" : "different";
+      co_return a&& b && a->size() == b->size() ? "same" : "different";
     });
     EXPECT_EQ(text, "same");
     return seen("tools/list").size() - before;
@@ -1033,7 +1122,8 @@ TEST_F(McpClientModern, AHeaderMismatchListsTheToolsAgainAndRetries) {
     CallOptions defaults;  // named: GCC 12 and temporaries across co_await
     (void)co_await c.connect();
     bj::object args{{"region", "eu-west-1"}};
-    auto r = co_await c.call_tool("region", std::move(args), defaults);  // not listed yet: no Mcp-Param-Region
+    auto r = co_await c.call_tool("region", std::move(args),
+                                  defaults);  // not listed yet: no Mcp-Param-Region
     co_await c.close();
     co_return r ? std::string(r->content.at(0).at("text").as_string()) : r.error().message();
   });
@@ -1090,17 +1180,20 @@ TEST_F(McpClientModern, CancellingClosesTheStream) {
     co_return r ? "not cancelled" : std::string(to_string(r.error().code()));
   });
   EXPECT_EQ(text, "cancelled");
-  EXPECT_TRUE(slow_closed_.wait(std::chrono::seconds(10))) << "the server never saw the stream close";
-  EXPECT_TRUE(seen("notifications/cancelled").empty()) << "2026-07-28 cancels by closing the stream";
+  EXPECT_TRUE(slow_closed_.wait(std::chrono::seconds(10)))
+      << "the server never saw the stream close";
+  EXPECT_TRUE(seen("notifications/cancelled").empty())
+      << "2026-07-28 cancels by closing the stream";
 }
 
 TEST(McpClientTls, UnknownCaIsRejectedAndAGivenCaIsTrusted) {
   auto dir = std::filesystem::temp_directory_path() / ("idp-tls-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                    "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
-                    " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   Server server(ServerOptions{});
   http::ServerOptions ho;

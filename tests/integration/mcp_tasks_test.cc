@@ -56,51 +56,50 @@ class McpTasks : public ::testing::Test {
     server_ = std::make_unique<Server>(so);
     // Waits for the client's go-ahead (a question answered through tasks/update), reporting a
     // status message first; says whether it was cancelled.
-    ASSERT_TRUE(server_->add_tool(
-        task_tool("gated", TaskSupport::kOptional),
-        [this](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
-          ctx.progress(1, 2, "waiting for the go-ahead");
-          bj::object form = kGoForm;
-          auto answer = co_await ctx.elicit(std::move(form), "go");
-          if (!answer) {
-            if (answer.error().code() == ErrorCode::kCancelled) tool_cancelled_.set();
-            co_return CallToolResult::error(answer.error().message());
-          }
-          co_return CallToolResult::text("went on: " + bj::serialize(*answer));
-        }));
+    ASSERT_TRUE(
+        server_->add_tool(task_tool("gated", TaskSupport::kOptional),
+                          [this](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+                            ctx.progress(1, 2, "waiting for the go-ahead");
+                            bj::object form = kGoForm;
+                            auto answer = co_await ctx.elicit(std::move(form), "go");
+                            if (!answer) {
+                              if (answer.error().code() == ErrorCode::kCancelled)
+                                tool_cancelled_.set();
+                              co_return CallToolResult::error(answer.error().message());
+                            }
+                            co_return CallToolResult::text("went on: " + bj::serialize(*answer));
+                          }));
     ASSERT_TRUE(server_->add_tool(
         task_tool("quick", TaskSupport::kRequired),
         [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
           co_return CallToolResult::text(fmt::format("done (task {})", ctx.in_task()));
         }));
-    ASSERT_TRUE(server_->add_tool(
-        task_tool("broken", TaskSupport::kOptional),
-        [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
-          throw std::runtime_error("secret internals");
-          co_return CallToolResult::text("never");
-        }));
-    ASSERT_TRUE(server_->add_tool(
-        task_tool("refuses", TaskSupport::kOptional),
-        [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
-          co_return CallToolResult::error("no, thanks");
-        }));
+    ASSERT_TRUE(server_->add_tool(task_tool("broken", TaskSupport::kOptional),
+                                  [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
+                                    throw std::runtime_error("secret internals");
+                                    co_return CallToolResult::text("never");
+                                  }));
+    ASSERT_TRUE(server_->add_tool(task_tool("refuses", TaskSupport::kOptional),
+                                  [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
+                                    co_return CallToolResult::error("no, thanks");
+                                  }));
     // Sleeps until cancelled (2025-11-25 tasks cannot ask questions).
-    ASSERT_TRUE(server_->add_tool(
-        task_tool("forever", TaskSupport::kOptional),
-        [this](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
-          if (!co_await ctx.sleep(std::chrono::hours(1))) tool_cancelled_.set();
-          co_return CallToolResult::text("woke");
-        }));
-    ASSERT_TRUE(server_->add_tool(
-        task_tool("reporting", TaskSupport::kOptional),
-        [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
-          ctx.progress(1, 2, "half way");
-          co_return CallToolResult::text("reported");
-        }));
+    ASSERT_TRUE(
+        server_->add_tool(task_tool("forever", TaskSupport::kOptional),
+                          [this](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+                            if (!co_await ctx.sleep(std::chrono::hours(1))) tool_cancelled_.set();
+                            co_return CallToolResult::text("woke");
+                          }));
+    ASSERT_TRUE(
+        server_->add_tool(task_tool("reporting", TaskSupport::kOptional),
+                          [](const bj::object&, ToolContext& ctx) -> awaitable<CallToolResult> {
+                            ctx.progress(1, 2, "half way");
+                            co_return CallToolResult::text("reported");
+                          }));
     Tool plain;
     plain.name = "plain";
-    ASSERT_TRUE(server_->add_tool(
-        plain, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
+    ASSERT_TRUE(
+        server_->add_tool(plain, [](const bj::object&, ToolContext&) -> awaitable<CallToolResult> {
           co_return CallToolResult::text("plain");
         }));
 
@@ -110,8 +109,7 @@ class McpTasks : public ::testing::Test {
     http_ = std::make_unique<http::Server>(ho);
     StreamableHttpOptions mo;
     // "Authorization: Bearer <name>" is the caller <name>; none is anonymous.
-    mo.authenticate = [](const http::Request& req)
-        -> awaitable<AuthResult> {
+    mo.authenticate = [](const http::Request& req) -> awaitable<AuthResult> {
       Identity id;
       if (auto h = req.header("Authorization"); h && h->starts_with("Bearer ")) {
         id.authenticated = true;
@@ -150,7 +148,8 @@ class McpTasks : public ::testing::Test {
               {"Mcp-Method", std::string(method)}};
     if (name) h.emplace_back("Mcp-Name", *name);
     if (!caller.empty()) h.emplace_back("Authorization", "Bearer " + std::string(caller));
-    bj::object body{{"jsonrpc", "2.0"}, {"id", ++id_}, {"method", method}, {"params", std::move(params)}};
+    bj::object body{
+        {"jsonrpc", "2.0"}, {"id", ++id_}, {"method", method}, {"params", std::move(params)}};
     return test::request(port_, "POST", "/mcp", h, bj::serialize(body));
   }
 
@@ -159,7 +158,8 @@ class McpTasks : public ::testing::Test {
   }
 
   // Polls tasks/get until `done` holds for the task (or the bound passes).
-  bj::object modern_until(const std::string& task_id, const std::function<bool(const bj::object&)>& done,
+  bj::object modern_until(const std::string& task_id,
+                          const std::function<bool(const bj::object&)>& done,
                           std::string_view caller = {}) {
     auto deadline = std::chrono::steady_clock::now() + kBound;
     bj::object task;
@@ -180,17 +180,20 @@ class McpTasks : public ::testing::Test {
   // ---- 2025-11-25 sessions ----
 
   std::string initialize(std::string_view caller = {}) {
-    Hdrs h = {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}};
+    Hdrs h = {{"Content-Type", "application/json"},
+              {"Accept", "application/json, text/event-stream"}};
     if (!caller.empty()) h.emplace_back("Authorization", "Bearer " + std::string(caller));
-    auto r = test::request(port_, "POST", "/mcp", h,
-                           R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",
+    auto r = test::request(
+        port_, "POST", "/mcp", h,
+        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",
       "capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
     EXPECT_EQ(r.status, 200) << r.body;
     init_result_ = result_of(r);
     std::string session = r.header("Mcp-Session-Id");
     h.emplace_back("Mcp-Session-Id", session);
     h.emplace_back("MCP-Protocol-Version", "2025-11-25");
-    auto n = test::request(port_, "POST", "/mcp", h, R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    auto n = test::request(port_, "POST", "/mcp", h,
+                           R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
     EXPECT_EQ(n.status, 202);
     return session;
   }
@@ -202,15 +205,16 @@ class McpTasks : public ::testing::Test {
               {"Mcp-Session-Id", session},
               {"MCP-Protocol-Version", "2025-11-25"}};
     if (!caller.empty()) h.emplace_back("Authorization", "Bearer " + std::string(caller));
-    bj::object body{{"jsonrpc", "2.0"}, {"id", ++id_}, {"method", method}, {"params", std::move(params)}};
+    bj::object body{
+        {"jsonrpc", "2.0"}, {"id", ++id_}, {"method", method}, {"params", std::move(params)}};
     return test::request(port_, "POST", "/mcp", h, bj::serialize(body));
   }
 
   // The JSON-RPC message of a response (a JSON body, or the one message of an SSE stream).
   static bj::object message_of(const RawResponse& r) {
     std::string text = r.body;
-    if (auto pos = text.rfind("data: "); pos != std::string::npos &&
-                                         r.header("Content-Type").starts_with("text/event-stream")) {
+    if (auto pos = text.rfind("data: ");
+        pos != std::string::npos && r.header("Content-Type").starts_with("text/event-stream")) {
       text = text.substr(pos + 6);
       text = text.substr(0, text.find('\n'));
     }
@@ -256,8 +260,10 @@ class McpTasks : public ::testing::Test {
 TEST_F(McpTasks, ModernLifecycleWithAQuestionAnsweredThroughTasksUpdate) {
   start();
   auto discover = modern_ok("server/discover", {});
-  EXPECT_TRUE(discover.at("capabilities").at("extensions").as_object().contains(
-      "io.modelcontextprotocol/tasks"));
+  EXPECT_TRUE(discover.at("capabilities")
+                  .at("extensions")
+                  .as_object()
+                  .contains("io.modelcontextprotocol/tasks"));
   EXPECT_FALSE(discover.at("capabilities").as_object().contains("tasks"));
 
   auto created = modern_ok("tools/call", {{"name", "gated"}});
@@ -278,8 +284,8 @@ TEST_F(McpTasks, ModernLifecycleWithAQuestionAnsweredThroughTasksUpdate) {
   EXPECT_EQ(asking.at("statusMessage").as_string(), "waiting for the go-ahead");
 
   // An unknown key is ignored; the right one lets the tool go on.
-  auto ignored = modern_ok("tasks/update",
-                           {{"taskId", id}, {"inputResponses", bj::object{{"nope", bj::object{}}}}});
+  auto ignored = modern_ok(
+      "tasks/update", {{"taskId", id}, {"inputResponses", bj::object{{"nope", bj::object{}}}}});
   EXPECT_EQ(ignored.at("resultType").as_string(), "complete");
   EXPECT_FALSE(ignored.contains("taskId"));
   EXPECT_TRUE(status_is(modern_ok("tasks/get", {{"taskId", id}}), "input_required"));
@@ -287,8 +293,9 @@ TEST_F(McpTasks, ModernLifecycleWithAQuestionAnsweredThroughTasksUpdate) {
   modern_ok("tasks/update", {{"taskId", id}, {"inputResponses", bj::object{{"go", go}}}});
 
   auto done = modern_until(id, [](const bj::object& t) { return status_is(t, "completed"); });
-  EXPECT_NE(std::string(done.at("result").at("content").at(0).at("text").as_string()).find("went on"),
-            std::string::npos)
+  EXPECT_NE(
+      std::string(done.at("result").at("content").at(0).at("text").as_string()).find("went on"),
+      std::string::npos)
       << bj::serialize(done);
   EXPECT_FALSE(done.contains("inputRequests"));
   EXPECT_FALSE(done.at("result").as_object().contains("_meta"));
@@ -335,8 +342,11 @@ TEST_F(McpTasks, ModernWithoutTheExtension) {
   auto r = modern("tools/call", {{"name", "quick"}}, none);
   EXPECT_EQ(r.status, 400);
   auto e = error_of(r, -32021);
-  EXPECT_TRUE(e.at("data").at("requiredCapabilities").at("extensions").as_object().contains(
-      "io.modelcontextprotocol/tasks"));
+  EXPECT_TRUE(e.at("data")
+                  .at("requiredCapabilities")
+                  .at("extensions")
+                  .as_object()
+                  .contains("io.modelcontextprotocol/tasks"));
   for (const char* method : {"tasks/get", "tasks/cancel"}) {
     error_of(modern(method, {{"taskId", "x"}}, none), -32021);
   }
@@ -358,7 +368,8 @@ TEST_F(McpTasks, TasksBelongToTheirCallerAndTheLimitIsPerCaller) {
   // Bob cannot see, answer or cancel Alice's task; anonymous callers neither.
   error_of(modern("tasks/get", {{"taskId", id}}, tasks_caps(), "bob"), -32602);
   error_of(modern("tasks/cancel", {{"taskId", id}}, tasks_caps(), "bob"), -32602);
-  error_of(modern("tasks/update", {{"taskId", id}, {"inputResponses", bj::object{}}}, tasks_caps(), "bob"),
+  error_of(modern("tasks/update", {{"taskId", id}, {"inputResponses", bj::object{}}}, tasks_caps(),
+                  "bob"),
            -32602);
   error_of(modern("tasks/get", {{"taskId", id}}), -32602);
   // A third live task is refused for Alice, with the limit named; Bob still gets his.
@@ -367,7 +378,8 @@ TEST_F(McpTasks, TasksBelongToTheirCallerAndTheLimitIsPerCaller) {
   modern_ok("tools/call", {{"name", "gated"}}, "bob");
   // A finished task no longer counts.
   modern_ok("tasks/cancel", {{"taskId", id}}, "alice");
-  EXPECT_EQ(modern_ok("tools/call", {{"name", "gated"}}, "alice").at("resultType").as_string(), "task");
+  EXPECT_EQ(modern_ok("tools/call", {{"name", "gated"}}, "alice").at("resultType").as_string(),
+            "task");
 }
 
 TEST_F(McpTasks, ExpiredTasksAreGone) {
@@ -398,8 +410,8 @@ TEST_F(McpTasks, MrtrQuestionsBeforeTheTaskStarts) {
         auto answer = co_await ctx.elicit(std::move(form), "first");
         if (!answer) co_return CallToolResult::error(answer.error().message());
         if (!co_await ctx.start_task()) co_return CallToolResult::error("no task");
-        co_return CallToolResult::text(fmt::format("in task {}: {}", ctx.in_task(),
-                                                   bj::serialize(*answer)));
+        co_return CallToolResult::text(
+            fmt::format("in task {}: {}", ctx.in_task(), bj::serialize(*answer)));
       },
       TaskStart::kOnRequest));
   auto round1 = modern_ok("tools/call", {{"name", "ask_then_task"}});
@@ -424,8 +436,12 @@ TEST_F(McpTasks, MrtrQuestionsBeforeTheTaskStarts) {
 TEST_F(McpTasks, LegacyTaskAugmentedCallAndTasksResult) {
   start();
   const std::string s = initialize();
-  EXPECT_TRUE(init_result_.at("capabilities").at("tasks").at("requests").at("tools").as_object().contains(
-      "call"));
+  EXPECT_TRUE(init_result_.at("capabilities")
+                  .at("tasks")
+                  .at("requests")
+                  .at("tools")
+                  .as_object()
+                  .contains("call"));
   auto tools = result_of(legacy(s, "tools/list", {}));
   for (const auto& t : tools.at("tools").as_array()) {
     if (t.at("name").as_string() == "quick") {
@@ -438,8 +454,8 @@ TEST_F(McpTasks, LegacyTaskAugmentedCallAndTasksResult) {
   // A task-only tool called plainly is refused.
   error_of(legacy(s, "tools/call", {{"name", "quick"}}), -32601);
 
-  auto created = result_of(
-      legacy(s, "tools/call", {{"name", "quick"}, {"task", bj::object{{"ttl", 60000}}}}));
+  auto created =
+      result_of(legacy(s, "tools/call", {{"name", "quick"}, {"task", bj::object{{"ttl", 60000}}}}));
   const auto& task = created.at("task");
   EXPECT_EQ(task.at("ttl").as_int64(), 60000);
   EXPECT_GT(task.at("pollInterval").as_int64(), 0);
@@ -494,7 +510,9 @@ TEST_F(McpTasks, LegacyProgressAndStatusNotificationsOnTheSessionStream) {
   const std::string s = initialize();
   test::RawConnection get(port_);
   get.send("GET", "/mcp",
-           {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", s}, {"MCP-Protocol-Version", "2025-11-25"}},
+           {{"Accept", "text/event-stream"},
+            {"Mcp-Session-Id", s},
+            {"MCP-Protocol-Version", "2025-11-25"}},
            "");
   ASSERT_EQ(get.read_until("data:").status, 200);  // the stream is attached
   // The call's progressToken goes on working for the task, on the session's stream.

@@ -332,8 +332,7 @@ TEST_F(ServerGuardTest, OurClientReportsARetryAfterPastItsDeadline) {
 }
 
 TEST_F(ServerGuardTest, RefusedAuthenticationIsAuditedAsDenied) {
-  Authenticator refuse =
-      [](const http::Request&) -> awaitable<AuthResult> {
+  Authenticator refuse = [](const http::Request&) -> awaitable<AuthResult> {
     auto r = http::Response::json(401, R"({"error":"invalid_token"})");
     r.headers.set("WWW-Authenticate",
                   R"(Bearer error="invalid_token", error_description="expired")");

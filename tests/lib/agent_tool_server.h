@@ -54,12 +54,12 @@ inline awaitable<bool> wait_for(std::shared_ptr<CancelSignal> signal) {
 
 // What a tool of ToolServer does.
 enum class Behaviour {
-  kEcho,   // text "<name> <arguments as JSON>"
-  kAdd,    // a + b, as text and structuredContent {"sum":...}
-  kError,  // isError: true, text "<name> failed on purpose"
-  kSlow,   // waits until cancelled (text "cancelled")
-  kPair,   // waits until two kPair calls are in flight at once: "together" (else "alone")
-  kBig,    // 50,000 bytes of text
+  kEcho,    // text "<name> <arguments as JSON>"
+  kAdd,     // a + b, as text and structuredContent {"sum":...}
+  kError,   // isError: true, text "<name> failed on purpose"
+  kSlow,    // waits until cancelled (text "cancelled")
+  kPair,    // waits until two kPair calls are in flight at once: "together" (else "alone")
+  kBig,     // 50,000 bytes of text
   kStream,  // logs "working" (notifications/message), then waits as kSlow: with a session (the
             // initialize era) the answer is an SSE stream that stays open until the call ends
   // Tools that allow tasks (taskSupport "optional"; the server's poll interval is 20 ms):
@@ -108,10 +108,10 @@ class ToolServer {
     if (behaviour == Behaviour::kTask || behaviour == Behaviour::kTaskSlow) {
       t.task_support = mcp::TaskSupport::kOptional;
     }
-    auto r = server_->add_tool(t, [shared = shared_, name, behaviour](const bj::object& args,
-                                                                      mcp::ToolContext& ctx) {
-      return handle(shared, name, behaviour, args, ctx);
-    });
+    auto r = server_->add_tool(
+        t, [shared = shared_, name, behaviour](const bj::object& args, mcp::ToolContext& ctx) {
+          return handle(shared, name, behaviour, args, ctx);
+        });
     if (!r) throw std::runtime_error(r.error().message());
   }
   void add_adder(std::string name = "add") {
@@ -164,8 +164,7 @@ class ToolServer {
                                                        // "tasks/cancel"
   };
 
-  static awaitable<mcp::AuthResult> authenticate(
-      std::shared_ptr<Shared> shared, std::string body) {
+  static awaitable<mcp::AuthResult> authenticate(std::shared_ptr<Shared> shared, std::string body) {
     if (body.find("\"notifications/cancelled\"") != std::string::npos) {
       {
         std::lock_guard lock(shared->mu);

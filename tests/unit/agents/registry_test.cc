@@ -100,9 +100,8 @@ class TestServer {
     ho.shutdown_grace = 300ms;
     http_ = std::make_unique<http::Server>(ho);
     mcp::StreamableHttpOptions mo;
-    mo.authenticate =
-        [slot = gate_, inner = std::move(auth)](
-            const http::Request& req) -> awaitable<mcp::AuthResult> {
+    mo.authenticate = [slot = gate_, inner = std::move(auth)](
+                          const http::Request& req) -> awaitable<mcp::AuthResult> {
       std::shared_ptr<ListGate> gate = slot->get();
       if (gate && req.body().find("\"tools/list\"") != std::string_view::npos) {
         co_await gate->pass();
@@ -744,9 +743,8 @@ TEST_F(AgentRegistryTest, InvalidAndDisabledEntriesAndTheJsonView) {
 TEST_F(AgentRegistryTest, BearerTokensAndHeadersReachTheServer) {
   auto seen_header = std::make_shared<std::string>();
   auto mu = std::make_shared<std::mutex>();
-  mcp::Authenticator check =
-      [seen_header,
-       mu](const http::Request& req) -> awaitable<mcp::AuthResult> {
+  mcp::Authenticator check = [seen_header,
+                              mu](const http::Request& req) -> awaitable<mcp::AuthResult> {
     {
       std::lock_guard lock(*mu);
       *seen_header = std::string(req.header("X-Team").value_or(""));
