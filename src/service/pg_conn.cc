@@ -1,15 +1,15 @@
 #include "pg_conn.h"
 
-#include <libpq-fe.h>
-
 #include <cstdlib>
+
+#include "libpq_loader.h"
 
 namespace idp::service {
 
 namespace {
 
 std::string message_of(pg_conn* c) {
-  std::string m = c ? PQerrorMessage(c) : "out of memory";
+  std::string m = c ? pq::api().error_message(c) : "out of memory";
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
   return m;
 }
@@ -36,64 +36,69 @@ std::string redact_conninfo(std::string_view url) {
 }
 
 PgResult::~PgResult() {
-  if (r_) PQclear(r_);
+  if (r_) pq::api().clear(r_);
 }
 
-int PgResult::rows() const { return PQntuples(r_); }
+int PgResult::rows() const { return pq::api().ntuples(r_); }
 
 std::int64_t PgResult::affected() const {
-  const char* n = PQcmdTuples(r_);
+  const char* n = pq::api().cmd_tuples(r_);
   return n && *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
 std::string PgResult::text(int row, int column) const {
-  return PQgetisnull(r_, row, column) ? std::string() : std::string(PQgetvalue(r_, row, column));
+  return pq::api().getisnull(r_, row, column) ? std::string()
+                                              : std::string(pq::api().getvalue(r_, row, column));
 }
 
 std::optional<std::string> PgResult::text_or_null(int row, int column) const {
-  if (PQgetisnull(r_, row, column)) return std::nullopt;
-  return std::string(PQgetvalue(r_, row, column));
+  if (pq::api().getisnull(r_, row, column)) return std::nullopt;
+  return std::string(pq::api().getvalue(r_, row, column));
 }
 
 std::int64_t PgResult::int64(int row, int column) const {
-  return PQgetisnull(r_, row, column) ? 0 : std::strtoll(PQgetvalue(r_, row, column), nullptr, 10);
+  return pq::api().getisnull(r_, row, column)
+             ? 0
+             : std::strtoll(pq::api().getvalue(r_, row, column), nullptr, 10);
 }
 
-bool PgResult::is_null(int row, int column) const { return PQgetisnull(r_, row, column) != 0; }
+bool PgResult::is_null(int row, int column) const {
+  return pq::api().getisnull(r_, row, column) != 0;
+}
 
 PgConn::PgConn(const std::string& conninfo) {
-  conn_ = PQconnectdb(conninfo.c_str());
-  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+  conn_ = pq::api().connectdb(conninfo.c_str());
+  if (!conn_ || pq::api().status(conn_) != CONNECTION_OK) {
     std::string m = message_of(conn_);
-    if (conn_) PQfinish(conn_);
+    if (conn_) pq::api().finish(conn_);
     conn_ = nullptr;
     throw PgError("cannot connect to PostgreSQL at " + redact_conninfo(conninfo) + ": " + m, "",
                   true);
   }
-  PQsetNoticeProcessor(conn_, drop_notice, nullptr);
+  pq::api().set_notice_processor(conn_, drop_notice, nullptr);
 }
 
 PgConn::~PgConn() {
-  if (conn_) PQfinish(conn_);
+  if (conn_) pq::api().finish(conn_);
 }
 
-bool PgConn::healthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+bool PgConn::healthy() const { return conn_ && pq::api().status(conn_) == CONNECTION_OK; }
 
 void PgConn::reset() {
   prepared_.clear();
-  PQreset(conn_);
-  if (PQstatus(conn_) != CONNECTION_OK)
+  pq::api().reset(conn_);
+  if (pq::api().status(conn_) != CONNECTION_OK)
     throw PgError("cannot reconnect to PostgreSQL: " + message_of(conn_), "", true);
 }
 
 PgResult PgConn::check(pg_result* r, std::string_view what) {
   PgResult out(r);
-  auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  auto status = r ? pq::api().result_status(r) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return out;
-  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  std::string m = r ? PQresultErrorMessage(r) : message_of(conn_);
+  const char* state = r ? pq::api().result_error_field(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string m = r ? pq::api().result_error_message(r) : message_of(conn_);
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  bool lost = PQstatus(conn_) != CONNECTION_OK;
+  bool lost = pq::api().status(conn_) != CONNECTION_OK;
   std::string statement(what.substr(0, 60));
   throw PgError("PostgreSQL: " + m + " (in: " + statement + (what.size() > 60 ? "...)" : ")"),
                 state ? state : "", lost);
@@ -101,7 +106,7 @@ PgResult PgConn::check(pg_result* r, std::string_view what) {
 
 PgResult PgConn::exec(std::string_view sql) {
   std::string s(sql);
-  return check(PQexec(conn_, s.c_str()), sql);
+  return check(pq::api().exec(conn_, s.c_str()), sql);
 }
 
 PgResult PgConn::query(const std::string& sql, std::initializer_list<PgParam> params) {
@@ -112,28 +117,28 @@ PgResult PgConn::query(const std::string& sql, const std::vector<PgParam>& param
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "idp_" + std::to_string(prepared_.size() + 1);
-    check(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), sql);
+    check(pq::api().prepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), sql);
     it = prepared_.emplace(sql, name).first;
   }
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p.value() ? p.value()->c_str() : nullptr);
-  return check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
-                              values.data(), nullptr, nullptr, 0),
+  return check(pq::api().exec_prepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
+                                       values.data(), nullptr, nullptr, 0),
                sql);
 }
 
-int PgConn::socket() const { return PQsocket(conn_); }
+int PgConn::socket() const { return pq::api().socket(conn_); }
 
 void PgConn::consume_input() {
-  if (!PQconsumeInput(conn_)) throw PgError("PostgreSQL: " + message_of(conn_), "", true);
+  if (!pq::api().consume_input(conn_)) throw PgError("PostgreSQL: " + message_of(conn_), "", true);
 }
 
 std::optional<std::pair<std::string, std::string>> PgConn::notification() {
-  PGnotify* n = PQnotifies(conn_);
+  PGnotify* n = pq::api().notifies(conn_);
   if (!n) return std::nullopt;
   std::pair<std::string, std::string> out{n->relname, n->extra ? n->extra : ""};
-  PQfreemem(n);
+  pq::api().freemem(n);
   return out;
 }
 

@@ -38,6 +38,13 @@ rc=0
 err=$("$BIN/idp-agents" "${ARGS[@]}" --listen 127.0.0.1:0 --store postgres://idp:s3cret@127.0.0.1:1/idp 2>&1) || rc=$?
 ((rc == 1)) && [[ $err == *"cannot connect to PostgreSQL at postgres://idp@127.0.0.1:1/idp"* && $err != *s3cret* ]] ||
   fail "--store postgres:// with no server (exit $rc): $err"
+# libpq is loaded only for a PostgreSQL store: the binary does not link it, and a missing or
+# wrong libpq is an error that names the library (IDP_LIBPQ points at another one).
+if ldd "$BIN/idp-agents" | grep -q libpq; then fail "idp-agents links libpq: $(ldd "$BIN/idp-agents" | grep libpq)"; fi
+rc=0
+err=$(IDP_LIBPQ=$TMP/no-libpq.so.5 "$BIN/idp-agents" "${ARGS[@]}" --listen 127.0.0.1:0 --store postgres://idp:s3cret@127.0.0.1:1/idp 2>&1) || rc=$?
+((rc == 1)) && [[ $err == *"cannot load $TMP/no-libpq.so.5"*"libpq5"* && $err != *s3cret* ]] ||
+  fail "--store postgres:// without libpq (exit $rc): $err"
 rc=0
 err=$("$BIN/idp-agents" serve --secret "file://$TMP/agents.json" 2>&1) || rc=$?
 ((rc != 0)) && [[ $err == *"--user-pool-id is required"* ]] || fail "no --user-pool-id (exit $rc): $err"
