@@ -5,6 +5,9 @@
 // inputSchema compiled and applied to the arguments; CallToolResult; Implementation;
 // InputRequiredResult). Checks: a classified message rebuilt with the builders classifies the
 // same, and a Tool written back and read again is unchanged (listings pass through as they are).
+// The MCP server's own body parse (request_body.h), twice so that a shared _meta envelope also
+// takes the cached path, must accept what the general parser accepts and give the same value
+// once the shared _meta is put back into params.
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 #include <boost/json/value_to.hpp>
@@ -16,6 +19,7 @@
 #include "idp/mcp/jsonrpc.h"
 #include "idp/mcp/schema.h"
 #include "idp/mcp/types.h"
+#include "request_body.h"
 #include "x_mcp_header.h"
 
 namespace json = boost::json;
@@ -70,10 +74,26 @@ void check_roundtrip(const mcp::jsonrpc::Message& m) {
   IDP_FUZZ_CHECK(mcp::jsonrpc::id_key(again->id) == mcp::jsonrpc::id_key(m.id));
 }
 
+void check_request_body(std::string_view text, const idp::Result<json::value>& general) {
+  for (int pass = 0; pass < 2; ++pass) {
+    auto ours = mcp::parse_request_body(text, json::storage_ptr());
+    IDP_FUZZ_CHECK(ours.has_value() == general.has_value());
+    if (!ours) continue;
+    json::value doc = std::move(ours->doc);
+    if (ours->shared_meta) {
+      auto* params = doc.is_object() ? doc.as_object().if_contains("params") : nullptr;
+      IDP_FUZZ_CHECK(params && params->is_object() && !params->as_object().contains("_meta"));
+      params->as_object()["_meta"] = *ours->shared_meta;
+    }
+    IDP_FUZZ_CHECK(doc == *general);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto parsed = idp::json::parse(idp::fuzz::as_text(data, size));
+  check_request_body(idp::fuzz::as_text(data, size), parsed);
   if (!parsed) return 0;
   auto message = mcp::jsonrpc::parse(std::move(*parsed));
   if (!message) {

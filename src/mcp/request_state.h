@@ -113,10 +113,15 @@ struct ToolContext::State {
   // client cannot resume.
   virtual void close_stream() {}
 
-  json::object meta;  // the request's "_meta"
+  json::object meta;  // the request's "_meta", unless it is shared (then empty)
+  // The request's "_meta" when it is a client's envelope shared between requests
+  // (request_body.h); `request_meta()` reads whichever holds it.
+  std::shared_ptr<const json::object> shared_meta;
+  const json::object& request_meta() const { return shared_meta ? *shared_meta : meta; }
 
   // 2026-07-28 ("modern") requests have no session: what a session would hold comes from this
-  // request's _meta. The pointers point into `meta` (set once, never modified afterwards).
+  // request's _meta. The pointers point into request_meta() (set once, never modified
+  // afterwards).
   bool modern = false;
   std::string protocol_version;
   const json::object* client_capabilities = nullptr;

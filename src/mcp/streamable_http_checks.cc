@@ -142,13 +142,12 @@ std::optional<http::Response> check_legacy_version(const http::Request& req) {
   return std::nullopt;
 }
 
-bool is_modern(const http::Request& req, const jsonrpc::Message& m) {
+bool is_modern(const http::Request& req, const jsonrpc::Message& m, const json::object* meta) {
   if (m.is_response()) return false;
   auto v = header_value(req, "MCP-Protocol-Version");
   if (v && is_modern_protocol_version(*v)) return true;
   if (req.header("Mcp-Session-Id")) return false;
   if (v) return !is_supported_protocol_version(*v);
-  auto* meta = ::idp::json::find_object(m.params, "_meta");
   return meta && meta->contains(meta_keys::kProtocolVersion);
 }
 
@@ -160,7 +159,8 @@ bool is_modern_get_or_delete(const http::Request& req) {
 }
 
 std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
-                                              const ServerCore& core, ModernFields& found) {
+                                              const json::object* meta, const ServerCore& core,
+                                              ModernFields& found) {
   const json::value& id = m.id;
   auto version = header_value(req, "MCP-Protocol-Version");
   if (!version) {
@@ -181,7 +181,6 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
         id,
         json::value(json::object{{"supported", std::move(supported)}, {"requested", *version}}));
   }
-  const json::object* meta = ::idp::json::find_object(m.params, "_meta");
   // One pass over _meta for what this era reads from it.
   const json::string* meta_version = nullptr;
   const json::object* caps = nullptr;

@@ -48,15 +48,17 @@ std::optional<http::Response> check_legacy_version(const http::Request& req);
 // handshake version, a posted response, or neither a version header nor a _meta
 // protocolVersion (an initialize, typically) mean 2025-11-25 and older; an unknown version
 // header or a _meta protocolVersion without a session mean 2026-07-28 (which then answers
-// -32022 or -32020, and where initialize is an unknown method).
-bool is_modern(const http::Request& req, const jsonrpc::Message& m);
+// -32022 or -32020, and where initialize is an unknown method). `meta`: the message's
+// params._meta (request_body.h: it may be shared rather than in params), null if none.
+bool is_modern(const http::Request& req, const jsonrpc::Message& m, const json::object* meta);
 // GET and DELETE of a 2026-07-28 client: its version header, or an unknown one without a
 // session.
 bool is_modern_get_or_delete(const http::Request& req);
 
 // What validate_modern found in a request that passed it, so that nothing is looked up twice:
 // pointers into the message's params._meta (stable when the _meta object is moved, as its
-// members are not), the log level, and the tool of a tools/call when the checks needed it.
+// members are not; or into the shared envelope, which the request state then holds), the log level,
+// and the tool of a tools/call when the checks needed it.
 struct ModernFields {
   std::string_view protocol_version;
   const json::object* client_capabilities = nullptr;
@@ -69,6 +71,7 @@ struct ModernFields {
 // support, required _meta, header/_meta agreement, logLevel, Mcp-Method, Mcp-Name,
 // Mcp-Param-*. `found` receives what the checks read (only meaningful when they pass).
 std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
-                                              const ServerCore& core, ModernFields& found);
+                                              const json::object* meta, const ServerCore& core,
+                                              ModernFields& found);
 
 }  // namespace idp::mcp

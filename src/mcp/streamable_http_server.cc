@@ -19,6 +19,7 @@
 #include "idp/http/sse.h"
 #include "idp/http/url_policy.h"
 #include "observed_request.h"
+#include "request_body.h"
 #include "server_core.h"
 #include "streamable_http_checks.h"
 #include "streamable_http_listen.h"
@@ -147,16 +148,17 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       co_return co_await res.send(std::move(r));
     }
     // One arena per request: the message and everything parsed from it are freed together.
-    auto parsed =
-        ::idp::json::parse(req.body(), {},
-                           boost::json::make_shared_resource<boost::json::monotonic_resource>(
-                               req.body().size() * 2 + 256));
+    // A client's repeated _meta envelope comes shared instead (request_body.h).
+    auto parsed = parse_request_body(
+        req.body(), boost::json::make_shared_resource<boost::json::monotonic_resource>(
+                        req.body().size() * 2 + 256));
     if (!parsed) {
       http::Response r =
           rpc_error(400, jsonrpc::kParseError, "Parse error: " + parsed.error().message());
       co_return co_await res.send(std::move(r));
     }
-    auto message = jsonrpc::parse(std::move(*parsed));
+    std::shared_ptr<const json::object> shared_meta = std::move(parsed->shared_meta);
+    auto message = jsonrpc::parse(std::move(parsed->doc));
     if (!message) {
       http::Response r =
           rpc_error(400, message.error().code, "Invalid Request: " + message.error().message);
@@ -167,14 +169,16 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
         m.is_request() ? observe_request(opt, req, m, start) : nullptr;
     if (auto r = apply_limit(opt, req, m, *identity, seen.get()))
       co_return co_await res.send(std::move(*r));
-    if (is_modern(req, m)) {
+    const json::object* meta =
+        shared_meta ? shared_meta.get() : ::idp::json::find_object(m.params, "_meta");
+    if (is_modern(req, m, meta)) {
       // This revision defines no client notifications over HTTP: accepted, nothing to do.
       if (!m.is_request()) {
         http::Response accepted = http::Response::empty(202);
         co_return co_await res.send(std::move(accepted));
       }
       std::shared_ptr<HttpRequest> rs;
-      if (auto r = admit_modern(req, m, identity, seen.get(), rs))
+      if (auto r = admit_modern(req, m, meta, std::move(shared_meta), identity, seen.get(), rs))
         co_return co_await res.send(std::move(*r));
       if (!rs)
         co_return co_await serve_listen(res, std::move(m), std::move(identity), std::move(seen));
@@ -231,7 +235,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       http::Response accepted = http::Response::empty(202);
       co_return co_await res.send(std::move(accepted));
     }
-    auto rs = new_request(session.get(), m, std::move(identity), req);
+    auto rs = new_request(session.get(), m, std::move(shared_meta), std::move(identity), req);
     rs->session = session;
     rs->session_id = session->id;
     if (rs->can_push()) rs->pending = pending;
@@ -240,8 +244,9 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   }
 
   // A request's state, common to both eras. The message's _meta moves into it (nothing past
-  // this point reads params._meta).
+  // this point reads params._meta), or the shared envelope that stood for it.
   std::shared_ptr<HttpRequest> new_request(Session* session, jsonrpc::Message& m,
+                                           std::shared_ptr<const json::object> shared_meta,
                                            SharedIdentity identity, const http::Request& req) {
     std::string stream_id = "p";
     if (session) {
@@ -250,6 +255,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     }
     // Constructed, never assigned: assignment into another storage would copy.
     auto take_meta = [&]() -> json::object {
+      if (shared_meta) return json::object();
       auto it = m.params.find("_meta");
       if (it == m.params.end() || !it->value().is_object()) return json::object();
       return json::object(std::move(it->value().get_object()));
@@ -257,11 +263,12 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     const bool streaming = opt.response_mode != StreamableHttpOptions::ResponseMode::kJson;
     auto rs = std::make_shared<HttpRequest>(std::move(stream_id), opt.replay_events, streaming,
                                             take_meta());
+    rs->shared_meta = std::move(shared_meta);
     rs->id = m.id;
     rs->identity = std::move(identity);
     rs->trace_id = req.trace_id();
     rs->peer = std::string(req.remote_address());
-    if (auto it = rs->meta.find("progressToken"); it != rs->meta.end()) {
+    if (auto it = rs->meta.find("progressToken"); it != rs->meta.end()) {  // never an envelope's
       rs->progress_token = it->value();
     }
     return rs;
@@ -273,11 +280,13 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // (`rs` stays empty for subscriptions/listen, which streams). Not a coroutine: the stateless
   // hot path adds no frame to handle_post's.
   std::optional<http::Response> admit_modern(const http::Request& req, jsonrpc::Message& m,
+                                             const json::object* meta,
+                                             std::shared_ptr<const json::object> shared_meta,
                                              SharedIdentity& identity, ObservedRequest* seen,
                                              std::shared_ptr<HttpRequest>& rs) {
     log::trace("{} (MCP 2026-07-28, stateless)", m.method);
     ModernFields found;
-    if (auto r = validate_modern(req, m, core, found)) {
+    if (auto r = validate_modern(req, m, meta, core, found)) {
       log::debug("{} refused with HTTP {} (2026-07-28 request rules)", m.method, r->status);
       report_refusal(opt.observe, seen, &*identity, *r);
       return r;
@@ -294,7 +303,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       report_refusal(opt.observe, seen, &*identity, not_found);
       return not_found;
     }
-    rs = new_request(nullptr, m, std::move(identity), req);
+    rs = new_request(nullptr, m, std::move(shared_meta), std::move(identity), req);
     rs->modern = true;
     // validate_modern checked that the header repeats params._meta's protocolVersion.
     rs->protocol_version = std::string(found.protocol_version);

@@ -113,7 +113,7 @@ json::object detailed_task(const TaskRecord& t) {
 std::shared_ptr<RequestState> task_state(const RequestState& rs,
                                          const std::shared_ptr<ProtocolSession>& session,
                                          std::shared_ptr<RunningTask> task) {
-  auto st = std::make_shared<RequestState>(json::object(rs.meta, json::storage_ptr()));
+  auto st = std::make_shared<RequestState>(json::object(rs.request_meta(), json::storage_ptr()));
   st->modern = rs.modern;
   st->protocol_version = rs.protocol_version;
   if (rs.modern) {

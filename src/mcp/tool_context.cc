@@ -272,6 +272,6 @@ std::string_view ToolContext::session_id() const {
 }
 
 const json::value& ToolContext::request_id() const { return state_->id; }
-const json::object& ToolContext::meta() const { return state_->meta; }
+const json::object& ToolContext::meta() const { return state_->request_meta(); }
 
 }  // namespace idp::mcp
