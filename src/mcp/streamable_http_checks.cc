@@ -142,13 +142,15 @@ std::optional<http::Response> check_legacy_version(const http::Request& req) {
   return std::nullopt;
 }
 
-bool is_modern(const http::Request& req, const jsonrpc::Message& m, const json::object* meta) {
+bool is_modern(const http::Request& req, const jsonrpc::Message& m,
+               const json::object* shared_meta) {
   if (m.is_response()) return false;
   auto v = header_value(req, "MCP-Protocol-Version");
   if (v && is_modern_protocol_version(*v)) return true;
   if (req.header("Mcp-Session-Id")) return false;
   if (v) return !is_supported_protocol_version(*v);
-  return meta && meta->contains(meta_keys::kProtocolVersion);
+  if (!shared_meta) shared_meta = ::idp::json::find_object(m.params, "_meta");
+  return shared_meta && shared_meta->contains(meta_keys::kProtocolVersion);
 }
 
 bool is_modern_get_or_delete(const http::Request& req) {

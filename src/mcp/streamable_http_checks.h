@@ -48,9 +48,10 @@ std::optional<http::Response> check_legacy_version(const http::Request& req);
 // handshake version, a posted response, or neither a version header nor a _meta
 // protocolVersion (an initialize, typically) mean 2025-11-25 and older; an unknown version
 // header or a _meta protocolVersion without a session mean 2026-07-28 (which then answers
-// -32022 or -32020, and where initialize is an unknown method). `meta`: the message's
-// params._meta (request_body.h: it may be shared rather than in params), null if none.
-bool is_modern(const http::Request& req, const jsonrpc::Message& m, const json::object* meta);
+// -32022 or -32020, and where initialize is an unknown method). `shared_meta`: the message's
+// _meta when it came shared (request_body.h), else null (then params._meta is read).
+bool is_modern(const http::Request& req, const jsonrpc::Message& m,
+               const json::object* shared_meta);
 // GET and DELETE of a 2026-07-28 client: its version header, or an unknown one without a
 // session.
 bool is_modern_get_or_delete(const http::Request& req);
@@ -69,7 +70,8 @@ struct ModernFields {
 
 // The header and _meta rules of a 2026-07-28 request, in this order: version header, version
 // support, required _meta, header/_meta agreement, logLevel, Mcp-Method, Mcp-Name,
-// Mcp-Param-*. `found` receives what the checks read (only meaningful when they pass).
+// Mcp-Param-*. `meta`: the request's _meta (shared or in params), null if none. `found` receives
+// what the checks read (only meaningful when they pass).
 std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
                                               const json::object* meta, const ServerCore& core,
                                               ModernFields& found);

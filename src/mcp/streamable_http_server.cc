@@ -169,16 +169,14 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
         m.is_request() ? observe_request(opt, req, m, start) : nullptr;
     if (auto r = apply_limit(opt, req, m, *identity, seen.get()))
       co_return co_await res.send(std::move(*r));
-    const json::object* meta =
-        shared_meta ? shared_meta.get() : ::idp::json::find_object(m.params, "_meta");
-    if (is_modern(req, m, meta)) {
+    if (is_modern(req, m, shared_meta.get())) {
       // This revision defines no client notifications over HTTP: accepted, nothing to do.
       if (!m.is_request()) {
         http::Response accepted = http::Response::empty(202);
         co_return co_await res.send(std::move(accepted));
       }
       std::shared_ptr<HttpRequest> rs;
-      if (auto r = admit_modern(req, m, meta, std::move(shared_meta), identity, seen.get(), rs))
+      if (auto r = admit_modern(req, m, std::move(shared_meta), identity, seen.get(), rs))
         co_return co_await res.send(std::move(*r));
       if (!rs)
         co_return co_await serve_listen(res, std::move(m), std::move(identity), std::move(seen));
@@ -280,12 +278,13 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // (`rs` stays empty for subscriptions/listen, which streams). Not a coroutine: the stateless
   // hot path adds no frame to handle_post's.
   std::optional<http::Response> admit_modern(const http::Request& req, jsonrpc::Message& m,
-                                             const json::object* meta,
                                              std::shared_ptr<const json::object> shared_meta,
                                              SharedIdentity& identity, ObservedRequest* seen,
                                              std::shared_ptr<HttpRequest>& rs) {
     log::trace("{} (MCP 2026-07-28, stateless)", m.method);
     ModernFields found;
+    const json::object* meta =
+        shared_meta ? shared_meta.get() : ::idp::json::find_object(m.params, "_meta");
     if (auto r = validate_modern(req, m, meta, core, found)) {
       log::debug("{} refused with HTTP {} (2026-07-28 request rules)", m.method, r->status);
       report_refusal(opt.observe, seen, &*identity, *r);
