@@ -223,6 +223,7 @@ class Handler {
     } else if (depth_ == 1 && root_key_is_params_) {
       in_params_ = true;
       params_removed_ = 0;
+      meta_in_dom_ = false;
     }
     ++depth_;
     return true;
@@ -269,6 +270,7 @@ class Handler {
       tape_.append(s);
     } else {
       st.push_chars(s);
+      if (depth_ == 1) root_key_.append(s);
     }
     key_in_parts_ = true;
     return true;
@@ -284,7 +286,13 @@ class Handler {
       if (capture_ == 1 && !is_envelope_key(key)) envelope_ = false;
       return true;
     }
-    if (depth_ == 1) root_key_is_params_ = whole && s == "params";
+    if (depth_ == 1) {
+      // A later "params" (in any spelling) replaces the earlier in the DOM, and with it the
+      // _meta taken out of the earlier.
+      root_key_is_params_ = whole ? s == "params" : root_key_.append(s) == "params";
+      root_key_.clear();
+      if (root_key_is_params_) shared_meta.reset();
+    }
     // An escaped spelling of _meta is left to the DOM (compared only when read whole).
     if (depth_ == 2 && in_params_ && whole && s == "_meta") {
       meta_key_pending_ = true;
@@ -385,6 +393,7 @@ class Handler {
     if (!meta_key_pending_) return;
     meta_key_pending_ = false;
     shared_meta.reset();
+    meta_in_dom_ = true;
     st.push_key("_meta");
   }
 
@@ -405,6 +414,12 @@ class Handler {
   }
 
   void end_capture() {
+    // With duplicate keys the object keeps the last one; once a _meta is in the DOM, a later
+    // one goes there too, so that it is the last.
+    if (meta_in_dom_) {
+      push_captured();
+      return;
+    }
     if (substitute_ && value_start() == substitute_at_) {
       shared_meta = substitute_;
       substituted_ = true;
@@ -419,7 +434,13 @@ class Handler {
         return;
       }
     }
-    shared_meta.reset();  // this later _meta, in the DOM, is the one that counts
+    push_captured();
+  }
+
+  // The recorded _meta into the DOM: being the later one, it is the one that counts.
+  void push_captured() {
+    shared_meta.reset();
+    meta_in_dom_ = true;
     st.push_key("_meta");
     replay(tape_, st);
   }
@@ -451,8 +472,10 @@ class Handler {
   const char* meta_key_end_ = nullptr;
   std::size_t depth_ = 0;  // containers open
   bool root_key_is_params_ = false;
+  std::string root_key_;    // a root key read in parts (escaped), until its last part
   bool in_params_ = false;  // inside the object that is the root's "params"
   std::size_t params_removed_ = 0;
+  bool meta_in_dom_ = false;       // a _meta of these params went into the DOM
   bool meta_key_pending_ = false;  // params' "_meta" key read, not yet pushed
   bool key_in_parts_ = false;
   std::size_t capture_ = 0;  // depth inside the _meta being recorded (0: not recording)

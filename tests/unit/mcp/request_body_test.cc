@@ -107,6 +107,29 @@ TEST(RequestBody, TheLastMetaCounts) {
   auto b = parse_ok(then_other);
   EXPECT_FALSE(b.shared_meta);
   EXPECT_EQ(b.doc.at("params").at("_meta"), bj::parse(R"({"progressToken":1})"));
+  // Another _meta first, then the envelope: the envelope, in params, as JSON's last key wins.
+  for (int i = 0; i < 2; ++i) {  // the full parse, then the cached path
+    const std::string other_then =
+        R"({"jsonrpc":"2.0","id":1,"method":"m","params":{"_meta":{"x":1},"_meta":)" + kEnvelope +
+        "}}";
+    auto c = parse_ok(other_then);
+    EXPECT_FALSE(c.shared_meta);
+    EXPECT_EQ(c.doc, bj::parse(other_then));
+    EXPECT_EQ(c.doc.at("params").at("_meta"), bj::parse(kEnvelope));
+  }
+}
+
+TEST(RequestBody, ALaterParamsReplacesTheEarlierAndItsMeta) {
+  for (const std::string& later : {std::string(R"("params":0)"), std::string(R"("p\u0061rams":{})"),
+                                   std::string(R"("params":{"name":"y"})")}) {
+    for (int i = 0; i < 2; ++i) {  // the full parse, then the cached path
+      const std::string body =
+          call(kEnvelope).substr(0, call(kEnvelope).size() - 1) + "," + later + "}";
+      auto r = parse_ok(body);
+      EXPECT_FALSE(r.shared_meta) << body;
+      EXPECT_EQ(r.doc, bj::parse(body)) << body;
+    }
+  }
 }
 
 TEST(RequestBody, ManyEnvelopesEachReadRight) {
