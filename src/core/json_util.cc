@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include <boost/json/parse_options.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/stream_parser.hpp>
 
 namespace idp::json {
 
@@ -41,14 +41,15 @@ bool all_finite(const bj::value& v) {
 Result<bj::value> parse(std::string_view text, ParseLimits limits, bj::storage_ptr storage) {
   bj::parse_options opt;
   opt.max_depth = limits.max_depth;
-  // The parser's temporary stack stays in a small local buffer.
+  // The parser's temporary stack stays in a small local buffer. The text is whole: a
+  // bj::parser (not a stream_parser, which suspends at the end of its input awaiting more and
+  // allocates a stack for that) reads it in one go.
   unsigned char temp[1024];
-  bj::stream_parser p(bj::storage_ptr(), opt, temp);
+  bj::parser p(bj::storage_ptr(), opt, temp);
   p.reset(std::move(storage));
   boost::system::error_code ec;
   std::size_t n = p.write_some(text.data(), text.size(), ec);
   if (!ec && n < text.size()) ec = bj::error::extra_data;
-  if (!ec) p.finish(ec);
   if (ec) {
     return make_error(ErrorCode::kInvalidArgument,
                       "invalid JSON at byte " + std::to_string(n) + ": " + ec.message());

@@ -23,7 +23,6 @@ namespace {
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-constexpr std::size_t kChunkBytes = 16 * 1024;
 constexpr std::size_t kReadBytes = 64 * 1024;  // the most one read asks for
 
 bool is_idempotent(std::string_view m) {
@@ -68,6 +67,54 @@ beast::error_code step_result(const Conn& c, const beast::error_code& ec) {
 bool is_http_error(const beast::error_code& ec) {
   return ec.category() == beast::error_code(bhttp::error::bad_version).category();
 }
+
+// The response's parser: the status and fields go straight into the response (no fields
+// container of Beast's to allocate, then to copy from), the body straight from the connection's
+// buffer to the caller's on_chunk or the response's body (no intermediate buffer).
+class ResponseParser final : public bhttp::basic_parser<false> {
+ public:
+  ResponseParser(ClientResponse& out, const OnChunk* on_chunk) : out_(out), on_chunk_(on_chunk) {}
+  int status() const { return status_; }
+  // on_chunk returned false: parsing stopped there (put() failed with operation_aborted).
+  bool stopped() const { return stopped_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    status_ = code;
+  }
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    out_.headers.add(std::string(name), std::string(value));
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code& ec) override {
+    return deliver(body, ec);
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code& ec) override {
+    return deliver(body, ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  std::size_t deliver(beast::string_view body, beast::error_code& ec) {
+    if (!on_chunk_) {
+      out_.body.append(body.data(), body.size());
+    } else if (!(*on_chunk_)(std::string_view(body.data(), body.size()))) {
+      stopped_ = true;
+      ec = net::error::operation_aborted;
+    }
+    return body.size();
+  }
+
+  ClientResponse& out_;
+  const OnChunk* on_chunk_;
+  int status_ = 0;
+  bool stopped_ = false;
+};
 
 }  // namespace
 
@@ -151,9 +198,10 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
     co_return a;
   }
 
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> p;
+  std::optional<ResponseParser> p;
   for (;;) {
-    p.emplace();
+    a.response.headers = Headers();  // an interim response's fields are not the answer's
+    p.emplace(a.response, on_chunk);
     p->header_limit(kMaxHeaderBytes);
     if (on_chunk) {
       p->body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -224,7 +272,7 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
       }
       co_return a;
     }
-    int status = p->get().result_int();
+    int status = p->status();
     if (status < 100) {  // Beast reads any three digits: "000" (found by fuzz-http_client)
       a.error =
           Error(ErrorCode::kProtocol, "malformed HTTP response: status " + std::to_string(status));
@@ -234,16 +282,11 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
     break;
   }
 
-  a.response.status = p->get().result_int();
-  for (const auto& f : p->get()) {
-    a.response.headers.add(std::string(f.name_string()), std::string(f.value()));
-  }
+  a.response.status = p->status();
   if (on_head) (*on_head)(a.response);
 
   // The body: parsed first from what came with the head (a small answer arrives whole), read
-  // from the socket only when the parser needs more.
-  std::vector<char>& buf = c.chunk;
-  if (buf.empty()) buf.resize(kChunkBytes);
+  // from the socket only when the parser needs more; the parser hands it on as it goes.
   if (!on_chunk) {
     if (auto length = p->content_length(); length && *length <= opt.max_response_bytes) {
       a.response.body.reserve(static_cast<std::size_t>(*length));
@@ -252,8 +295,6 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
   bool stopped = false;
   bool need_io = c.buffer.size() == 0;
   while (!p->is_done()) {
-    p->get().body().data = buf.data();
-    p->get().body().size = buf.size();
     beast::error_code ec;
     if (!need_io) {
       std::size_t used = p->put(c.buffer.data(), ec);
@@ -278,18 +319,9 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
         need_io = c.buffer.size() == 0;
       }
     }
-    if (ec == bhttp::error::need_buffer) ec = {};
-    std::size_t got = buf.size() - p->get().body().size;
-    if (got) {
-      std::string_view chunk(buf.data(), got);
-      if (on_chunk) {
-        if (!(*on_chunk)(chunk)) {
-          stopped = true;
-          break;
-        }
-      } else {
-        a.response.body.append(chunk);
-      }
+    if (p->stopped()) {
+      stopped = true;
+      break;
     }
     if (ec) {
       if (ec == bhttp::error::body_limit) {
@@ -307,7 +339,7 @@ awaitable<Attempt> Client::Impl::exchange(Stream& s, Conn& c, const WireRequest&
       co_return a;
     }
   }
-  a.reusable = !stopped && p->is_done() && p->get().keep_alive() && c.buffer.size() == 0;
+  a.reusable = !stopped && p->is_done() && p->keep_alive() && c.buffer.size() == 0;
   co_return a;
 }
 

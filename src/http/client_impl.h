@@ -60,7 +60,6 @@ struct Conn {
   std::shared_ptr<Watch> watch;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
-  std::vector<char> chunk;  // where the parser puts body bytes (allocated once)
   std::string key;
   Clock::time_point idle_since;  // when it went back to the pool
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : tcp; }

@@ -113,31 +113,112 @@ bool Client::Impl::take_tasks_declaration(json::object& params) {
   return true;
 }
 
-// Mcp-Method always; Mcp-Name for the methods that name a thing (a task too); Mcp-Param-* for the
-// tool's x-mcp-header arguments (when the tool was listed by this client).
-http::Headers Client::Impl::modern_headers(std::string_view method,
-                                           const json::object& params) const {
-  http::Headers h;
-  h.add("Mcp-Method", std::string(method));
+namespace {
+
+// The params member a method's Mcp-Name carries, if the method has one and params hold it.
+const json::string* routed_name(std::string_view method, const json::object& params) {
   std::string_view key;
   if (method == "tools/call" || method == "prompts/get") key = "name";
   if (method == "resources/read") key = "uri";
   if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel") {
     key = "taskId";  // the tasks extension's routing header
   }
-  const json::string* name = key.empty() ? nullptr : ::idp::json::find_string(params, key);
+  return key.empty() ? nullptr : ::idp::json::find_string(params, key);
+}
+
+void add_route(http::Headers& h, std::string_view method, const json::string* name) {
+  h.add("Mcp-Method", std::string(method));
   if (name) h.add("Mcp-Name", xheader::encode(*name));
-  if (method != "tools/call" || !name) return h;
+}
+
+// When the cache of fixed fields holds more than this many routes it starts afresh.
+constexpr std::size_t kMaxFixedRoutes = 256;
+
+}  // namespace
+
+http::Headers base_headers(const http::Headers& given, std::string version,
+                           const std::string& sid) {
+  http::Headers h = given;
+  // add() where the caller's headers cannot hold the field already: no search, no erase.
+  const bool mine = given.items().empty();
+  auto put = [&](std::string_view name, std::string value) {
+    if (mine) {
+      h.add(std::string(name), std::move(value));
+    } else {
+      h.set(name, std::move(value));
+    }
+  };
+  put("Content-Type", "application/json");
+  put("Accept", "application/json, text/event-stream");
+  if (!version.empty()) put("MCP-Protocol-Version", std::move(version));
+  if (!sid.empty()) put("Mcp-Session-Id", sid);
+  return h;
+}
+
+// Mcp-Method always; Mcp-Name for the methods that name a thing (a task too); Mcp-Param-* for the
+// tool's x-mcp-header arguments (when the tool was listed by this client).
+http::Headers Client::Impl::modern_headers(std::string_view method,
+                                           const json::object& params) const {
+  http::Headers h;
+  add_route(h, method, routed_name(method, params));
+  const http::Headers params_fields = param_headers(method, params);
+  for (const auto& [name, value] : params_fields.items()) h.set(name, value);
+  return h;
+}
+
+http::Headers Client::Impl::param_headers(std::string_view method,
+                                          const json::object& params) const {
+  http::Headers h;
+  if (method != "tools/call") return h;
+  const json::string* name = ::idp::json::find_string(params, "name");
   const json::object* args = ::idp::json::find_object(params, "arguments");
+  if (!name || !args) return h;
   std::lock_guard lock(mu);
   auto tool = tool_headers.find(std::string_view(*name));
-  if (tool == tool_headers.end() || !args) return h;
+  if (tool == tool_headers.end()) return h;
   for (const auto& ph : tool->second) {
     const json::value* v = xheader::find_argument(args, ph.path);
     if (!v) continue;
     if (auto value = xheader::param_value(*v)) h.set("Mcp-Param-" + ph.name, std::move(*value));
   }
   return h;
+}
+
+std::shared_ptr<const http::FixedFields> Client::Impl::fixed_fields(
+    const Envelope& envelope, Sent& sent, bool modern_era, std::string_view method,
+    const json::object& params) const {
+  static const std::string kNone;
+  const json::string* name = modern_era ? routed_name(method, params) : nullptr;
+  if (!modern_era) method = {};
+  std::lock_guard lock(mu);
+  const std::string& version =
+      envelope.protocol_version ? *envelope.protocol_version : protocol_version;
+  const std::string& sid = envelope.session_id     ? *envelope.session_id
+                           : envelope.with_session ? session_id
+                                                   : kNone;
+  sent = Sent{sid, session_generation, token_generation, false};
+  if (fixed_version != version || fixed_session != sid || fixed_count >= kMaxFixedRoutes) {
+    fixed_routes.clear();
+    fixed_count = 0;
+    fixed_version = version;
+    fixed_session = sid;
+  }
+  auto route = fixed_routes.find(method);
+  if (route != fixed_routes.end()) {
+    if (!name && route->second.unnamed) return route->second.unnamed;
+    if (name) {
+      auto named = route->second.named.find(std::string_view(*name));
+      if (named != route->second.named.end()) return named->second;
+    }
+  }
+  http::Headers h = base_headers(opt.headers, version, sid);
+  if (modern_era) add_route(h, method, name);
+  auto made = http::FixedFields::make(h);
+  if (!made) return nullptr;  // the HTTP client refuses them with the reason
+  FixedRoute& r = fixed_routes[std::string(method)];
+  ++fixed_count;
+  if (name) return r.named[std::string(*name)] = std::move(*made);
+  return r.unnamed = std::move(*made);
 }
 
 }  // namespace idp::mcp

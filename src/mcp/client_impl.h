@@ -86,7 +86,9 @@ struct SendOptions {
 // One request in flight.
 struct Call {
   json::value id;
-  http::Headers extra;  // modern era: Mcp-Method, Mcp-Name, Mcp-Param-*
+  // Modern era, per attempt (the exchange takes them): Mcp-Method, Mcp-Name and Mcp-Param-*,
+  // or only the Mcp-Param-* ones when the attempt's fixed fields hold the others.
+  http::Headers extra;
   std::optional<json::value> progress_token;
   CallOptions options;
   boost::asio::any_io_executor executor;  // the caller's: on_progress runs there
@@ -149,6 +151,9 @@ std::optional<ProtocolEra> remembered_era(const std::string& url);
 void remember_era(const std::string& url, ProtocolEra era);
 void forget_era(const std::string& url);
 
+// The caller's headers, then Content-Type, Accept, the protocol version and the session.
+http::Headers base_headers(const http::Headers& given, std::string version, const std::string& sid);
+
 // A body excerpt for error messages (200 characters, one line).
 std::string excerpt(std::string_view body);
 
@@ -209,6 +214,21 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // [0] plain, [1] declaring the tasks extension (a task call's).
   mutable std::string envelope_version;
   mutable std::string envelope_json[2];
+  // The fixed fields of a request (the caller's headers, Content-Type, Accept, the protocol
+  // version, the session and, in the 2026-07-28 era, Mcp-Method and Mcp-Name), checked and
+  // rendered once per route (method and name) for the version and session they carry, all
+  // dropped when either changes; under mu. Used unless a token provider adds Authorization (or
+  // the legacy transport posts), and only when no caller's header could clash with a request's
+  // own Mcp-* fields (fixed_ok).
+  struct FixedRoute {
+    std::shared_ptr<const http::FixedFields> unnamed;
+    std::map<std::string, std::shared_ptr<const http::FixedFields>, std::less<>> named;
+  };
+  mutable std::string fixed_version;
+  mutable std::string fixed_session;
+  mutable std::map<std::string, FixedRoute, std::less<>> fixed_routes;  // by method
+  mutable std::size_t fixed_count = 0;
+  bool fixed_ok = true;
 
   SessionView view() const;
   bool legacy() const { return opt.transport == ClientOptions::Transport::kLegacySse; }
@@ -251,6 +271,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // client capabilities): then it is taken out, for request_with_envelope(..., true).
   static bool take_tasks_declaration(json::object& params);
   http::Headers modern_headers(std::string_view method, const json::object& params) const;
+  // The Mcp-Param-* fields of modern_headers() alone.
+  http::Headers param_headers(std::string_view method, const json::object& params) const;
+  // plain_headers() and, when modern_era, the route's fields of modern_headers() as fixed fields
+  // (see fixed_routes); null when the caller's headers cannot be sent.
+  std::shared_ptr<const http::FixedFields> fixed_fields(const Envelope& envelope, Sent& sent,
+                                                        bool modern_era, std::string_view method,
+                                                        const json::object& params) const;
 
   // ---- client_negotiation.cc ----
   boost::asio::awaitable<Result<void>> connect();
@@ -259,9 +286,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   void apply_server_description(const json::object& result, bool modern_era);
 
   // ---- client_streamable_http.cc ----
-  boost::asio::awaitable<Outcome> exchange(const std::string& body, http::Headers headers,
-                                           const Sent& sent, Call& call, std::string_view method,
-                                           bool modern_era);
+  // `headers` follow `fixed` (if any) on the wire.
+  boost::asio::awaitable<Outcome> exchange(const std::string& body,
+                                           std::shared_ptr<const http::FixedFields> fixed,
+                                           http::Headers headers, const Sent& sent, Call& call,
+                                           std::string_view method, bool modern_era);
   boost::asio::awaitable<Result<void>> post_message(
       std::string body, std::string what, std::optional<std::chrono::milliseconds> timeout = {},
       Envelope envelope = {});
@@ -290,9 +319,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                                   Call& call, std::string_view method);
 
   // ---- client_mrtr.cc ----
-  boost::asio::awaitable<Result<json::value>> request(std::string_view method, json::object params,
-                                                      CallOptions options,
-                                                      bool tasks_extension = false);
+  // `first`: the answer of a first round already sent (call_tool sends it itself: one coroutine
+  // frame less for the usual answer, complete at once; see needs_rounds).
+  boost::asio::awaitable<Result<json::value>> request(
+      std::string_view method, json::object params, CallOptions options,
+      bool tasks_extension = false, std::optional<Result<json::value>> first = std::nullopt);
+  // False when `r` is what request() returns as it is (an error, a complete result, a task).
+  bool needs_rounds(const Result<json::value>& r, std::string_view method) const;
   boost::asio::awaitable<Result<json::value>> fulfil(std::string method, json::object params,
                                                      bool& handled);
   void answer_server_request(jsonrpc::Message m);

@@ -95,30 +95,48 @@ awaitable<void> Client::Impl::answer(std::shared_ptr<Impl> self, jsonrpc::Messag
   if (!posted) log::warn("{}", posted.error().message());
 }
 
+bool Client::Impl::needs_rounds(const Result<json::value>& r, std::string_view method) const {
+  if (!r) return false;
+  {
+    std::lock_guard lock(mu);
+    if (!modern) return false;
+  }
+  const json::object* res = r->if_object();
+  const json::string* type = res ? ::idp::json::find_string(*res, "resultType") : nullptr;
+  if (!type || *type == kResultComplete) return false;          // absent means complete
+  if (*type == "task" && method == "tools/call") return false;  // client_tasks.cc follows it
+  return true;
+}
+
 awaitable<Result<json::value>> Client::Impl::request(std::string_view method, json::object params,
-                                                     CallOptions options, bool tasks_extension) {
+                                                     CallOptions options, bool tasks_extension,
+                                                     std::optional<Result<json::value>> first) {
   std::optional<json::object> responses;
   std::optional<json::value> state;
   const int max_rounds = std::max(1, opt.max_input_rounds);
   for (int round = 0;; ++round) {
-    // The first round sends params as they are (no copy); the later ones a copy with the answers.
-    json::object answered;
-    const bool amended = responses || state;
-    if (amended) {
-      answered = params;
-      if (responses) answered["inputResponses"] = *responses;
-      if (state) answered["requestState"] = *state;
+    Result<json::value> r = make_error(ErrorCode::kInternal, "no answer");
+    if (round == 0 && first) {
+      r = std::move(*first);
+    } else {
+      // The first round sends params as they are (no copy); the later ones a copy with the
+      // answers.
+      json::object answered;
+      const bool amended = responses || state;
+      if (amended) {
+        answered = params;
+        if (responses) answered["inputResponses"] = *responses;
+        if (state) answered["requestState"] = *state;
+      }
+      CallOptions o = options;
+      SendOptions send;
+      send.tasks_extension = tasks_extension;
+      const json::object& sent = amended ? answered : params;
+      r = co_await send_request(method, sent, std::move(o), std::move(send));
     }
-    CallOptions o = options;
-    SendOptions send;
-    send.tasks_extension = tasks_extension;
-    const json::object& sent = amended ? answered : params;
-    auto r = co_await send_request(method, sent, std::move(o), std::move(send));
-    if (!r || !view().modern) co_return r;
+    if (!needs_rounds(r, method)) co_return r;
     const json::object* res = r->if_object();
-    const json::string* type = res ? ::idp::json::find_string(*res, "resultType") : nullptr;
-    if (!type || *type == kResultComplete) co_return r;          // absent means complete
-    if (*type == "task" && method == "tools/call") co_return r;  // client_tasks.cc follows it
+    const json::string* type = ::idp::json::find_string(*res, "resultType");
     if (*type != kResultInputRequired) {
       co_return make_error(ErrorCode::kProtocol,
                            where(method) + ": unsupported resultType '" + std::string(*type) + "'");

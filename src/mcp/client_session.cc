@@ -36,7 +36,14 @@ using namespace net::experimental::awaitable_operators;
 // temporary object with state; awaitables that combine with || are named first.
 
 Client::Impl::Impl(net::any_io_executor ex, std::string u, ClientOptions o)
-    : executor(ex), url(std::move(u)), opt(std::move(o)), http(ex, opt.http) {}
+    : executor(ex), url(std::move(u)), opt(std::move(o)), http(ex, opt.http) {
+  // A request's era fields (Mcp-Method, Mcp-Name, Mcp-Param-*) replace a caller's field of the
+  // same name: fixed fields that hold one would send both.
+  for (const auto& [name, value] : opt.headers.items()) {
+    if (name.size() >= 4 && http::iequals(std::string_view(name).substr(0, 4), "mcp-"))
+      fixed_ok = false;
+  }
+}
 
 SessionView Client::Impl::view() const {
   std::lock_guard lock(mu);
@@ -44,18 +51,6 @@ SessionView Client::Impl::view() const {
 }
 
 http::Headers Client::Impl::plain_headers(const Envelope& envelope, Sent* sent) const {
-  http::Headers h = opt.headers;
-  // add() where the caller's headers cannot hold the field already: no search, no erase.
-  const bool mine = opt.headers.items().empty();
-  auto put = [&](std::string_view name, std::string value) {
-    if (mine) {
-      h.add(std::string(name), std::move(value));
-    } else {
-      h.set(name, std::move(value));
-    }
-  };
-  put("Content-Type", "application/json");
-  put("Accept", "application/json, text/event-stream");
   std::string version, sid;
   std::uint64_t generation = 0, token_gen = 0;
   {
@@ -69,8 +64,7 @@ http::Headers Client::Impl::plain_headers(const Envelope& envelope, Sent* sent) 
     generation = session_generation;
     token_gen = token_generation;
   }
-  if (!version.empty()) put("MCP-Protocol-Version", std::move(version));
-  if (!sid.empty()) put("Mcp-Session-Id", sid);
+  http::Headers h = base_headers(opt.headers, std::move(version), sid);
   if (sent) *sent = Sent{std::move(sid), generation, token_gen, false};
   return h;
 }
@@ -359,7 +353,6 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
   if (modern_era) {
     const std::string version = send.envelope.protocol_version.value_or(session.protocol_version);
     const json::object& given = amended ? *amended : params;
-    call->extra = modern_headers(method, given);
     if (!given.contains("_meta")) {
       // The usual case: the envelope, the same for every request, is spliced in serialized (a
       // task call's, declaring the tasks extension, is cached too).
@@ -392,10 +385,22 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
     // Without a token provider and outside a session renewal nothing is awaited: the headers
     // are built here, not in another coroutine.
     http::Headers attempt_headers;
+    std::shared_ptr<const http::FixedFields> fixed_fields_sent;
     if (opt.token_provider || session_renewal.running()) {
       attempt_headers = co_await headers(send.envelope, &sent);
     } else {
-      attempt_headers = plain_headers(send.envelope, &sent);
+      // The fields built once for this session, version and route (the usual case), else
+      // built here.
+      if (fixed_ok && !legacy()) {
+        fixed_fields_sent = fixed_fields(send.envelope, sent, modern_era, method, sent_params);
+      }
+      if (!fixed_fields_sent) attempt_headers = plain_headers(send.envelope, &sent);
+    }
+    // The era's fields, per attempt (the exchange takes them; a retry after a header mismatch
+    // builds them from the tools listed again): with fixed fields only the Mcp-Param-* ones.
+    if (modern_era) {
+      call->extra = fixed_fields_sent ? param_headers(method, sent_params)
+                                      : modern_headers(method, sent_params);
     }
     // The exchange's outcome, unless the call timed out or was cancelled (`stopped`). Assigned
     // once, not moved through a variant: an Outcome is large and each move costs.
@@ -407,7 +412,8 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
       if (legacy()) {
         op = exchange_legacy(body, std::move(attempt_headers), *call, method);
       } else {
-        op = exchange(body, std::move(attempt_headers), sent, *call, method, modern_era);
+        op = exchange(body, std::move(fixed_fields_sent), std::move(attempt_headers), sent, *call,
+                      method, modern_era);
       }
       awaitable<void> dog = watchdog(call);
       auto either = std::move(op) || std::move(dog);
@@ -421,7 +427,8 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
       if (legacy()) {
         out = co_await exchange_legacy(body, std::move(attempt_headers), *call, method);
       } else {
-        out = co_await exchange(body, std::move(attempt_headers), sent, *call, method, modern_era);
+        out = co_await exchange(body, std::move(fixed_fields_sent), std::move(attempt_headers),
+                                sent, *call, method, modern_era);
       }
       // The HTTP layer's deadline is the call's: a timeout there is the call timing out.
       if (out.kind == Outcome::kFailed && out.error.code() == ErrorCode::kTimeout) {
@@ -528,7 +535,6 @@ awaitable<Result<json::value>> Client::Impl::send_request(std::string_view metho
           log::info("{}: header mismatch on tools/call; listing the tools again", url);
           auto relisted = co_await list_tools(false);
           if (relisted) {
-            call->extra = modern_headers(method, sent_params);
             call->result.reset();
             call->rpc_error.reset();
             continue;

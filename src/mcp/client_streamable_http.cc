@@ -52,20 +52,34 @@ std::optional<jsonrpc::RpcError> rpc_error_of(std::string_view text, std::string
   return rpc;
 }
 
+// Whether an answer's id is the request's, as jsonrpc::id_key compares them, without building
+// the keys for the usual integer ids.
+bool same_id(const json::value& a, const json::value& b) {
+  if (a.is_int64() && b.is_int64()) return a.get_int64() == b.get_int64();
+  return jsonrpc::id_key(a) == jsonrpc::id_key(b);
+}
+
 }  // namespace
 
-awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers headers,
-                                          const Sent& sent, Call& call, std::string_view method,
-                                          bool modern_era) {
+awaitable<Outcome> Client::Impl::exchange(const std::string& body,
+                                          std::shared_ptr<const http::FixedFields> fixed,
+                                          http::Headers headers, const Sent& sent, Call& call,
+                                          std::string_view method, bool modern_era) {
   Outcome out;
   http::ClientRequest req;
   req.method = "POST";
   req.url = url;
-  req.headers = std::move(headers);
-  // The era's fields (Mcp-Method, ...) are none of the transport's own: only a caller's field
-  // of the same name needs replacing (a search).
-  for (const auto& [name, value] : call.extra.items()) {
-    opt.headers.items().empty() ? req.headers.add(name, value) : req.headers.set(name, value);
+  if (fixed) {
+    // The fixed fields hold no caller's Mcp-* field (fixed_ok): the era's go out as they are.
+    req.fixed = std::move(fixed);
+    req.headers = std::move(call.extra);
+  } else {
+    req.headers = std::move(headers);
+    // The era's fields (Mcp-Method, ...) are none of the transport's own: only a caller's field
+    // of the same name needs replacing (a search).
+    for (const auto& [name, value] : call.extra.items()) {
+      opt.headers.items().empty() ? req.headers.add(name, value) : req.headers.set(name, value);
+    }
   }
   req.body = body;
   req.read_timeout = call.timeout;
@@ -260,7 +274,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body, http::Headers
                 where(method) + ": the response is not a JSON-RPC response: " + excerpt(text));
       co_return out;
     }
-    if (jsonrpc::id_key(m->id) != jsonrpc::id_key(call.id)) {
+    if (!same_id(m->id, call.id)) {
       out.error = Error(ErrorCode::kProtocol, where(method) +
                                                   ": the response answers another request (id " +
                                                   json::serialize(m->id) + ")");

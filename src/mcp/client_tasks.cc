@@ -226,19 +226,28 @@ awaitable<Result<CallToolResult>> Client::Impl::call_tool(std::string name, json
   } else if (wire == TaskWire::kV2) {
     declare = true;  // 2026-07-28: the server decides
   }
+  // The first round is sent from here, the multi round-trip loop (request()) entered only for
+  // an answer that asks for input: one coroutine frame less for the usual answer.
+  const Clock::time_point started = Clock::now();
+  // The ordinary call's request has the call's options; a task call's those that concern it.
+  CallOptions first;
+  if (wire != TaskWire::kNone) {
+    first.timeout = options.timeout;
+    first.on_progress = options.on_progress;
+    first.cancel = options.cancel;
+  }
+  const CallOptions& request_options = wire == TaskWire::kNone ? options : first;
+  SendOptions send;
+  send.tasks_extension = declare;
+  CallOptions first_round = request_options;
+  auto r = co_await send_request(method, params, std::move(first_round), std::move(send));
+  if (needs_rounds(r, method)) {
+    r = co_await request(method, std::move(params), request_options, declare, std::move(r));
+  }
+  if (!r) co_return std::unexpected(r.error());
   if (wire == TaskWire::kNone) {
-    // The ordinary call: nothing more than before tasks.
-    auto r = co_await request(method, std::move(params), std::move(options), declare);
-    if (!r) co_return std::unexpected(r.error());
     co_return to_call_tool_result(std::move(*r), [&] { return where(method); });
   }
-  const Clock::time_point started = Clock::now();
-  CallOptions first;
-  first.timeout = options.timeout;
-  first.on_progress = options.on_progress;
-  first.cancel = options.cancel;
-  auto r = co_await request(method, std::move(params), std::move(first), declare);
-  if (!r) co_return std::unexpected(r.error());
   const json::object* o = r->if_object();
   if (!o || !is_task_answer(*o))
     co_return to_call_tool_result(std::move(*r), [&] { return where(method); });

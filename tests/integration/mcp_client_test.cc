@@ -638,7 +638,9 @@ class McpClientModern : public ::testing::Test {
     for (const auto& [name, value] : req.headers()) {
       std::string lower(name);
       for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      s.headers[lower] = std::string(value);
+      // A field sent twice shows as "first, second".
+      auto [it, fresh] = s.headers.emplace(lower, std::string(value));
+      if (!fresh) it->second += ", " + std::string(value);
     }
     auto body = ::idp::json::parse(req.body());
     if (body && body->is_object()) {
@@ -963,6 +965,43 @@ TEST_F(McpClientModern, EveryRequestCarriesTheHeadersAndMeta) {
   auto reads = seen("resources/read");
   ASSERT_EQ(reads.size(), 1u);
   EXPECT_EQ(reads[0].header("mcp-name"), "=?base64?" + base64_encode("mem://ä b") + "?=");
+}
+
+// The caller's own headers go with every request; one that names an era field (Mcp-Method) is
+// replaced by the request's own, never sent besides it.
+TEST_F(McpClientModern, CallersHeadersGoOutAndEraFieldsReplaceTheirs) {
+  for (const bool clash : {false, true}) {
+    {
+      std::lock_guard lock(mu_);
+      seen_.clear();
+    }
+    auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
+      ClientOptions o = with_hooks();
+      o.headers.add("X-Custom", "1");
+      if (clash) o.headers.add("Mcp-Method", "wrong");
+      Client c(ex, at("/modern"), o);
+      CallOptions defaults;  // named: GCC 12 and temporaries across co_await
+      auto ok = co_await c.connect();
+      if (!ok) co_return ok.error().message();
+      for (int i = 0; i < 2; ++i) {
+        bj::object args{{"a", 2}, {"b", i}};
+        auto sum = co_await c.call_tool("add", std::move(args), defaults);
+        if (!sum) co_return sum.error().message();
+      }
+      co_await c.close();
+      co_return "ok";
+    });
+    EXPECT_EQ(text, "ok");
+    auto calls = seen("tools/call");
+    ASSERT_EQ(calls.size(), 2u);
+    for (const auto& s : calls) {
+      EXPECT_EQ(s.header("x-custom"), "1") << clash;
+      EXPECT_EQ(s.header("mcp-method"), "tools/call") << clash;
+      EXPECT_EQ(s.header("mcp-name"), "add") << clash;
+      EXPECT_EQ(s.header("content-type"), "application/json") << clash;
+      EXPECT_EQ(s.header("mcp-protocol-version"), "2026-07-28") << clash;
+    }
+  }
 }
 
 TEST_F(McpClientModern, AnUnknownDiscoverFallsBackToInitializeAndIsRemembered) {

@@ -45,9 +45,34 @@ struct ClientOptions {
   std::string no_proxy;     // "a.example.com,.corp,10.0.0.1" or "*"
 };
 
+// Header fields that go out with many requests, checked and rendered once: a caller that sends
+// the same fields request after request (the MCP client's Content-Type, Accept, protocol version
+// and session) builds them once instead of per request. Immutable; share it.
+class FixedFields {
+ public:
+  // kInvalidArgument when a name is not an HTTP token or a value holds CR, LF or NUL.
+  static Result<std::shared_ptr<const FixedFields>> make(const Headers& fields);
+  const Headers& fields() const { return fields_; }
+  // The fields as written on the wire: "Name: value\r\n" each, in order.
+  const std::string& text() const { return text_; }
+  bool has_host() const { return has_host_; }
+  bool has_user_agent() const { return has_agent_; }
+  bool has_content_length() const { return has_length_; }
+  bool has_transfer_encoding() const { return has_te_; }
+  bool chunked() const { return chunked_; }  // the last Transfer-Encoding ends with chunked
+
+ private:
+  Headers fields_;
+  std::string text_;
+  bool has_host_ = false, has_agent_ = false, has_length_ = false, has_te_ = false;
+  bool chunked_ = false;
+};
+
 struct ClientRequest {
   std::string method = "GET";
   std::string url;  // http:// or https://
+  // Sent first, then `headers` (a field in both goes out twice: keep them apart).
+  std::shared_ptr<const FixedFields> fixed;
   Headers headers;  // Host, User-Agent and Content-Length are added unless given
   std::string body;
   // Overrides: the total deadline (request(); for stream() there is none unless set) and the
