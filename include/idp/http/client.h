@@ -42,7 +42,7 @@ struct ClientOptions {
   bool use_env_proxy = true;
   std::string https_proxy;  // "http://proxy:3128"
   std::string http_proxy;
-  std::string no_proxy;     // "a.example.com,.corp,10.0.0.1" or "*"
+  std::string no_proxy;  // "a.example.com,.corp,10.0.0.1" or "*"
 };
 
 // Header fields that go out with many requests, checked and rendered once: a caller that sends
@@ -109,9 +109,9 @@ class Client {
   // Sends the request, calls on_head with the status and headers, then on_chunk with body bytes
   // as they arrive until the body ends, on_chunk returns false (the connection is then closed),
   // or a timeout. Returns the status.
-  boost::asio::awaitable<Result<int>> stream(ClientRequest request,
-                                             std::function<void(const ClientResponse& head)> on_head,
-                                             std::function<bool(std::string_view chunk)> on_chunk);
+  boost::asio::awaitable<Result<int>> stream(
+      ClientRequest request, std::function<void(const ClientResponse& head)> on_head,
+      std::function<bool(std::string_view chunk)> on_chunk);
 
   // Closes every idle pooled connection.
   void close_idle();
