@@ -177,6 +177,8 @@ EnvelopeCache& envelope_cache() {
 }
 
 // The tape is per thread, so that its capacity is kept from one request to the next.
+constexpr std::size_t kKeptTape = 16 * 1024;
+
 std::string& thread_tape() {
   thread_local std::string tape;
   return tape;
@@ -194,6 +196,12 @@ class Handler {
 
   Handler(std::string_view body, unsigned char* temp, std::size_t temp_size)
       : st(bj::storage_ptr(), temp, temp_size), body_(body), tape_(thread_tape()) {}
+  // The thread's tape keeps its capacity for the next request, unless a large _meta grew it.
+  ~Handler() {
+    if (tape_.capacity() > kKeptTape) std::string().swap(tape_);
+  }
+  Handler(const Handler&) = delete;
+  Handler& operator=(const Handler&) = delete;
 
   bj::value_stack st;
   std::shared_ptr<const bj::object> shared_meta;

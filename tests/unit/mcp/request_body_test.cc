@@ -54,6 +54,14 @@ TEST(RequestBody, OtherKeysInMetaKeepItInParams) {
   auto r = parse_ok(call(meta));
   EXPECT_FALSE(r.shared_meta);
   EXPECT_EQ(r.doc.at("params").at("_meta"), bj::parse(meta));
+  // A large one (recorded, then built into the DOM), and an envelope after it.
+  const std::string big = R"({"progressToken":"p2","note":")" + std::string(200000, 'n') + R"("})";
+  auto b = parse_ok(call(big));
+  EXPECT_FALSE(b.shared_meta);
+  EXPECT_EQ(b.doc.at("params").at("_meta"), bj::parse(big));
+  auto e = parse_ok(call(kEnvelope));
+  ASSERT_TRUE(e.shared_meta);
+  EXPECT_EQ(*e.shared_meta, bj::parse(kEnvelope).as_object());
 }
 
 TEST(RequestBody, TheEnvelopesTextElsewhereIsNotTakenForParamsMeta) {
