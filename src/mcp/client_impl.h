@@ -291,9 +291,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                            std::shared_ptr<const http::FixedFields> fixed,
                                            http::Headers headers, const Sent& sent, Call& call,
                                            std::string_view method, bool modern_era);
+  // `status`, when given, receives the HTTP status of an answer (0 when none came).
   boost::asio::awaitable<Result<void>> post_message(
       std::string body, std::string what, std::optional<std::chrono::milliseconds> timeout = {},
-      Envelope envelope = {});
+      Envelope envelope = {}, int* status = nullptr);
   boost::asio::awaitable<void> start_listening();
   static boost::asio::awaitable<void> listen(std::shared_ptr<Impl> self);
   static boost::asio::awaitable<void> listen_modern(std::shared_ptr<Impl> self);

@@ -132,7 +132,9 @@ awaitable<Result<void>> Client::Impl::initialize(bool renewing) {
                                          supported_protocol_versions().end());
   if (legacy()) versions = {kLegacySseVersion};
   std::optional<Error> last;
-  for (std::string_view version : versions) {
+  bool started_again = false;
+  for (std::size_t at = 0; at < versions.size(); ++at) {
+    const std::string_view version = versions[at];
     json::object params{{"protocolVersion", version},
                         {"capabilities", capabilities(false)},
                         {"clientInfo", json::value_from(opt.info)}};
@@ -178,8 +180,19 @@ awaitable<Result<void>> Client::Impl::initialize(bool renewing) {
     std::string note_body = jsonrpc::notification("notifications/initialized", {});
     std::string what = "notifications/initialized";
     std::optional<std::chrono::milliseconds> default_timeout;
+    int note_status = 0;
     auto note = co_await post_message(std::move(note_body), std::move(what), default_timeout,
-                                      std::move(in_new_session));
+                                      std::move(in_new_session), &note_status);
+    if (!note && note_status == 404 && !new_session.empty() && !started_again) {
+      // The server does not know the session it just created: behind a load balancer, the
+      // notification reached another replica. A 404 for a session means a new initialize
+      // (MCP 2025-11-25, session management); once, with the same version.
+      log::info("{}: the server does not know the new session (HTTP 404); initializing again",
+                where("initialize"));
+      started_again = true;
+      --at;  // unsigned: wraps and comes back to the same index
+      continue;
+    }
     if (!note) {
       // Leave no orphan behind: the server would keep the session until it expires.
       if (!new_session.empty()) {

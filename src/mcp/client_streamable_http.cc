@@ -300,7 +300,7 @@ awaitable<Outcome> Client::Impl::exchange(const std::string& body,
 
 awaitable<Result<void>> Client::Impl::post_message(std::string body, std::string what,
                                                    std::optional<std::chrono::milliseconds> timeout,
-                                                   Envelope envelope) {
+                                                   Envelope envelope, int* status) {
   http::ClientRequest req;
   req.method = "POST";
   if (legacy()) {
@@ -315,6 +315,7 @@ awaitable<Result<void>> Client::Impl::post_message(std::string body, std::string
   req.timeout = timeout;
   auto r = co_await http.request(std::move(req));
   if (!r) co_return std::unexpected(r.error().with_context(what));
+  if (status) *status = r->status;
   if (r->status != 202 && r->status != 200) {
     co_return make_error(ErrorCode::kProtocol, what + ": " + url + " answered HTTP " +
                                                    std::to_string(r->status) + ": " +

@@ -107,6 +107,14 @@ class McpClient : public ::testing::Test {
     StreamableHttpOptions mo;
     mo.sse_retry = std::chrono::milliseconds(50);
     mo.authenticate = [this](const http::Request& req) -> awaitable<AuthResult> {
+      if (lose_initialized_ > 0 &&
+          req.body().find("notifications/initialized") != std::string_view::npos) {
+        // As a replica behind a load balancer that never saw the session.
+        --lose_initialized_;
+        co_return std::unexpected(http::Response::json(
+            404,
+            R"({"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}})"));
+      }
       if (require_token_.empty()) co_return Identity{};
       auto auth = req.header("Authorization");
       if (auth && *auth == "Bearer " + require_token_) co_return Identity{.authenticated = true};
@@ -161,6 +169,7 @@ class McpClient : public ::testing::Test {
   std::uint16_t port_ = 0;
   std::string url_;
   std::string require_token_;
+  std::atomic<int> lose_initialized_{0};  // notifications/initialized answered 404 this often
   test::Event server_cancelled_;
 };
 
@@ -286,6 +295,42 @@ TEST_F(McpClient, ReinitializesWhenTheServerForgetsTheSession) {
     co_return out;
   });
   EXPECT_EQ(text, "ok new-session");
+}
+
+TEST_F(McpClient, InitializesAgainWhenItsNewSessionIsUnknownOnce) {
+  auto text = test::run_coroutine<std::string>([&](Ex ex) -> awaitable<std::string> {
+    ClientOptions quiet;
+    quiet.listen = false;
+    quiet.protocol_era = ProtocolEra::kLegacy;
+    std::string out;
+    // Once: a new initialize, and the client works in its second session.
+    lose_initialized_ = 1;
+    {
+      Client c(ex, url_, quiet);
+      auto connected = co_await c.connect();
+      if (connected) {
+        bj::object args{{"a", 1}, {"b", 2}};
+        auto r = co_await c.call_tool("add", std::move(args));
+        out += r ? "ok" : r.error().message();
+      } else {
+        out += connected.error().message();
+      }
+      co_await c.close();
+    }
+    // Every time: the error says what the server answered; no endless loop.
+    lose_initialized_ = 100;
+    {
+      Client c(ex, url_, quiet);
+      auto connected = co_await c.connect();
+      out += connected ? " connected" : " " + connected.error().message();
+    }
+    out += " left=" + std::to_string(lose_initialized_.load());
+    co_return out;
+  });
+  EXPECT_TRUE(text.starts_with("ok ")) << text;
+  EXPECT_NE(text.find("notifications/initialized"), std::string::npos) << text;
+  EXPECT_NE(text.find("HTTP 404"), std::string::npos) << text;
+  EXPECT_NE(text.find("left=98"), std::string::npos) << text;
 }
 
 TEST_F(McpClient, RefreshesARejectedTokenOnce) {
