@@ -335,25 +335,18 @@ class Handler {
   }
 
   bool on_int64(std::int64_t i, std::string_view, error_code&) {
-    value_begins();
-    if (capture_ > 0) {
-      tape_ += kInt;
-      put(tape_, i);
-    } else {
-      st.push_int64(i);
-    }
-    return true;
+    return scalar(
+        kInt, [&] { st.push_int64(i); }, i);
   }
-
   bool on_uint64(std::uint64_t u, std::string_view, error_code&) {
-    value_begins();
-    if (capture_ > 0) {
-      tape_ += kUint;
-      put(tape_, u);
-    } else {
-      st.push_uint64(u);
-    }
-    return true;
+    return scalar(
+        kUint, [&] { st.push_uint64(u); }, u);
+  }
+  bool on_bool(bool b, error_code&) {
+    return scalar(b ? kTrue : kFalse, [&] { st.push_bool(b); });
+  }
+  bool on_null(error_code&) {
+    return scalar(kNull, [&] { st.push_null(); });
   }
 
   // Boost.JSON reads a number beyond the double range as infinity and would write it back as
@@ -364,37 +357,24 @@ class Handler {
       ec = bj::error::exponent_overflow;
       return false;
     }
-    value_begins();
-    if (capture_ > 0) {
-      tape_ += kDouble;
-      put(tape_, d);
-    } else {
-      st.push_double(d);
-    }
-    return true;
-  }
-
-  bool on_bool(bool b, error_code&) {
-    value_begins();
-    if (capture_ > 0) {
-      tape_ += b ? kTrue : kFalse;
-    } else {
-      st.push_bool(b);
-    }
-    return true;
-  }
-
-  bool on_null(error_code&) {
-    value_begins();
-    if (capture_ > 0) {
-      tape_ += kNull;
-    } else {
-      st.push_null();
-    }
-    return true;
+    return scalar(
+        kDouble, [&] { st.push_double(d); }, d);
   }
 
  private:
+  // A number, boolean or null: onto the tape while recording _meta, else onto the value stack.
+  template <class Push, class... Payload>
+  bool scalar(Tag tag, Push push, const Payload&... payload) {
+    value_begins();
+    if (capture_ > 0) {
+      tape_ += tag;
+      (put(tape_, payload), ...);
+    } else {
+      push();
+    }
+    return true;
+  }
+
   // A value other than an object follows params' "_meta" key: it goes into the DOM, and being
   // the later one, it replaces any _meta captured before it.
   void value_begins() {
