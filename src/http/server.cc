@@ -163,8 +163,9 @@ awaitable<void> Server::Impl::serve(Stream stream, Worker& worker, std::shared_p
   alignas(std::max_align_t) std::array<std::byte, 4096> arena_buffer;
   std::string head;  // response header block, reused
   for (;;) {
+    // Idle again, also while stopping: the drain closes idle connections after its linger (a
+    // proxy may already be sending the next request on this one).
     ctl->busy = false;
-    if (stopping) break;
     // Per-request arena for header fields; declared before everything that uses it.
     std::pmr::monotonic_buffer_resource arena(arena_buffer.data(), arena_buffer.size());
     bhttp::request_parser<bhttp::string_body, std::pmr::polymorphic_allocator<char>> parser(
@@ -359,19 +360,27 @@ awaitable<void> Server::Impl::listen(Worker& worker) {
 }
 
 awaitable<void> Server::Impl::drain() {
-  auto deadline = std::chrono::steady_clock::now() + opt.shutdown_grace;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + opt.shutdown_grace;
+  // A proxy may be sending a request on an idle keep-alive connection at the very moment it
+  // would be closed; that request would be lost (a proxy does not send a POST twice). So idle
+  // connections stay open for drain_idle_linger: a request arriving meanwhile is answered with
+  // "Connection: close" (the proxy then connects anew, is refused and takes another upstream).
+  const auto close_idle_from = start + std::min(opt.drain_idle_linger, opt.shutdown_grace);
   net::steady_timer timer(main_ioc());
   while (connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-    // Idle keep-alive connections are closed at once; busy ones get the grace period.
-    std::vector<std::shared_ptr<ConnControl>> snapshot;
-    {
-      std::lock_guard lock(conns_mutex);
-      for (auto& [id, c] : conns) snapshot.push_back(c);
-    }
-    for (auto& c : snapshot) {
-      net::post(c->executor, [c] {
-        if (c->alive && !c->busy && c->close) c->close();
-      });
+    // Idle keep-alive connections are closed after the linger; busy ones get the grace period.
+    if (std::chrono::steady_clock::now() >= close_idle_from) {
+      std::vector<std::shared_ptr<ConnControl>> snapshot;
+      {
+        std::lock_guard lock(conns_mutex);
+        for (auto& [id, c] : conns) snapshot.push_back(c);
+      }
+      for (auto& c : snapshot) {
+        net::post(c->executor, [c] {
+          if (c->alive && !c->busy && c->close) c->close();
+        });
+      }
     }
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(kUseTuple);

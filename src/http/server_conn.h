@@ -172,6 +172,7 @@ class ResponderImpl final : public Responder {
   awaitable<bool> start_stream(Response head) override {
     if (state_ != State::kNone) co_return false;
     state_ = State::kStreaming;
+    if (stopping_) keep_alive_ = false;
     bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(head.status),
                                            req_.message.version()};
     copy_fields(head.headers, res);
@@ -222,7 +223,9 @@ class ResponderImpl final : public Responder {
 
   bool started() const { return state_ != State::kNone; }
   bool streaming() const { return state_ == State::kStreaming; }
-  bool reusable() const { return !failed_ && keep_alive_ && !stopping_; }
+  // What the response promised ("Connection: close" once stopping), not whether the server is
+  // stopping now: a connection that promised keep-alive waits for the drain to close it.
+  bool reusable() const { return !failed_ && keep_alive_; }
 
  private:
   enum class State { kNone, kStreaming, kDone };

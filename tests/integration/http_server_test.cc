@@ -259,6 +259,43 @@ TEST_F(HttpServerTest, ConnectionsAreSpreadOverTheThreadsAndStayOnOne) {
   for (auto& c : conns) EXPECT_TRUE(c->closed_by_peer());  // idle ones are closed on stop
 }
 
+// A reverse proxy may send a request on an idle keep-alive connection just as stop() begins; the
+// connection stays open for drain_idle_linger so that the request is answered (with
+// "Connection: close", the proxy then goes elsewhere) instead of lost, while new connections are
+// refused. The drain ends as soon as that connection is gone, not at the linger's end.
+TEST_F(HttpServerTest, ARequestOnAnIdleConnectionDuringTheDrainIsAnsweredThenClosed) {
+  ServerOptions opt;
+  opt.drain_idle_linger = std::chrono::seconds(60);
+  opt.shutdown_grace = std::chrono::seconds(60);
+  start(opt);
+  test::RawConnection c(port_);
+  c.send("GET", "/hello?n=1", {}, "");
+  EXPECT_EQ(c.read().status, 200);
+  server_->stop();
+  c.send("GET", "/hello?n=2", {}, "");
+  auto r = c.read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello n=2");
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_THROW(test::RawConnection refused(port_), std::exception);
+  server_->wait();  // returns once the last connection closed (a hang here is the failure)
+}
+
+// With no linger, idle connections are closed as soon as stop() begins.
+TEST_F(HttpServerTest, WithoutALingerIdleConnectionsCloseWhenTheDrainBegins) {
+  ServerOptions opt;
+  opt.drain_idle_linger = std::chrono::milliseconds(0);
+  opt.shutdown_grace = std::chrono::seconds(60);
+  start(opt);
+  test::RawConnection c(port_);
+  c.send("GET", "/hello", {}, "");
+  EXPECT_EQ(c.read().status, 200);
+  server_->stop();
+  EXPECT_TRUE(c.closed_by_peer());
+  server_->wait();
+}
+
 // reuse_port: one SO_REUSEPORT acceptor per thread on one port; all of them serve, and stop()
 // closes every one of them.
 TEST_F(HttpServerTest, ReusePortAcceptorsServeOnOnePort) {

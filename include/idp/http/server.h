@@ -40,6 +40,10 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};   // one write (a response or one chunk)
   std::chrono::milliseconds shutdown_grace{5'000};   // stop() waits this long for handlers
+  // After stop(), connections idle in keep-alive stay open this long (at most shutdown_grace)
+  // and a request arriving on one is still answered, with "Connection: close": a reverse proxy
+  // that picked the connection just then loses nothing. 0: idle connections close at once.
+  std::chrono::milliseconds drain_idle_linger{1'000};
   std::string tls_cert_file;  // PEM chain; TLS is on when both files are set
   std::string tls_key_file;
 };
@@ -81,7 +85,8 @@ class Server {
   std::uint16_t port() const;
   const ServerOptions& options() const;
 
-  // Graceful stop: no new connections, idle ones closed, running handlers get shutdown_grace.
+  // Graceful stop: no new connections, idle ones closed (after drain_idle_linger), running
+  // handlers get shutdown_grace.
   void stop();
   // Blocks until the server has stopped.
   void wait();
