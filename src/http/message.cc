@@ -2,6 +2,8 @@
 
 #include "request_impl.h"
 
+#include <algorithm>
+
 namespace idp::http {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -56,6 +58,43 @@ std::optional<std::string_view> Request::header(std::string_view name) const {
     if (n.size() == name.size() && iequals(n, name)) return f.value();
   }
   return std::nullopt;
+}
+
+HeaderNames::HeaderNames(std::initializer_list<std::string_view> names) : names_(names) {
+  for (auto name : names_) {
+    // Beast parses registered names (Host, Accept, ...) into a code: compared as a number.
+    const auto code = static_cast<unsigned>(boost::beast::http::string_to_field(name));
+    codes_.push_back(code);
+    if (code == 0 && name.size() < 64) other_lengths_ |= std::uint64_t{1} << name.size();
+  }
+}
+
+void Request::find_headers(const HeaderNames& names,
+                           std::span<std::optional<std::string_view>> out) const {
+  const std::size_t n = std::min(names.size(), out.size());
+  for (std::size_t i = 0; i < n; ++i) out[i].reset();
+  for (const auto& f : impl_->message) {
+    const auto code = static_cast<unsigned>(f.name());
+    if (code != 0) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (names.codes_[i] != code) continue;
+        if (!out[i]) out[i] = f.value();
+        break;
+      }
+      continue;
+    }
+    const std::string_view field = f.name_string();
+    if (field.size() >= 64 || ((names.other_lengths_ >> field.size()) & 1) == 0) continue;
+    for (std::size_t i = 0; i < n; ++i) {
+      // Clients mostly send a name as it is written: a plain comparison first.
+      if (names.codes_[i] != 0 ||
+          (field != names.names_[i] && !iequals(field, names.names_[i]))) {
+        continue;
+      }
+      if (!out[i]) out[i] = f.value();
+      break;
+    }
+  }
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> Request::headers() const {

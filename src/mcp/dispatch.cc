@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <unordered_map>
 
 #include "idp/core/json_util.h"
 #include "idp/core/log.h"
@@ -487,12 +486,13 @@ struct Method {
   Needs needs = Needs::kNothing;
 };
 
+// Looked up in order (find_method): the hot methods first.
 constexpr Method kMethods[] = {
+    {"tools/call", tools_call, kBoth},
+    {"tools/list", tools_list, kBoth},
     {"ping", ping, kHandshake},
     {"initialize", initialize, kHandshake},
     {"server/discover", discover, kStateless},
-    {"tools/list", tools_list, kBoth},
-    {"tools/call", tools_call, kBoth},
     {"resources/list", resources_list, kBoth, Needs::kResources},
     {"resources/templates/list", templates_list, kBoth, Needs::kResources},
     {"resources/read", resources_read, kBoth, Needs::kResources},
@@ -511,15 +511,14 @@ constexpr Method kMethods[] = {
     {"tasks/update", task_method<tasks_update>, kStateless, Needs::kTasks},
 };
 
+// A scan of 19 names, most of them rejected by their length, costs less than hashing the name
+// (callgrind: about 25 instructions for tools/call against 146 with an unordered_map).
 const Method* find_method(std::string_view name, bool modern) {
-  static const std::unordered_map<std::string_view, const Method*> by_name = [] {
-    std::unordered_map<std::string_view, const Method*> m;
-    for (const auto& method : kMethods) m.emplace(method.name, &method);
-    return m;
-  }();
-  auto it = by_name.find(name);
-  if (it == by_name.end()) return nullptr;
-  return (it->second->eras & (modern ? kStateless : kHandshake)) != 0 ? it->second : nullptr;
+  for (const auto& method : kMethods) {
+    if (method.name.size() != name.size() || method.name != name) continue;
+    return (method.eras & (modern ? kStateless : kHandshake)) != 0 ? &method : nullptr;
+  }
+  return nullptr;
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ void ObservedRequest::report(const RequestObserver& observer, const Identity* id
 
 std::shared_ptr<ObservedRequest> observe_request(const StreamableHttpOptions& opt,
                                                  const http::Request& req,
+                                                 std::optional<std::string_view> session_id,
                                                  const jsonrpc::Message& m,
                                                  Clock::time_point start) {
   if (!opt.observe) return nullptr;
@@ -99,7 +100,7 @@ std::shared_ptr<ObservedRequest> observe_request(const StreamableHttpOptions& op
   seen->start = start;
   seen->trace_id = req.trace_id();
   seen->peer = std::string(req.remote_address());
-  if (auto sid = req.header("Mcp-Session-Id")) seen->session_id = std::string(*sid);
+  if (session_id) seen->session_id = std::string(*session_id);
   take_request(*seen, m);
   return seen;
 }

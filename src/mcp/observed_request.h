@@ -36,6 +36,7 @@ struct ObservedRequest {
 // the transport has no observer.
 std::shared_ptr<ObservedRequest> observe_request(const StreamableHttpOptions& opt,
                                                  const http::Request& req,
+                                                 std::optional<std::string_view> session_id,
                                                  const jsonrpc::Message& m,
                                                  std::chrono::steady_clock::time_point start);
 

@@ -1,5 +1,8 @@
 #include "streamable_http_checks.h"
 
+#include <array>
+#include <cassert>
+
 #include <boost/json/serialize.hpp>
 
 #include "idp/core/json_util.h"
@@ -96,10 +99,28 @@ std::string version_list(std::span<const std::string_view> versions) {
   return out;
 }
 
-std::optional<http::Response> check_host_origin(const http::Request& req,
+TransportHeaders::TransportHeaders(const http::Request& req) {
+  static const http::HeaderNames kNames{
+      "Host",       "Origin",         "Content-Type", "Accept",       "MCP-Protocol-Version",
+      "Mcp-Method", "Mcp-Session-Id", "Mcp-Name",     "Last-Event-ID"};
+  std::array<std::optional<std::string_view>, 9> v;
+  assert(kNames.size() == v.size());
+  req.find_headers(kNames, v);
+  host = v[0];
+  origin = v[1];
+  content_type = v[2];
+  accept = v[3];
+  if (v[4]) protocol_version = trim(*v[4]);
+  if (v[5]) method = trim(*v[5]);
+  session_id = v[6];
+  if (v[7]) name = trim(*v[7]);
+  last_event_id = v[8];
+}
+
+std::optional<http::Response> check_host_origin(const TransportHeaders& h,
                                                 const StreamableHttpOptions& opt,
                                                 bool loopback_bind) {
-  auto host = req.header("Host");
+  const auto& host = h.host;
   if (!host) return rpc_error(400, jsonrpc::kConnectionClosed, "Bad Request: missing Host header");
   bool host_ok;
   if (!opt.allowed_hosts.empty()) {
@@ -115,7 +136,7 @@ std::optional<http::Response> check_host_origin(const http::Request& req,
     return rpc_error(403, jsonrpc::kConnectionClosed,
                      "Forbidden: Host '" + std::string(*host) + "' is not allowed");
   }
-  if (auto origin = req.header("Origin")) {
+  if (const auto& origin = h.origin) {
     bool origin_ok = false;
     if (!opt.allowed_origins.empty()) {
       for (const auto& o : opt.allowed_origins) {
@@ -133,8 +154,8 @@ std::optional<http::Response> check_host_origin(const http::Request& req,
   return std::nullopt;
 }
 
-std::optional<http::Response> check_legacy_version(const http::Request& req) {
-  if (auto v = req.header("MCP-Protocol-Version"); v && !is_supported_protocol_version(trim(*v))) {
+std::optional<http::Response> check_legacy_version(const TransportHeaders& h) {
+  if (const auto& v = h.protocol_version; v && !is_supported_protocol_version(*v)) {
     return rpc_error(400, jsonrpc::kConnectionClosed,
                      "Bad Request: unsupported MCP-Protocol-Version '" + std::string(*v) +
                          "' (supported: " + version_list(supported_protocol_versions()) + ")");
@@ -142,29 +163,29 @@ std::optional<http::Response> check_legacy_version(const http::Request& req) {
   return std::nullopt;
 }
 
-bool is_modern(const http::Request& req, const jsonrpc::Message& m,
+bool is_modern(const TransportHeaders& h, const jsonrpc::Message& m,
                const json::object* shared_meta) {
   if (m.is_response()) return false;
-  auto v = header_value(req, "MCP-Protocol-Version");
+  const auto& v = h.protocol_version;
   if (v && is_modern_protocol_version(*v)) return true;
-  if (req.header("Mcp-Session-Id")) return false;
+  if (h.session_id) return false;
   if (v) return !is_supported_protocol_version(*v);
   if (!shared_meta) shared_meta = ::idp::json::find_object(m.params, "_meta");
   return shared_meta && shared_meta->contains(meta_keys::kProtocolVersion);
 }
 
-bool is_modern_get_or_delete(const http::Request& req) {
-  auto v = header_value(req, "MCP-Protocol-Version");
+bool is_modern_get_or_delete(const TransportHeaders& h) {
+  const auto& v = h.protocol_version;
   if (!v) return false;
   if (is_modern_protocol_version(*v)) return true;
-  return !req.header("Mcp-Session-Id") && !is_supported_protocol_version(*v);
+  return !h.session_id && !is_supported_protocol_version(*v);
 }
 
-std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
-                                              const json::object* meta, const ServerCore& core,
-                                              ModernFields& found) {
+std::optional<http::Response> validate_modern(const http::Request& req, const TransportHeaders& h,
+                                              const jsonrpc::Message& m, const json::object* meta,
+                                              const ServerCore& core, ModernFields& found) {
   const json::value& id = m.id;
-  auto version = header_value(req, "MCP-Protocol-Version");
+  const auto& version = h.protocol_version;
   if (!version) {
     return rpc_error(400, jsonrpc::kHeaderMismatch,
                      "Header mismatch: the MCP-Protocol-Version header is missing; it must "
@@ -230,7 +251,7 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
                        id);
     }
   }
-  auto method_header = header_value(req, "Mcp-Method");
+  const auto& method_header = h.method;
   if (!method_header) {
     return rpc_error(400, jsonrpc::kHeaderMismatch,
                      "Header mismatch: the Mcp-Method header is missing (it must repeat the "
@@ -253,7 +274,7 @@ std::optional<http::Response> validate_modern(const http::Request& req, const js
                                                                                       : nullptr;
   const json::string* name = name_field ? ::idp::json::find_string(m.params, name_field) : nullptr;
   if (name) {
-    auto raw = header_value(req, "Mcp-Name");
+    const auto& raw = h.name;
     if (!raw) {
       return rpc_error(400, jsonrpc::kHeaderMismatch,
                        "Header mismatch: the Mcp-Name header is missing (it must repeat params." +

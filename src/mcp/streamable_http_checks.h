@@ -27,6 +27,16 @@ http::Response rpc_error(int status, int code, std::string message, const json::
 
 // A header's value without the optional whitespace around it (RFC 9110 5.5).
 std::optional<std::string_view> header_value(const http::Request& req, std::string_view name);
+
+// The transport's own request headers, found in one pass over the request's fields (a POST reads
+// several of them, some more than once). MCP-Protocol-Version, Mcp-Method and Mcp-Name are
+// trimmed as header_value() does; the others are as sent.
+struct TransportHeaders {
+  std::optional<std::string_view> host, origin, content_type, accept, protocol_version, session_id,
+      method, name, last_event_id;
+  explicit TransportHeaders(const http::Request& req);
+};
+
 // "type/subtype" of a Content-Type value, without parameters.
 std::string_view media_type(std::string_view content_type);
 // Whether an Accept header admits `type` ("application/json"), wildcards included.
@@ -36,12 +46,12 @@ std::string version_list(std::span<const std::string_view> versions);
 
 // Host against allowed_hosts (or loopback names when the server listens on loopback) and Origin
 // against allowed_origins (or loopback origins): 400 without Host, 403 otherwise.
-std::optional<http::Response> check_host_origin(const http::Request& req,
+std::optional<http::Response> check_host_origin(const TransportHeaders& h,
                                                 const StreamableHttpOptions& opt,
                                                 bool loopback_bind);
 // MCP-Protocol-Version of the handshake era (it repeats the negotiated version): 400 when
 // unsupported.
-std::optional<http::Response> check_legacy_version(const http::Request& req);
+std::optional<http::Response> check_legacy_version(const TransportHeaders& h);
 
 // Which era a POSTed message belongs to. MCP-Protocol-Version 2026-07-28 means 2026-07-28 (a
 // stray Mcp-Session-Id is then ignored: sessions cannot negotiate it). Otherwise a session id, a
@@ -50,11 +60,11 @@ std::optional<http::Response> check_legacy_version(const http::Request& req);
 // header or a _meta protocolVersion without a session mean 2026-07-28 (which then answers
 // -32022 or -32020, and where initialize is an unknown method). `shared_meta`: the message's
 // _meta when it came shared (request_body.h), else null (then params._meta is read).
-bool is_modern(const http::Request& req, const jsonrpc::Message& m,
+bool is_modern(const TransportHeaders& h, const jsonrpc::Message& m,
                const json::object* shared_meta);
 // GET and DELETE of a 2026-07-28 client: its version header, or an unknown one without a
 // session.
-bool is_modern_get_or_delete(const http::Request& req);
+bool is_modern_get_or_delete(const TransportHeaders& h);
 
 // What validate_modern found in a request that passed it, so that nothing is looked up twice:
 // pointers into the message's params._meta (stable when the _meta object is moved, as its
@@ -72,8 +82,9 @@ struct ModernFields {
 // support, required _meta, header/_meta agreement, logLevel, Mcp-Method, Mcp-Name,
 // Mcp-Param-*. `meta`: the request's _meta (shared or in params), null if none. `found` receives
 // what the checks read (only meaningful when they pass).
-std::optional<http::Response> validate_modern(const http::Request& req, const jsonrpc::Message& m,
-                                              const json::object* meta, const ServerCore& core,
-                                              ModernFields& found);
+// `req` for the Mcp-Param-* headers, `h` for the others.
+std::optional<http::Response> validate_modern(const http::Request& req, const TransportHeaders& h,
+                                              const jsonrpc::Message& m, const json::object* meta,
+                                              const ServerCore& core, ModernFields& found);
 
 }  // namespace idp::mcp

@@ -47,9 +47,9 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   std::shared_ptr<PendingRegistry> pending = std::make_shared<PendingRegistry>();
 
   // Looks up the session named by Mcp-Session-Id for `owner`, or the response to send instead.
-  std::expected<std::shared_ptr<Session>, http::Response> find_session(const http::Request& req,
+  std::expected<std::shared_ptr<Session>, http::Response> find_session(const TransportHeaders& h,
                                                                        std::string_view owner) {
-    auto sid = req.header("Mcp-Session-Id");
+    const auto& sid = h.session_id;
     if (!sid) {
       return std::unexpected(rpc_error(
           400, jsonrpc::kConnectionClosed,
@@ -119,7 +119,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // ---- POST ----
 
   awaitable<void> handle_post(const http::Request& req, http::Responder& res) {
-    if (auto r = check_host_origin(req, opt, loopback_bind))
+    const TransportHeaders h(req);
+    if (auto r = check_host_origin(h, opt, loopback_bind))
       co_return co_await res.send(std::move(*r));
     const auto start = std::chrono::steady_clock::now();
     SharedIdentity identity;
@@ -131,7 +132,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       }
       identity = std::move(*who);
     }
-    auto ct = req.header("Content-Type");
+    const auto& ct = h.content_type;
     if (!ct || !http::iequals(media_type(*ct), "application/json")) {
       http::Response r = rpc_error(415, jsonrpc::kConnectionClosed,
                                    "Unsupported Media Type: Content-Type must be application/json "
@@ -139,7 +140,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
                                        std::string(ct.value_or("")) + "')");
       co_return co_await res.send(std::move(r));
     }
-    auto accept = req.header("Accept").value_or("");
+    const std::string_view accept = h.accept.value_or("");
     if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
       http::Response r = rpc_error(
           406, jsonrpc::kConnectionClosed,
@@ -166,17 +167,17 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     }
     jsonrpc::Message& m = *message;
     std::shared_ptr<ObservedRequest> seen =
-        m.is_request() ? observe_request(opt, req, m, start) : nullptr;
+        m.is_request() ? observe_request(opt, req, h.session_id, m, start) : nullptr;
     if (auto r = apply_limit(opt, req, m, *identity, seen.get()))
       co_return co_await res.send(std::move(*r));
-    if (is_modern(req, m, shared_meta.get())) {
+    if (is_modern(h, m, shared_meta.get())) {
       // This revision defines no client notifications over HTTP: accepted, nothing to do.
       if (!m.is_request()) {
         http::Response accepted = http::Response::empty(202);
         co_return co_await res.send(std::move(accepted));
       }
       std::shared_ptr<HttpRequest> rs;
-      if (auto r = admit_modern(req, m, std::move(shared_meta), identity, seen.get(), rs))
+      if (auto r = admit_modern(req, h, m, std::move(shared_meta), identity, seen.get(), rs))
         co_return co_await res.send(std::move(*r));
       if (!rs)
         co_return co_await serve_listen(res, std::move(m), std::move(identity), std::move(seen));
@@ -184,7 +185,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       co_return co_await run_request(res, std::move(no_session), std::move(rs), std::move(m), false,
                                      std::move(seen));
     }
-    if (auto r = check_legacy_version(req)) {
+    if (auto r = check_legacy_version(h)) {
       report_refusal(opt.observe, seen.get(), &*identity, *r);
       co_return co_await res.send(std::move(*r));
     }
@@ -193,9 +194,9 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     std::shared_ptr<Session> session;
     if (opt.stateless) {
       session = sessions.ephemeral();
-      if (auto v = req.header("MCP-Protocol-Version")) session->protocol_version = std::string(*v);
+      if (const auto& v = h.protocol_version) session->protocol_version = std::string(*v);
     } else if (is_init) {
-      if (req.header("Mcp-Session-Id")) {
+      if (h.session_id) {
         http::Response r = rpc_error(400, jsonrpc::kInvalidRequest,
                                      "Invalid Request: initialize must not carry an "
                                      "Mcp-Session-Id; omit it to start a new session",
@@ -212,7 +213,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       }
       log::debug("session {}... started", session->id.substr(0, 8));
     } else {
-      auto found = find_session(req, session_owner(*identity));
+      auto found = find_session(h, session_owner(*identity));
       if (!found) {
         report_refusal(opt.observe, seen.get(), &*identity, found.error());
         co_return co_await res.send(std::move(found.error()));
@@ -277,7 +278,8 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   // A 2026-07-28 request past the era's checks: its request state, or the answer to send instead
   // (`rs` stays empty for subscriptions/listen, which streams). Not a coroutine: the stateless
   // hot path adds no frame to handle_post's.
-  std::optional<http::Response> admit_modern(const http::Request& req, jsonrpc::Message& m,
+  std::optional<http::Response> admit_modern(const http::Request& req, const TransportHeaders& h,
+                                             jsonrpc::Message& m,
                                              std::shared_ptr<const json::object> shared_meta,
                                              SharedIdentity& identity, ObservedRequest* seen,
                                              std::shared_ptr<HttpRequest>& rs) {
@@ -285,7 +287,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     ModernFields found;
     const json::object* meta =
         shared_meta ? shared_meta.get() : ::idp::json::find_object(m.params, "_meta");
-    if (auto r = validate_modern(req, m, meta, core, found)) {
+    if (auto r = validate_modern(req, h, m, meta, core, found)) {
       log::debug("{} refused with HTTP {} (2026-07-28 request rules)", m.method, r->status);
       report_refusal(opt.observe, seen, &*identity, *r);
       return r;
@@ -451,9 +453,9 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
 
   // Host/Origin/version checks and the 405 of stateless servers and 2026-07-28 clients: the
   // response to send instead of handling a GET or DELETE, if any.
-  std::optional<http::Response> precheck_session_request(const http::Request& req) const {
-    if (auto r = check_host_origin(req, opt, loopback_bind)) return r;
-    if (opt.stateless || is_modern_get_or_delete(req)) {
+  std::optional<http::Response> precheck_session_request(const TransportHeaders& h) const {
+    if (auto r = check_host_origin(h, opt, loopback_bind)) return r;
+    if (opt.stateless || is_modern_get_or_delete(h)) {
       http::Response r = rpc_error(
           405, jsonrpc::kConnectionClosed,
           opt.stateless ? "Method Not Allowed: this server is stateless; use POST"
@@ -462,19 +464,20 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
       r.headers.add("Allow", "POST");
       return r;
     }
-    return check_legacy_version(req);
+    return check_legacy_version(h);
   }
 
   awaitable<void> handle_get(const http::Request& req, http::Responder& res) {
-    if (auto r = precheck_session_request(req)) co_return co_await res.send(std::move(*r));
+    const TransportHeaders h(req);
+    if (auto r = precheck_session_request(h)) co_return co_await res.send(std::move(*r));
     auto who = co_await authenticate(req);
     if (!who) co_return co_await res.send(std::move(who.error()));
-    if (!accepts(req.header("Accept").value_or(""), "text/event-stream")) {
+    if (!accepts(h.accept.value_or(""), "text/event-stream")) {
       http::Response r = rpc_error(406, jsonrpc::kConnectionClosed,
                                    "Not Acceptable: GET needs Accept: text/event-stream");
       co_return co_await res.send(std::move(r));
     }
-    auto found = find_session(req, session_owner(**who));
+    auto found = find_session(h, session_owner(**who));
     if (!found) co_return co_await res.send(std::move(found.error()));
     std::shared_ptr<Session> session = std::move(*found);
     auto ex = co_await net::this_coro::executor;
@@ -482,7 +485,7 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
     std::shared_ptr<EventStream> stream;
     std::uint64_t after = 0;
     bool resuming = false;
-    if (auto last = req.header("Last-Event-ID")) {
+    if (const auto& last = h.last_event_id) {
       auto named = EventStream::parse_event_id(*last);
       if (named) stream = session->find_stream(named->first);
       if (!stream) {
@@ -516,10 +519,11 @@ struct StreamableHttpServer::Impl : std::enable_shared_from_this<StreamableHttpS
   }
 
   awaitable<void> handle_delete(const http::Request& req, http::Responder& res) {
-    if (auto r = precheck_session_request(req)) co_return co_await res.send(std::move(*r));
+    const TransportHeaders h(req);
+    if (auto r = precheck_session_request(h)) co_return co_await res.send(std::move(*r));
     auto who = co_await authenticate(req);
     if (!who) co_return co_await res.send(std::move(who.error()));
-    auto found = find_session(req, session_owner(**who));
+    auto found = find_session(h, session_owner(**who));
     if (!found) co_return co_await res.send(std::move(found.error()));
     if (auto removed = sessions.remove((*found)->id)) {
       removed->end();

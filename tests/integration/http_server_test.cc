@@ -1,7 +1,9 @@
 // idp::http::Server limits and lifecycle, seen from a client.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -63,6 +65,20 @@ class HttpServerTest : public ::testing::Test {
       r.headers.add("X-Bad", "a\r\nX-Injected: yes");
       co_await res.send(std::move(r));
     });
+    // Answers "name=value;" for each of a fixed list of fields, found in one pass.
+    server_->route("GET", "/fields", [](const Request& req, Responder& res) -> awaitable<void> {
+      static const HeaderNames kNames{"Host", "Accept", "X-Custom", "X-Missing", "Mcp-Name"};
+      std::array<std::optional<std::string_view>, 5> found;
+      req.find_headers(kNames, found);
+      const char* names[] = {"Host", "Accept", "X-Custom", "X-Missing", "Mcp-Name"};
+      std::string out;
+      for (std::size_t i = 0; i < found.size(); ++i) {
+        out += std::string(names[i]) + "=" + std::string(found[i].value_or("(none)")) + ";";
+        // The same answer as one header() lookup per name.
+        if (found[i] != req.header(names[i])) out += "MISMATCH;";
+      }
+      co_await res.send(Response::text(200, out));
+    });
     server_->route("GET", "/flood", [this](const Request&, Responder& res) {
       return flood(res, flood_cut_);
     });
@@ -98,6 +114,23 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "hello n=" + std::to_string(i));
   }
+}
+
+// find_headers: registered names (Host, Accept) and others, any case, the first of repeated
+// fields, nothing for a missing one.
+TEST_F(HttpServerTest, SeveralFieldsAreFoundInOnePass) {
+  start(ServerOptions{});
+  test::RawConnection c(port_);
+  c.send("GET", "/fields",
+         {{"accept", "text/plain"},
+          {"x-CUSTOM", "first"},
+          {"X-Custom", "second"},
+          {"MCP-NAME", "add"}},
+         "");
+  auto r = c.read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "Host=127.0.0.1:" + std::to_string(port_) +
+                        ";Accept=text/plain;X-Custom=first;X-Missing=(none);Mcp-Name=add;");
 }
 
 TEST_F(HttpServerTest, StreamedResponsesAreChunkedAndComplete) {

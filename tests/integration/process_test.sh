@@ -5,6 +5,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {  # start OUTFILE args... ; sets PID and URL
   local out=$1; shift
+  # The file exists before the first read: the background shell may open it only later (an
+  # unreadable file would end the script under set -e).
+  : >"$out"
   "$BIN/mcp-conformance-server" --port 0 "$@" >"$out" 2>&1 &
   PID=$!
   PIDS+=("$PID")

@@ -3,7 +3,10 @@
 // owned by the server for the duration of one handler call; do not keep it past the handler.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +34,21 @@ class Headers {
 
 struct RequestImpl;  // defined by the server; holds the parsed message
 
+// Field names that a handler looks up together (Request::find_headers), distinct. Build it once
+// (a static), not per request: the names are classified ahead of time, so that one pass over a
+// request's fields finds them all.
+class HeaderNames {
+ public:
+  HeaderNames(std::initializer_list<std::string_view> names);
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  friend class Request;
+  std::vector<std::string_view> names_;
+  std::vector<unsigned> codes_;      // the parser's code of each registered name; 0: none
+  std::uint64_t other_lengths_ = 0;  // bit n: some name without a code has n characters
+};
+
 class Request {
  public:
   explicit Request(const RequestImpl& impl) : impl_(&impl) {}
@@ -41,6 +59,9 @@ class Request {
   std::string_view query() const;   // after '?', or empty
   // First field of that name (case-insensitive), or nullopt.
   std::optional<std::string_view> header(std::string_view name) const;
+  // Several fields in one pass over the request: out[i] is the first field named by the i-th
+  // of `names` (case-insensitive), or nullopt. Cheaper than header() per name.
+  void find_headers(const HeaderNames& names, std::span<std::optional<std::string_view>> out) const;
   // Every field as (name, value), in order.
   std::vector<std::pair<std::string_view, std::string_view>> headers() const;
   std::string_view body() const;
