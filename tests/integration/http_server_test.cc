@@ -90,6 +90,20 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(port) << port.error().message();
     port_ = *port;
   }
+  // Starts with that drain linger (and a long grace), serves one request on a keep-alive
+  // connection, then stops the server; returns the connection, idle.
+  std::unique_ptr<test::RawConnection> stop_with_an_idle_connection(
+      std::chrono::milliseconds linger) {
+    ServerOptions opt;
+    opt.drain_idle_linger = linger;
+    opt.shutdown_grace = std::chrono::seconds(60);
+    start(opt);
+    auto c = std::make_unique<test::RawConnection>(port_);
+    c->send("GET", "/hello?n=1", {}, "");
+    EXPECT_EQ(c->read().status, 200);
+    server_->stop();
+    return c;
+  }
   // Sends `bytes` (an unfinished request) on a new connection; true once the server closes it
   // (RawConnection's 10 s guard bounds a failure).
   bool closed_after_sending(const std::string& bytes) {
@@ -297,14 +311,8 @@ TEST_F(HttpServerTest, ConnectionsAreSpreadOverTheThreadsAndStayOnOne) {
 // "Connection: close", the proxy then goes elsewhere) instead of lost, while new connections are
 // refused. The drain ends as soon as that connection is gone, not at the linger's end.
 TEST_F(HttpServerTest, ARequestOnAnIdleConnectionDuringTheDrainIsAnsweredThenClosed) {
-  ServerOptions opt;
-  opt.drain_idle_linger = std::chrono::seconds(60);
-  opt.shutdown_grace = std::chrono::seconds(60);
-  start(opt);
-  test::RawConnection c(port_);
-  c.send("GET", "/hello?n=1", {}, "");
-  EXPECT_EQ(c.read().status, 200);
-  server_->stop();
+  auto conn = stop_with_an_idle_connection(std::chrono::seconds(60));
+  auto& c = *conn;
   c.send("GET", "/hello?n=2", {}, "");
   auto r = c.read();
   EXPECT_EQ(r.status, 200);
@@ -317,15 +325,8 @@ TEST_F(HttpServerTest, ARequestOnAnIdleConnectionDuringTheDrainIsAnsweredThenClo
 
 // With no linger, idle connections are closed as soon as stop() begins.
 TEST_F(HttpServerTest, WithoutALingerIdleConnectionsCloseWhenTheDrainBegins) {
-  ServerOptions opt;
-  opt.drain_idle_linger = std::chrono::milliseconds(0);
-  opt.shutdown_grace = std::chrono::seconds(60);
-  start(opt);
-  test::RawConnection c(port_);
-  c.send("GET", "/hello", {}, "");
-  EXPECT_EQ(c.read().status, 200);
-  server_->stop();
-  EXPECT_TRUE(c.closed_by_peer());
+  auto c = stop_with_an_idle_connection(std::chrono::milliseconds(0));
+  EXPECT_TRUE(c->closed_by_peer());
   server_->wait();
 }
 
