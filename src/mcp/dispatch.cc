@@ -511,7 +511,7 @@ constexpr Method kMethods[] = {
     {"tasks/update", task_method<tasks_update>, kStateless, Needs::kTasks},
 };
 
-// A scan of 19 names, most of them rejected by their length, costs less than hashing the name
+// A scan of the table, most names rejected by their length, costs less than hashing the name
 // (callgrind: about 25 instructions for tools/call against 146 with an unordered_map).
 const Method* find_method(std::string_view name, bool modern) {
   for (const auto& method : kMethods) {
